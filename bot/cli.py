@@ -1,0 +1,176 @@
+"""The `rebond` command line: a thin layer over the conversation service and the flow core.
+
+Usage:
+    rebond [run]                  Telegram when TELEGRAM_BOT_TOKEN is set, else the terminal chat
+    rebond chat [--db PATH] [--lang fr|en] [--user NAME] [--flow ID]
+    rebond check [PLAYBOOK]       validate a playbook: exit 0 if valid, 1 with every problem
+    rebond graph FLOW [--lang]    print a Mermaid flowchart of a flow
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from .flows.graph import mermaid
+from .flows.loader import PlaybookError, load_playbook
+from .flows.model import Playbook
+from .flows.validate import REQUIRED_FLOWS
+from .settings import Settings
+
+Command = Callable[[Settings, argparse.Namespace], int]
+
+
+def shown_path(path: Path) -> str:
+    """A path as the user would type it: relative to the working folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    """Start on Telegram when a token is set, else the terminal chat."""
+    if settings.telegram_bot_token is None:
+        return cmd_chat(settings, args)
+    print(
+        "rebond: the Telegram adapter is not part of this build yet (issue #3); unset "
+        "TELEGRAM_BOT_TOKEN to chat in the terminal",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    """The guided reflection in the terminal."""
+    from .bootstrap import build_conversation, open_storage
+    from .terminal import ChatOptions, run_chat
+
+    db = open_storage(settings)
+    try:
+        conversation = build_conversation(settings, db)
+        user = getattr(args, "user", None) or _local_user_name()
+        options = ChatOptions(
+            user=user, lang=getattr(args, "lang", None), flow=getattr(args, "flow", None)
+        )
+        return run_chat(conversation, options)
+    finally:
+        db.close()
+
+
+def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
+    """Validate a playbook and report every problem."""
+    path = Path(args.playbook) if args.playbook else settings.playbook_path
+    try:
+        playbook = load_playbook(shown_path(path), REQUIRED_FLOWS)
+    except PlaybookError as error:
+        for issue in error.issues:
+            print(issue, file=sys.stderr)
+        count = len(error.issues)
+        print(f"{count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
+        return 1
+    steps = sum(len(flow.steps) for flow in playbook.flows.values())
+    flows = ", ".join(f"{flow_id} ({len(flow.steps)})" for flow_id, flow in playbook.flows.items())
+    print(
+        f"{shown_path(path)}: valid, version {playbook.version}: {len(playbook.flows)} flows, "
+        f"{steps} steps: {flows}"
+    )
+    return 0
+
+
+DIAGRAMS_HEADING = "## Flow diagrams"
+
+
+def diagrams_section(playbook: Playbook) -> str:
+    """The docs section holding every flow's diagram, as `rebond graph` prints it."""
+    parts = [
+        f"{DIAGRAMS_HEADING}\n\n"
+        "Generated from the playbook by `rebond graph --update-docs docs/playbook.md`; "
+        "regenerate them rather than editing them by hand.\n"
+    ]
+    for flow_id, flow in playbook.flows.items():
+        parts.append(f"\n### `{flow_id}`\n\n`rebond graph {flow_id}`:\n")
+        parts.append(f"\n```mermaid\n{mermaid(flow_id, flow)}```\n")
+    return "".join(parts)
+
+
+def cmd_graph(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the Mermaid flowchart of one flow, or refresh the diagrams of a docs page."""
+    try:
+        playbook = load_playbook(shown_path(settings.playbook_path))
+    except PlaybookError as error:
+        print(error, file=sys.stderr)
+        return 1
+    if args.update_docs:
+        page = Path(args.update_docs)
+        text = page.read_text(encoding="utf-8")
+        if DIAGRAMS_HEADING not in text:
+            print(f"rebond graph: {page} has no '{DIAGRAMS_HEADING}' heading", file=sys.stderr)
+            return 2
+        page.write_text(text[: text.index(DIAGRAMS_HEADING)] + diagrams_section(playbook))
+        print(f"{page}: diagrams of {len(playbook.flows)} flows written")
+        return 0
+    if args.flow not in playbook.flows:
+        known = ", ".join(playbook.flows)
+        print(f"rebond graph: unknown flow '{args.flow}' (known: {known})", file=sys.stderr)
+        return 2
+    print(mermaid(args.flow, playbook.flows[args.flow], args.lang), end="")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every `rebond` command."""
+    parser = argparse.ArgumentParser(prog="rebond", description="Rebond, a coaching companion.")
+    parser.set_defaults(command=cmd_run)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="Telegram if TELEGRAM_BOT_TOKEN is set, else the chat")
+    run.set_defaults(command=cmd_run)
+
+    chat = commands.add_parser("chat", help="the guided reflection in the terminal")
+    chat.add_argument("--db", help="SQLite file (default: REBOND_DB or rebond.db)")
+    chat.add_argument("--lang", choices=["fr", "en"], help="language of the conversation")
+    chat.add_argument("--user", help="local user name (default: your login)")
+    chat.add_argument("--flow", help="run this flow (default: resume, else the reflection)")
+    chat.set_defaults(command=cmd_chat)
+
+    check = commands.add_parser("check", help="validate a playbook file")
+    check.add_argument("playbook", nargs="?", help="path (default: REBOND_PLAYBOOK)")
+    check.set_defaults(command=cmd_check)
+
+    graph = commands.add_parser("graph", help="print a Mermaid flowchart of a flow")
+    graph.add_argument("flow", nargs="?", default="lost_client", help="flow id (lost_client)")
+    graph.add_argument("--update-docs", metavar="PAGE", help="rewrite the page's diagrams section")
+    graph.add_argument("--lang", choices=["fr", "en"], default="en", help="titles' language")
+    graph.set_defaults(command=cmd_graph)
+    return parser
+
+
+def settings_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """Settings given on the command line, which win over the environment."""
+    overrides: dict[str, object] = {}
+    if getattr(args, "db", None):
+        overrides["db_path"] = Path(args.db)
+    return overrides
+
+
+def configure_logging(command: Command) -> None:
+    """Named events on stderr; quieter in the terminal chat, and never httpx's URLs (token)."""
+    chatting = command in (cmd_chat, cmd_check, cmd_graph)
+    level = os.environ.get("REBOND_LOG_LEVEL", "WARNING" if chatting else "INFO").upper()
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines contain the token
+
+
+def _local_user_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "me"

@@ -1,0 +1,237 @@
+"""The conversation service: runs the engine for a user and stores every step.
+
+Both adapters (Telegram and the terminal) go through this class, so the rules of a
+conversation — one transaction per answer, duplicates ignored, flows chained, language
+remembered — live in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from storage import repository
+from storage.repository import NewAnswer, SessionRow, User
+
+from .flows import engine
+from .flows.model import LANGUAGES, Lang, Playbook
+from .flows.state import (
+    Ask,
+    Done,
+    Event,
+    LanguageChanged,
+    Output,
+    Recorded,
+    Restart,
+    SafetyNote,
+    SessionState,
+)
+from .playbooks import PlaybookLibrary
+
+log = logging.getLogger(__name__)
+
+ONBOARDING = "onboarding"
+REFLECTION = "lost_client"
+CHECKIN = "daily_checkin"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to show after an event; `stored` is False when the event was a duplicate."""
+
+    session_id: int | None
+    outputs: tuple[Output, ...]
+    stored: bool = True
+
+    @property
+    def question(self) -> Ask | None:
+        """The question the conversation now waits on, if any."""
+        asks = [output for output in self.outputs if isinstance(output, Ask)]
+        return asks[-1] if asks else None
+
+
+class Conversation:
+    """Engine + storage for one database and one playbook library."""
+
+    def __init__(self, db: Database, library: PlaybookLibrary) -> None:
+        self.db = db
+        self.library = library
+
+    @property
+    def playbook(self) -> Playbook:
+        """The current playbook (new sessions start on it)."""
+        return self.library.current
+
+    # --- users ---------------------------------------------------------------------------------
+
+    def user(self, key: str, display_name: str | None = None, lang: Lang | None = None) -> User:
+        """The user with `key`, created on first contact with `lang` as a first guess."""
+        return repository.get_or_create_user(self.db, key, display_name, lang)
+
+    def language(self, user: User) -> Lang:
+        """The user's language: chosen, guessed, or French first."""
+        return "en" if user.lang == "en" else "fr"
+
+    def set_language(self, user: User, lang: Lang) -> User:
+        """Switch the user's language, including the question in progress."""
+        if lang not in LANGUAGES:
+            raise ValueError(f"unsupported language {lang!r}")
+        repository.set_user_language(self.db, user.id, lang)
+        current = self.current(user)
+        if current is not None:
+            row, state = current
+            switched = state.model_copy(update={"lang": lang})
+            repository.record_step(self.db, row.id, switched.model_dump_json())
+        return repository.get_user(self.db, user.id)
+
+    # --- sessions ------------------------------------------------------------------------------
+
+    def current(self, user: User) -> tuple[SessionRow, SessionState] | None:
+        """The open session the user's next input goes to, with its state."""
+        row = repository.current_session(self.db, user.id)
+        if row is None:
+            return None
+        return row, SessionState.model_validate_json(row.state)
+
+    def open_session(self, user: User, flow: str) -> SessionRow | None:
+        """The user's open session of `flow`, if any."""
+        return repository.open_session(self.db, user.id, flow)
+
+    def latest_outputs(self, user: User) -> dict[str, str]:
+        """Outputs of the user's completed sessions (e.g. `commitment`), newest first wins."""
+        merged: dict[str, str] = {}
+        for row in reversed(repository.completed_sessions(self.db, user.id)):
+            if row.outputs:
+                merged.update(json.loads(row.outputs))
+        return merged
+
+    def start(self, user: User, flow: str, inputs: dict[str, str] | None = None) -> Reply:
+        """Begin `flow` on the current playbook; an open session of that flow is abandoned."""
+        playbook = self.library.current
+        given = inputs if inputs is not None else self.latest_outputs(user)
+        state, outputs = engine.start(playbook, flow, self.language(user), given)
+        row = repository.create_session(
+            self.db, user.id, flow, playbook.version, state.model_dump_json()
+        )
+        log.info("flow.started user=%s flow=%s session=%s", user.id, flow, row.id)
+        if state.done:
+            return self._store(user, row, state, outputs, None)
+        return Reply(row.id, outputs)
+
+    def resume(self, user: User) -> Reply:
+        """The question the user's current session waits on (nothing if there is none)."""
+        current = self.current(user)
+        if current is None:
+            return Reply(None, ())
+        row, state = current
+        if row.status == "paused":
+            repository.focus_session(self.db, user.id, row.id)
+        playbook = self._playbook_for(state)
+        if playbook is None:
+            return self.start(user, state.flow)
+        question = engine.ask(playbook, state)
+        return Reply(row.id, (question,) if question else ())
+
+    def focus(self, user: User, session_id: int) -> Reply:
+        """Switch the user's input to another of their open sessions and show its question."""
+        repository.focus_session(self.db, user.id, session_id)
+        return self.resume(repository.get_user(self.db, user.id))
+
+    def pause(self, user: User) -> bool:
+        """Pause the current session; False if there was none."""
+        current = self.current(user)
+        if current is None:
+            return False
+        repository.set_session_status(self.db, current[0].id, "paused")
+        log.info("flow.paused user=%s session=%s", user.id, current[0].id)
+        return True
+
+    def handle(self, user: User, event: Event, idempotency_key: str | None = None) -> Reply:
+        """Apply one event to the user's current session and store the result."""
+        current = self.current(user)
+        if current is None:
+            return Reply(None, ())
+        row, state = current
+        playbook = self._playbook_for(state)
+        if playbook is None:
+            return self.start(user, state.flow)
+        new_state, outputs = engine.advance(playbook, state, event)
+        if isinstance(event, Restart):
+            return self._restart(user, row, new_state, outputs)
+        if new_state is state:  # rejected input: nothing changed, nothing to store
+            return Reply(row.id, outputs)
+        key = idempotency_key or f"session:{row.id}:turn:{state.turn}"
+        return self._store(user, row, new_state, outputs, key)
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _playbook_for(self, state: SessionState) -> Playbook | None:
+        playbook = self.library.for_version(state.version)
+        flow = playbook.flows.get(state.flow)
+        if flow is None or (state.step is not None and state.step not in flow.step_by_id):
+            log.warning("flow.version_lost flow=%s version=%s", state.flow, state.version)
+            return None
+        return playbook
+
+    def _store(
+        self,
+        user: User,
+        row: SessionRow,
+        state: SessionState,
+        outputs: tuple[Output, ...],
+        key: str | None,
+    ) -> Reply:
+        recorded = next((o for o in outputs if isinstance(o, Recorded)), None)
+        done = next((o for o in outputs if isinstance(o, Done)), None)
+        answer = None
+        if recorded is not None:
+            answer = NewAnswer(
+                step=recorded.step,
+                section=recorded.section,
+                kind="skip" if recorded.value is None and recorded.raw == "" else "answer",
+                raw_text=recorded.raw,
+                value=json.dumps(recorded.value, ensure_ascii=False),
+                idempotency_key=key or f"session:{row.id}:turn:{state.turn}",
+            )
+        stored = repository.record_step(
+            self.db,
+            row.id,
+            state.model_dump_json(),
+            answer=answer,
+            completed=done is not None,
+            outputs=json.dumps(dict(done.outputs), ensure_ascii=False) if done else None,
+            summary=json.dumps({"title": done.title, "lines": list(done.lines)}, ensure_ascii=False)
+            if done
+            else None,
+        )
+        if not stored:
+            log.info("flow.duplicate_ignored user=%s session=%s", user.id, row.id)
+            return Reply(row.id, (), stored=False)
+        if recorded is not None:
+            log.info("flow.answered user=%s flow=%s step=%s", user.id, row.flow, recorded.step)
+        if any(isinstance(o, SafetyNote) for o in outputs):
+            log.info("flow.safety_note user=%s flow=%s", user.id, row.flow)
+        for output in outputs:
+            if isinstance(output, LanguageChanged):
+                repository.set_user_language(self.db, user.id, output.lang)
+        if done is None:
+            return Reply(row.id, outputs)
+        log.info("flow.completed user=%s flow=%s session=%s", user.id, row.flow, row.id)
+        if row.flow == ONBOARDING:
+            repository.mark_onboarded(self.db, user.id)
+        if done.next_flow is None:
+            return Reply(row.id, outputs)
+        chained = self.start(repository.get_user(self.db, user.id), done.next_flow)
+        return Reply(chained.session_id, outputs + chained.outputs)
+
+    def _restart(
+        self, user: User, row: SessionRow, state: SessionState, outputs: tuple[Output, ...]
+    ) -> Reply:
+        fresh = repository.create_session(
+            self.db, user.id, row.flow, state.version, state.model_dump_json()
+        )
+        log.info("flow.restarted user=%s flow=%s session=%s", user.id, row.flow, fresh.id)
+        return Reply(fresh.id, outputs)

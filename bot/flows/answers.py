@@ -1,0 +1,151 @@
+"""Turning what the manager typed or pressed into a normalised answer, or a reason to ask again."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .model import (
+    AnswerValue,
+    ChoiceStep,
+    InputStep,
+    Lang,
+    MultiChoiceStep,
+    NumberStep,
+    Option,
+    ScaleStep,
+    TextStep,
+    UiTexts,
+    YesNoStep,
+)
+from .text import fill, normalise
+
+YES_WORDS = frozenset({"oui", "o", "yes", "y", "ouais", "yep", "ok", "d accord", "sure"})
+NO_WORDS = frozenset({"non", "n", "no", "nope", "pas vraiment"})
+_SCALE = re.compile(r"^\s*(-?\d+)\s*(?:/\s*\d+)?\s*$")
+_NUMBER = re.compile(r"^-?\d+(?:[.,]\d+)?$")
+_LIST_SEPARATORS = re.compile(r"[,;/]+|\s+(?:et|and)\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """The input does not answer the question; `reason` says how to answer."""
+
+    reason: str
+
+
+def parse_text(ui: UiTexts, step: InputStep, text: str, lang: Lang) -> AnswerValue | Rejected:
+    """Read a typed answer for `step`."""
+    if isinstance(step, TextStep):
+        return _parse_free_text(ui, step, text, lang)
+    if isinstance(step, ChoiceStep):
+        option = match_option(step.options, text)
+        if option is None:
+            return Rejected(fill(ui.invalid_choice.get(lang), {"count": str(len(step.options))}))
+        return option.id
+    if isinstance(step, MultiChoiceStep):
+        return _parse_multi(ui, step, text, lang)
+    if isinstance(step, ScaleStep):
+        return _parse_scale(ui, step, text, lang)
+    if isinstance(step, YesNoStep):
+        return _parse_yes_no(ui, text, lang)
+    return _parse_number(ui, step, text, lang)
+
+
+def parse_pick(ui: UiTexts, step: InputStep, option: str, lang: Lang) -> AnswerValue | Rejected:
+    """Read a button press (an option id, `yes`/`no`, or a scale point)."""
+    if isinstance(step, ChoiceStep):
+        if any(candidate.id == option for candidate in step.options):
+            return option
+        return Rejected(fill(ui.invalid_choice.get(lang), {"count": str(len(step.options))}))
+    if isinstance(step, YesNoStep) and option in ("yes", "no"):
+        return option == "yes"
+    if isinstance(step, ScaleStep):
+        return _parse_scale(ui, step, option, lang)
+    return parse_text(ui, step, option, lang)
+
+
+def check_selection(
+    ui: UiTexts, step: MultiChoiceStep, selection: list[str], lang: Lang
+) -> list[str] | Rejected:
+    """Accept the ticked options if their count is within the step's bounds."""
+    if len(selection) < step.min_selected:
+        return Rejected(fill(ui.too_few_selected.get(lang), {"min": str(step.min_selected)}))
+    if step.max_selected is not None and len(selection) > step.max_selected:
+        return Rejected(fill(ui.too_many_selected.get(lang), {"max": str(step.max_selected)}))
+    order = [option.id for option in step.options]
+    return sorted(set(selection), key=order.index)
+
+
+def match_option(options: list[Option], text: str) -> Option | None:
+    """The option meant by a number (1-based), an id or a label in either language."""
+    wanted = normalise(text)
+    if wanted.isdigit():
+        index = int(wanted)
+        return options[index - 1] if 1 <= index <= len(options) else None
+    for option in options:
+        names = (option.id, option.label.fr, option.label.en)
+        if any(normalise(name) == wanted for name in names):
+            return option
+    return None
+
+
+def _parse_free_text(ui: UiTexts, step: TextStep, text: str, lang: Lang) -> str | Rejected:
+    cleaned = text.strip()
+    if len(cleaned) < step.min_length:
+        return Rejected(fill(ui.text_too_short.get(lang), {"min": str(step.min_length)}))
+    if len(cleaned) > step.max_length:
+        values = {"max": str(step.max_length), "length": str(len(cleaned))}
+        return Rejected(fill(ui.text_too_long.get(lang), values))
+    return cleaned
+
+
+def _parse_multi(
+    ui: UiTexts, step: MultiChoiceStep, text: str, lang: Lang
+) -> AnswerValue | Rejected:
+    parts = [part for part in _LIST_SEPARATORS.split(text) if part.strip()]
+    if len(parts) == 1 and match_option(step.options, parts[0]) is None:
+        parts = parts[0].split()  # "1 3" as well as "1, 3"
+    chosen: list[str] = []
+    for part in parts:
+        option = match_option(step.options, part)
+        if option is None:
+            count = str(len(step.options))
+            return Rejected(fill(ui.invalid_multi_choice.get(lang), {"count": count}))
+        chosen.append(option.id)
+    return check_selection(ui, step, chosen, lang)
+
+
+def _parse_scale(ui: UiTexts, step: ScaleStep, text: str, lang: Lang) -> int | Rejected:
+    match = _SCALE.match(text)
+    if match is None or not step.min <= int(match.group(1)) <= step.max:
+        return Rejected(
+            fill(ui.invalid_scale.get(lang), {"min": str(step.min), "max": str(step.max)})
+        )
+    return int(match.group(1))
+
+
+def _parse_yes_no(ui: UiTexts, text: str, lang: Lang) -> bool | Rejected:
+    said = normalise(text)
+    if said in YES_WORDS or said == normalise(ui.yes.get(lang)):
+        return True
+    if said in NO_WORDS or said == normalise(ui.no.get(lang)):
+        return False
+    return Rejected(ui.invalid_yes_no.get(lang))
+
+
+def _parse_number(ui: UiTexts, step: NumberStep, text: str, lang: Lang) -> AnswerValue | Rejected:
+    compact = text.strip().replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
+    if not _NUMBER.match(compact):
+        return Rejected(ui.invalid_number.get(lang))
+    number = float(compact.replace(",", "."))
+    if step.integer and not number.is_integer():
+        return Rejected(ui.number_not_whole.get(lang))
+    if not step.min <= number <= step.max:
+        bounds = {"min": _plain(step.min), "max": _plain(step.max)}
+        return Rejected(fill(ui.number_out_of_range.get(lang), bounds))
+    return int(number) if step.integer else number
+
+
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)

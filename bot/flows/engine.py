@@ -1,0 +1,309 @@
+"""The flow engine: a pure function from (playbook, state, event) to (new state, outputs).
+
+No I/O happens here. Adapters (Telegram, terminal) turn what the manager does into events, store
+the `Recorded` outputs and the new state, and render the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from . import answers as parse
+from .conditions import choose, next_step
+from .model import (
+    END,
+    AnswerValue,
+    ChoiceStep,
+    Flow,
+    InputStep,
+    Lang,
+    MessageStep,
+    MultiChoiceStep,
+    Playbook,
+    ScaleStep,
+    Step,
+    YesNoStep,
+)
+from .safety import needs_safety_note
+from .state import (
+    Answer,
+    Ask,
+    Back,
+    Choice,
+    Done,
+    Event,
+    Invalid,
+    LanguageChanged,
+    Output,
+    Pick,
+    Progress,
+    Recorded,
+    Restart,
+    SafetyNote,
+    Say,
+    SessionState,
+    Skip,
+    Submit,
+    Toggle,
+)
+from .text import display_value, fill, placeholders
+
+MAX_AUTOMATIC_STEPS = 200
+"""Message steps followed in one go before the engine stops (the validator forbids such loops)."""
+
+Result = tuple[SessionState, tuple[Output, ...]]
+
+
+def start(
+    playbook: Playbook, flow_id: str, lang: Lang, inputs: Mapping[str, str] | None = None
+) -> Result:
+    """Begin `flow_id`: the opening messages and the first question."""
+    flow = playbook.flows[flow_id]
+    given = {
+        name: (inputs or {}).get(name) or default.get(lang) for name, default in flow.inputs.items()
+    }
+    state = SessionState(flow=flow_id, version=playbook.version, lang=lang, step=None, inputs=given)
+    return _enter(playbook, flow, state, flow.first_step, [])
+
+
+def advance(playbook: Playbook, state: SessionState, event: Event) -> Result:
+    """React to one event; bad input never raises, it yields a reason and the question again."""
+    ui = playbook.ui
+    if state.step is None:
+        if isinstance(event, Restart):
+            return _restart(playbook, state)
+        return state, (Invalid(ui.flow_finished.get(state.lang)),)
+    flow = playbook.flows[state.flow]
+    step = flow.step_by_id[state.step]
+    assert not isinstance(step, MessageStep), "a state never waits on a message step"
+    lang = state.lang
+    if isinstance(event, Restart):
+        return _restart(playbook, state)
+    if isinstance(event, Back):
+        return _back(playbook, flow, state)
+    if isinstance(event, Skip):
+        if not step.optional:
+            return _reject(playbook, flow, state, ui.cannot_skip.get(lang))
+        return _record(playbook, flow, state, step, None, "")
+    if isinstance(event, Toggle):
+        return _toggle(playbook, flow, state, step, event.option)
+    if isinstance(event, Submit):
+        if not isinstance(step, MultiChoiceStep):
+            return _reject(playbook, flow, state, _how_to_answer(playbook, step, lang))
+        checked = parse.check_selection(ui, step, list(state.selection), lang)
+        if isinstance(checked, parse.Rejected):
+            return _reject(playbook, flow, state, checked.reason)
+        return _record(playbook, flow, state, step, checked, _raw_labels(step, checked, lang))
+    notes: list[Output] = []
+    if isinstance(event, Answer):
+        if needs_safety_note(playbook.safety, event.text):
+            notes.append(SafetyNote(playbook.safety.message.get(lang)))
+        value = parse.parse_text(ui, step, event.text, lang)
+        raw = event.text
+    elif isinstance(step, MultiChoiceStep):  # a Pick on a multi-choice ticks the option
+        return _toggle(playbook, flow, state, step, event.option)
+    else:
+        value = parse.parse_pick(ui, step, event.option, lang)
+        raw = event.option
+    if isinstance(value, parse.Rejected):
+        new_state, outputs = _reject(playbook, flow, state, value.reason)
+        return new_state, (*notes, *outputs)
+    if isinstance(event, Pick):  # store the button's words, as the manager saw them
+        raw = display_value(playbook, step, value, lang)
+    new_state, outputs = _record(playbook, flow, state, step, value, raw)
+    return new_state, (*notes, *outputs)
+
+
+def ask(playbook: Playbook, state: SessionState) -> Ask | None:
+    """The question the state is waiting on (to show it again on resume), or None when done."""
+    if state.step is None:
+        return None
+    flow = playbook.flows[state.flow]
+    step = flow.step_by_id[state.step]
+    assert not isinstance(step, MessageStep)
+    return _ask(playbook, flow, state, step)
+
+
+def values_for(playbook: Playbook, flow: Flow, state: SessionState) -> dict[str, str]:
+    """Answers and inputs as the words that placeholders are replaced with."""
+    values = dict(state.inputs)
+    for step_id, value in state.answers.items():
+        step = flow.step_by_id.get(step_id)
+        if step is not None and value is not None:
+            values[step_id] = display_value(playbook, step, value, state.lang)
+    return values
+
+
+def _render(playbook: Playbook, flow: Flow, state: SessionState, template: str) -> str:
+    if "{" not in template:
+        return template
+    return fill(template, values_for(playbook, flow, state))
+
+
+def _record(
+    playbook: Playbook,
+    flow: Flow,
+    state: SessionState,
+    step: InputStep,
+    value: AnswerValue,
+    raw: str,
+) -> Result:
+    section = flow.section_of[step.id][1].id
+    outputs: list[Output] = [Recorded(step.id, section, raw, value)]
+    lang = state.lang
+    if isinstance(step, ChoiceStep) and step.sets_language and value in ("fr", "en"):
+        lang = "fr" if value == "fr" else "en"
+        outputs.append(LanguageChanged(lang))
+    answers = {**state.answers, step.id: value}
+    moved = state.model_copy(
+        update={
+            "answers": answers,
+            "history": (*state.history, step.id),
+            "lang": lang,
+            "selection": (),
+        }
+    )
+    return _enter(playbook, flow, moved, next_step(flow, step, answers), outputs)
+
+
+def _enter(
+    playbook: Playbook, flow: Flow, state: SessionState, target: str, outputs: list[Output]
+) -> Result:
+    """Follow message steps from `target` until a question or the end."""
+    for _ in range(MAX_AUTOMATIC_STEPS):
+        if target == END:
+            return _finish(playbook, flow, state, outputs)
+        step = flow.step_by_id[target]
+        if isinstance(step, MessageStep):
+            outputs.append(Say(_render(playbook, flow, state, step.text.get(state.lang))))
+            target = next_step(flow, step, state.answers)
+            continue
+        asked = state.model_copy(update={"step": step.id, "turn": state.turn + 1, "selection": ()})
+        outputs.append(_ask(playbook, flow, asked, step))
+        return asked, tuple(outputs)
+    return _finish(playbook, flow, state, outputs)
+
+
+def _finish(playbook: Playbook, flow: Flow, state: SessionState, outputs: list[Output]) -> Result:
+    ended = state.model_copy(update={"step": None, "turn": state.turn + 1, "selection": ()})
+    lang = state.lang
+    values = values_for(playbook, flow, ended)
+    lines: tuple[str, ...] = ()
+    title = flow.title.get(lang)
+    if flow.summary is not None:
+        title = flow.summary.title.get(lang)
+        lines = tuple(
+            fill(line.get(lang), values)
+            for line in flow.summary.lines
+            if all(name in values for name in placeholders(line.get(lang)))
+        )
+    rendered = tuple((name, fill(text.get(lang), values)) for name, text in flow.outputs.items())
+    chained = None if flow.next_flow is None else choose(flow.next_flow, ended.answers)
+    outputs.append(Done(ended.flow, title, lines, rendered, None if chained == END else chained))
+    return ended, tuple(outputs)
+
+
+def _ask(playbook: Playbook, flow: Flow, state: SessionState, step: InputStep) -> Ask:
+    lang = state.lang
+    ui = playbook.ui
+    index, section = flow.section_of[step.id]
+    progress = Progress(index, len(flow.sections), section.title.get(lang))
+    hints: list[str] = []
+    options: tuple[Choice, ...] = ()
+    if isinstance(step, ChoiceStep):
+        options = tuple(Choice(o.id, o.label.get(lang)) for o in step.options)
+    elif isinstance(step, MultiChoiceStep):
+        ticked = set(state.selection)
+        options = tuple(Choice(o.id, o.label.get(lang), o.id in ticked) for o in step.options)
+        hints.append(ui.multi_choice_hint.get(lang))
+    elif isinstance(step, ScaleStep):
+        options = tuple(Choice(str(n), str(n)) for n in range(step.min, step.max + 1))
+        hints.append(
+            " · ".join(f"{n} = {label.get(lang)}" for n, label in sorted(step.labels.items()))
+        )
+    elif isinstance(step, YesNoStep):
+        options = (Choice("yes", ui.yes.get(lang)), Choice("no", ui.no.get(lang)))
+    if step.optional:
+        hints.append(ui.optional_hint.get(lang))
+    previous = None
+    if step.id in state.answers:
+        previous = display_value(playbook, step, state.answers[step.id], lang)
+    return Ask(
+        step=step.id,
+        kind=step.type,
+        prompt=_render(playbook, flow, state, step.prompt.get(lang)),
+        options=options,
+        progress=progress,
+        hint="\n".join(hint for hint in hints if hint),
+        turn=state.turn,
+        optional=step.optional,
+        previous=previous,
+    )
+
+
+def _reject(playbook: Playbook, flow: Flow, state: SessionState, reason: str) -> Result:
+    assert state.step is not None
+    step = flow.step_by_id[state.step]
+    assert not isinstance(step, MessageStep)
+    return state, (Invalid(reason), _ask(playbook, flow, state, step))
+
+
+def _back(playbook: Playbook, flow: Flow, state: SessionState) -> Result:
+    if not state.history:
+        return _reject(playbook, flow, state, playbook.ui.nothing_to_go_back_to.get(state.lang))
+    previous = state.history[-1]
+    kept = set(state.history[:-1])
+    answers = {k: v for k, v in state.answers.items() if k in kept or k == previous}
+    step = flow.step_by_id[previous]
+    assert not isinstance(step, MessageStep)
+    earlier = answers.get(previous)
+    selection = tuple(earlier) if isinstance(earlier, list) else ()
+    moved = state.model_copy(
+        update={
+            "step": previous,
+            "history": state.history[:-1],
+            "answers": answers,
+            "turn": state.turn + 1,
+            "selection": selection,
+        }
+    )
+    return moved, (_ask(playbook, flow, moved, step),)
+
+
+def _toggle(playbook: Playbook, flow: Flow, state: SessionState, step: Step, option: str) -> Result:
+    assert not isinstance(step, MessageStep)
+    if not isinstance(step, MultiChoiceStep) or option not in {o.id for o in step.options}:
+        return _reject(playbook, flow, state, _how_to_answer(playbook, step, state.lang))
+    ticked = set(state.selection) ^ {option}
+    selection = tuple(o.id for o in step.options if o.id in ticked)
+    moved = state.model_copy(update={"selection": selection, "turn": state.turn + 1})
+    return moved, (_ask(playbook, flow, moved, step),)
+
+
+def _restart(playbook: Playbook, state: SessionState) -> Result:
+    flow = playbook.flows[state.flow]
+    fresh = SessionState(
+        flow=state.flow,
+        version=state.version,
+        lang=state.lang,
+        step=None,
+        turn=state.turn,
+        inputs=state.inputs,
+    )
+    return _enter(
+        playbook, flow, fresh, flow.first_step, [Say(playbook.ui.restarted.get(state.lang))]
+    )
+
+
+def _how_to_answer(playbook: Playbook, step: InputStep, lang: Lang) -> str:
+    """The reason an empty answer gets: it says how this kind of question is answered."""
+    if isinstance(step, MultiChoiceStep):
+        count = {"count": str(len(step.options))}
+        return fill(playbook.ui.invalid_multi_choice.get(lang), count)
+    rejected = parse.parse_text(playbook.ui, step, "", lang)
+    return rejected.reason if isinstance(rejected, parse.Rejected) else ""
+
+
+def _raw_labels(step: MultiChoiceStep, chosen: list[str], lang: Lang) -> str:
+    labels = {option.id: option.label.get(lang) for option in step.options}
+    return ", ".join(labels[item] for item in chosen)

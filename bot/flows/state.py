@@ -1,0 +1,175 @@
+"""What the engine takes and gives: a session's state, the events it reacts to, its outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+
+from .model import AnswerValue, Lang
+
+
+class SessionState(BaseModel):
+    """A manager's progress through one flow: small, serialisable, stored as one row."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    flow: str
+    version: str
+    lang: Lang
+    step: str | None
+    """The step waiting for an answer; None once the flow has ended."""
+    answers: dict[str, AnswerValue] = {}
+    """Answers on the current path only: going back drops those of the abandoned branch."""
+    history: tuple[str, ...] = ()
+    """Steps answered, oldest first: where `back` returns to."""
+    turn: int = 0
+    """Grows with every question asked, so an old button can be told from a current one."""
+    selection: tuple[str, ...] = ()
+    """Options ticked so far at a multi-choice step, before the manager confirms."""
+    inputs: dict[str, str] = {}
+    """Values given at start (e.g. the latest commitment), quoted by name like answers."""
+
+    @property
+    def done(self) -> bool:
+        """True once the flow has reached its end."""
+        return self.step is None
+
+
+# --- Events ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The manager typed something."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """The manager pressed an option's button (choice, yes/no, scale point)."""
+
+    option: str
+
+
+@dataclass(frozen=True, slots=True)
+class Toggle:
+    """The manager ticked or unticked an option of a multi-choice step."""
+
+    option: str
+
+
+@dataclass(frozen=True, slots=True)
+class Submit:
+    """The manager confirmed the options ticked at a multi-choice step."""
+
+
+@dataclass(frozen=True, slots=True)
+class Back:
+    """Return to the previous question."""
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """Pass an optional question."""
+
+
+@dataclass(frozen=True, slots=True)
+class Restart:
+    """Start the flow again from its first step."""
+
+
+Event = Answer | Pick | Toggle | Submit | Back | Skip | Restart
+
+
+# --- Outputs -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where the question stands: section `index` of `total`, titled `title`."""
+
+    index: int
+    total: int
+    title: str
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.total} - {self.title}"
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """An option as shown on a button or a numbered line."""
+
+    id: str
+    label: str
+    selected: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """A message to show."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyNote:
+    """The calm pointer to professional help, shown when an answer signals distress."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """A question waiting for an answer."""
+
+    step: str
+    kind: str
+    prompt: str
+    options: tuple[Choice, ...]
+    progress: Progress | None
+    hint: str
+    turn: int
+    optional: bool
+    previous: str | None = None
+    """The answer given before the manager came back to this question, as words."""
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """The input was not accepted; `reason` says why and how to answer."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """An answer (or a skip, value None) to store: the step, its section, the raw input."""
+
+    step: str
+    section: str
+    raw: str
+    value: AnswerValue
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageChanged:
+    """The manager chose a language; the adapter keeps it for next time."""
+
+    lang: Lang
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The flow ended: its summary, and the outputs to keep with the session."""
+
+    flow: str
+    title: str
+    lines: tuple[str, ...]
+    outputs: tuple[tuple[str, str], ...]
+    next_flow: str | None
+
+
+Output = Say | SafetyNote | Ask | Invalid | Recorded | LanguageChanged | Done

@@ -1,0 +1,55 @@
+"""The current playbook and every earlier version a session may still be running on."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from storage import repository
+
+from .flows.loader import PlaybookError, parse_playbook, read_source
+from .flows.model import Playbook
+from .flows.validate import REQUIRED_FLOWS
+
+log = logging.getLogger(__name__)
+
+
+class PlaybookLibrary:
+    """Gives each session the playbook version it started on; stores every version's text."""
+
+    def __init__(self, db: Database, current: Playbook, text: str, source: str) -> None:
+        self._db = db
+        self.current = current
+        self._by_version: dict[str, Playbook] = {current.version: current}
+        repository.save_playbook_version(db, current.version, text, source)
+
+    @classmethod
+    def from_file(cls, db: Database, path: str | Path) -> PlaybookLibrary:
+        """Load and check the playbook file (PlaybookError if invalid), and keep its text."""
+        text = read_source(path)
+        playbook = parse_playbook(text, str(path), REQUIRED_FLOWS)
+        return cls(db, playbook, text, str(path))
+
+    def for_version(self, version: str) -> Playbook:
+        """The playbook a session started on; the current one if that version cannot be used."""
+        known = self._by_version.get(version)
+        if known is not None:
+            return known
+        text = repository.playbook_text(self._db, version)
+        playbook = self.current
+        if text is None:
+            log.warning("playbook.version_missing version=%s", version)
+        else:
+            try:
+                playbook = parse_playbook(text, f"<stored version {version}>")
+                playbook = playbook.model_copy(update={"version": version})
+            except PlaybookError as error:
+                # Written for an older schema: the session continues on the current content.
+                log.warning(
+                    "playbook.version_unreadable version=%s issues=%d", version, len(error.issues)
+                )
+                playbook = self.current
+        self._by_version[version] = playbook
+        return playbook

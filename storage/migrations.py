@@ -1,0 +1,72 @@
+"""Schema migrations (sqlite-utils' own): named, each in a transaction, applied once, never edited.
+
+Add a new function at the end to change the schema; never change one that has shipped.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("rebond")
+
+SESSION_STATUSES = ("active", "paused", "completed", "abandoned")
+
+
+@MIGRATIONS(name="0001_core")
+def core_tables(db: Database) -> None:
+    """Users, playbook versions, sessions and the append-only answers log."""
+    statuses = ", ".join(f"'{status}'" for status in SESSION_STATUSES)
+    db.executescript(
+        f"""
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            display_name TEXT,
+            lang TEXT CHECK (lang IN ('fr', 'en')),
+            lang_chosen INTEGER NOT NULL DEFAULT 0,
+            current_session_id INTEGER,
+            onboarded_at TEXT,
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL
+        );
+        CREATE TABLE playbook_versions (
+            version TEXT PRIMARY KEY,
+            text TEXT NOT NULL,
+            source TEXT,
+            first_seen_at TEXT NOT NULL
+        );
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            flow TEXT NOT NULL,
+            playbook_version TEXT NOT NULL REFERENCES playbook_versions(version),
+            status TEXT NOT NULL CHECK (status IN ({statuses})),
+            state TEXT NOT NULL,
+            outputs TEXT,
+            summary TEXT,
+            started_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            completed_at TEXT
+        );
+        CREATE INDEX sessions_by_user ON sessions(user_id, flow, status);
+        CREATE UNIQUE INDEX one_open_session_per_flow ON sessions(user_id, flow)
+            WHERE status IN ('active', 'paused');
+        CREATE TABLE answers (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            step TEXT NOT NULL,
+            section TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('answer', 'skip', 'amend')),
+            raw_text TEXT NOT NULL,
+            value TEXT,
+            created_at TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL UNIQUE
+        );
+        CREATE INDEX answers_by_session ON answers(session_id, id);
+        CREATE TRIGGER answers_are_append_only BEFORE UPDATE ON answers
+        BEGIN
+            SELECT RAISE(ABORT, 'answers are append-only: insert a new row instead');
+        END;
+        """
+    )

@@ -1,0 +1,314 @@
+"""Small repository functions over the core tables: users, playbook versions, sessions, answers.
+
+Rows come back as frozen dataclasses; JSON columns stay strings so this module needs nothing
+from the flow engine.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from .db import utc_now
+
+OPEN_STATUSES = ("active", "paused")
+
+
+@dataclass(frozen=True)
+class User:
+    """A person who talks to Rebond, known by a channel key such as `telegram:42`."""
+
+    id: int
+    key: str
+    display_name: str | None
+    lang: str | None
+    lang_chosen: bool
+    current_session_id: int | None
+    onboarded_at: str | None
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One run of one flow by one user, with its state as JSON."""
+
+    id: int
+    user_id: int
+    flow: str
+    playbook_version: str
+    status: str
+    state: str
+    outputs: str | None
+    summary: str | None
+    started_at: str
+    updated_at: str
+    completed_at: str | None
+
+
+@dataclass(frozen=True)
+class NewAnswer:
+    """An answer to append: `kind` is answer, skip or amend; `value` is JSON."""
+
+    step: str
+    section: str
+    kind: str
+    raw_text: str
+    value: str | None
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """A stored answer."""
+
+    id: int
+    session_id: int
+    step: str
+    section: str
+    kind: str
+    raw_text: str
+    value: str | None
+    created_at: str
+    idempotency_key: str
+
+
+def _user(row: dict[str, Any]) -> User:
+    return User(
+        id=row["id"],
+        key=row["key"],
+        display_name=row["display_name"],
+        lang=row["lang"],
+        lang_chosen=bool(row["lang_chosen"]),
+        current_session_id=row["current_session_id"],
+        onboarded_at=row["onboarded_at"],
+    )
+
+
+def _session(row: dict[str, Any]) -> SessionRow:
+    return SessionRow(**{name: row[name] for name in SessionRow.__dataclass_fields__})
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+def get_or_create_user(
+    db: Database, key: str, display_name: str | None = None, lang: str | None = None
+) -> User:
+    """The user with `key`, created on first contact; `last_seen_at` is refreshed."""
+    now = utc_now()
+    db.execute(
+        """
+        INSERT INTO users (key, display_name, lang, created_at, last_seen_at)
+        VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (key) DO UPDATE SET last_seen_at = excluded.last_seen_at
+        """,
+        [key, display_name, lang, now, now],
+    )
+    found = find_user(db, key)
+    assert found is not None
+    return found
+
+
+def find_user(db: Database, key: str) -> User | None:
+    """The user with `key`, if any."""
+    rows = list(db.query("SELECT * FROM users WHERE key = ?", [key]))
+    return _user(rows[0]) if rows else None
+
+
+def get_user(db: Database, user_id: int) -> User:
+    """The user with that id (KeyError if none)."""
+    rows = list(db.query("SELECT * FROM users WHERE id = ?", [user_id]))
+    if not rows:
+        raise KeyError(f"no user {user_id}")
+    return _user(rows[0])
+
+
+def set_user_language(db: Database, user_id: int, lang: str, chosen: bool = True) -> None:
+    """Remember the user's language (`chosen` when they picked it themselves)."""
+    db.execute(
+        "UPDATE users SET lang = ?, lang_chosen = max(lang_chosen, ?) WHERE id = ?",
+        [lang, int(chosen), user_id],
+    )
+
+
+def mark_onboarded(db: Database, user_id: int) -> None:
+    """Record that the user has been through the onboarding."""
+    db.execute(
+        "UPDATE users SET onboarded_at = coalesce(onboarded_at, ?) WHERE id = ?",
+        [utc_now(), user_id],
+    )
+
+
+# --- playbook versions -------------------------------------------------------------------------
+
+
+def save_playbook_version(db: Database, version: str, text: str, source: str) -> None:
+    """Keep the text of a playbook version, so sessions started on it can end on it."""
+    db.execute(
+        """
+        INSERT INTO playbook_versions (version, text, source, first_seen_at)
+        VALUES (?, ?, ?, ?) ON CONFLICT (version) DO NOTHING
+        """,
+        [version, text, source, utc_now()],
+    )
+
+
+def playbook_text(db: Database, version: str) -> str | None:
+    """The stored text of a playbook version, if known."""
+    rows = list(db.query("SELECT text FROM playbook_versions WHERE version = ?", [version]))
+    return rows[0]["text"] if rows else None
+
+
+# --- sessions ----------------------------------------------------------------------------------
+
+
+def create_session(db: Database, user_id: int, flow: str, version: str, state: str) -> SessionRow:
+    """Start a session of `flow`, abandoning an open one of the same flow; it becomes current."""
+    now = utc_now()
+    with db.atomic():
+        db.execute(
+            "UPDATE sessions SET status = 'abandoned', updated_at = ? "
+            "WHERE user_id = ? AND flow = ? AND status IN ('active', 'paused')",
+            [now, user_id, flow],
+        )
+        cursor = db.execute(
+            """
+            INSERT INTO sessions (user_id, flow, playbook_version, status, state, started_at,
+                                  updated_at)
+            VALUES (?, ?, ?, 'active', ?, ?, ?)
+            """,
+            [user_id, flow, version, state, now, now],
+        )
+        session_id = cursor.lastrowid
+        db.execute("UPDATE users SET current_session_id = ? WHERE id = ?", [session_id, user_id])
+    return get_session(db, int(session_id or 0))
+
+
+def get_session(db: Database, session_id: int) -> SessionRow:
+    """The session with that id (KeyError if none)."""
+    rows = list(db.query("SELECT * FROM sessions WHERE id = ?", [session_id]))
+    if not rows:
+        raise KeyError(f"no session {session_id}")
+    return _session(rows[0])
+
+
+def current_session(db: Database, user_id: int) -> SessionRow | None:
+    """The open session the user's next message goes to, if any."""
+    rows = list(
+        db.query(
+            """
+            SELECT sessions.* FROM users JOIN sessions ON sessions.id = users.current_session_id
+            WHERE users.id = ? AND sessions.status IN ('active', 'paused')
+            """,
+            [user_id],
+        )
+    )
+    return _session(rows[0]) if rows else None
+
+
+def open_session(db: Database, user_id: int, flow: str) -> SessionRow | None:
+    """The user's open (active or paused) session of `flow`, if any."""
+    rows = list(
+        db.query(
+            "SELECT * FROM sessions WHERE user_id = ? AND flow = ? "
+            "AND status IN ('active', 'paused')",
+            [user_id, flow],
+        )
+    )
+    return _session(rows[0]) if rows else None
+
+
+def focus_session(db: Database, user_id: int, session_id: int) -> None:
+    """Make an open session the one the user's next message goes to, and active again."""
+    with db.atomic():
+        db.execute(
+            "UPDATE sessions SET status = 'active', updated_at = ? WHERE id = ? AND user_id = ? "
+            "AND status IN ('active', 'paused')",
+            [utc_now(), session_id, user_id],
+        )
+        db.execute("UPDATE users SET current_session_id = ? WHERE id = ?", [session_id, user_id])
+
+
+def set_session_status(db: Database, session_id: int, status: str) -> None:
+    """Pause, abandon or reactivate a session."""
+    db.execute(
+        "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?",
+        [status, utc_now(), session_id],
+    )
+
+
+def record_step(
+    db: Database,
+    session_id: int,
+    state: str,
+    *,
+    answer: NewAnswer | None = None,
+    completed: bool = False,
+    outputs: str | None = None,
+    summary: str | None = None,
+) -> bool:
+    """Store the new state, and the answer that led to it, in one transaction.
+
+    Returns False, storing nothing, when the answer's idempotency key was stored before.
+    """
+    now = utc_now()
+    with db.atomic():
+        if answer is not None:
+            try:
+                db.execute(
+                    """
+                    INSERT INTO answers (session_id, step, section, kind, raw_text, value,
+                                         created_at, idempotency_key)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [
+                        session_id,
+                        answer.step,
+                        answer.section,
+                        answer.kind,
+                        answer.raw_text,
+                        answer.value,
+                        now,
+                        answer.idempotency_key,
+                    ],
+                )
+            except sqlite3.IntegrityError as error:
+                if "idempotency_key" not in str(error):
+                    raise
+                return False
+        if completed:
+            db.execute(
+                "UPDATE sessions SET state = ?, status = 'completed', outputs = ?, summary = ?, "
+                "updated_at = ?, completed_at = ? WHERE id = ?",
+                [state, outputs, summary, now, now, session_id],
+            )
+        else:
+            db.execute(
+                "UPDATE sessions SET state = ?, status = 'active', updated_at = ? WHERE id = ?",
+                [state, now, session_id],
+            )
+    return True
+
+
+def answers_for(db: Database, session_id: int) -> list[AnswerRow]:
+    """Every answer row of a session, oldest first."""
+    return [
+        AnswerRow(**row)
+        for row in db.query(
+            "SELECT id, session_id, step, section, kind, raw_text, value, created_at, "
+            "idempotency_key FROM answers WHERE session_id = ? ORDER BY id",
+            [session_id],
+        )
+    ]
+
+
+def completed_sessions(db: Database, user_id: int, flow: str | None = None) -> list[SessionRow]:
+    """The user's completed sessions (of `flow` when given), newest first."""
+    sql = "SELECT * FROM sessions WHERE user_id = ? AND status = 'completed'"
+    params: list[Any] = [user_id]
+    if flow is not None:
+        sql += " AND flow = ?"
+        params.append(flow)
+    return [_session(row) for row in db.query(sql + " ORDER BY completed_at DESC, id DESC", params)]

@@ -1,0 +1,21 @@
+"""Helpers shared by the tests: paths, and playbook texts built around test flows."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parent.parent
+REAL_PLAYBOOK = ROOT / "content" / "playbook.yaml"
+
+
+def common_sections() -> str:
+    """The `ui` and `safety` sections of the minimal playbook, to wrap around test flows."""
+    text = (FIXTURES / "minimal_playbook.yaml").read_text(encoding="utf-8")
+    return text[: text.index("flows:")]
+
+
+def playbook_yaml(flows: str) -> str:
+    """A whole playbook text: the common sections, then `flows:` as given (indented YAML)."""
+    return common_sections() + "flows:\n" + textwrap.indent(textwrap.dedent(flows).strip(), "  ")
