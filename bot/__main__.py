@@ -16,12 +16,12 @@ from .settings import SettingsError, load_settings
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, read the settings once, run the command; returns the exit code."""
     args = build_parser().parse_args(argv)
-    configure_logging(args.command)
     try:
         settings = load_settings(**settings_overrides(args))
     except SettingsError as error:
         print(f"rebond: cannot start, fix these settings:\n{error}", file=sys.stderr)
         return 2
+    configure_logging(args.command, settings)
     try:
         return int(args.command(settings, args))
     except PlaybookError as error:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -159,10 +158,10 @@ def settings_overrides(args: argparse.Namespace) -> dict[str, object]:
     return overrides
 
 
-def configure_logging(command: Command) -> None:
+def configure_logging(command: Command, settings: Settings) -> None:
     """Named events on stderr; quieter in the terminal chat, and never httpx's URLs (token)."""
-    chatting = command in (cmd_chat, cmd_check, cmd_graph)
-    level = os.environ.get("REBOND_LOG_LEVEL", "WARNING" if chatting else "INFO").upper()
+    on_telegram = command is cmd_run and settings.telegram_bot_token is not None
+    level = settings.log_level or ("INFO" if on_telegram else "WARNING")
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,9 @@ class Settings(BaseSettings):
     )
     db_path: Path = Field(default=Path("rebond.db"), validation_alias="REBOND_DB")
     playbook_path: Path = Field(default=DEFAULT_PLAYBOOK, validation_alias="REBOND_PLAYBOOK")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(
+        default=None, validation_alias="REBOND_LOG_LEVEL"
+    )
     durable_writes: bool = Field(default=True, validation_alias="REBOND_DURABLE_WRITES")
 
     @field_validator("telegram_bot_token")
@@ -39,6 +43,11 @@ class Settings(BaseSettings):
                 "@BotFather, or unset it to chat in the terminal"
             )
         return token
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, level: object) -> object:
+        return level.upper() if isinstance(level, str) else level
 
     @field_validator("db_path")
     @classmethod

@@ -110,9 +110,10 @@ class TerminalChat:
                     self._say(self.ui.saved_and_exit.get(self._lang(user)))
                     return 0
                 user = self.conversation.user(user.key)
-                reply = self._step(user, line.rstrip("\n"))
-                if reply is None:
+                stepped = self._step(user, line.rstrip("\n"))
+                if stepped is None:
                     return 0
+                reply = stepped
                 self._show(reply, user)
         except KeyboardInterrupt:
             self._say("\n" + self.ui.saved_and_exit.get(self._lang(user)))
