@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,6 +14,9 @@ from bot.flows.model import Playbook
 from storage.db import open_database
 
 from .helpers import playbook_yaml
+
+# The bot opts in to PTB's timedelta durations; tests (warnings are errors) do the same.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
 @pytest.fixture
