@@ -70,3 +70,25 @@ def core_tables(db: Database) -> None:
         END;
         """
     )
+
+
+@MIGRATIONS(name="0002_telegram")
+def telegram_delivery(db: Database) -> None:
+    """Processed updates (exactly once; `replied_at` once the bot's reply went out), blocked
+    users, and which messages hold the current question and each answer."""
+    db.executescript(
+        """
+        ALTER TABLE users ADD COLUMN blocked_at TEXT;
+        ALTER TABLE users ADD COLUMN question_message_id INTEGER;
+        ALTER TABLE answers ADD COLUMN source_ref TEXT;
+        CREATE INDEX answers_by_source ON answers(session_id, source_ref);
+        CREATE TABLE processed_updates (
+            key TEXT PRIMARY KEY,
+            user_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+            answer_id INTEGER REFERENCES answers(id) ON DELETE CASCADE,
+            processed_at TEXT NOT NULL,
+            replied_at TEXT
+        );
+        CREATE INDEX processed_updates_by_user ON processed_updates(user_id);
+        """
+    )

@@ -28,6 +28,8 @@ class User:
     lang_chosen: bool
     current_session_id: int | None
     onboarded_at: str | None
+    blocked_at: str | None = None
+    question_message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,15 @@ class NewAnswer:
     raw_text: str
     value: str | None
     idempotency_key: str
+    source_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Proof that an incoming update was processed, stored with what it changed."""
+
+    key: str
+    user_id: int
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,7 @@ class AnswerRow:
     value: str | None
     created_at: str
     idempotency_key: str
+    source_ref: str | None = None
 
 
 def _user(row: dict[str, Any]) -> User:
@@ -83,6 +95,8 @@ def _user(row: dict[str, Any]) -> User:
         lang_chosen=bool(row["lang_chosen"]),
         current_session_id=row["current_session_id"],
         onboarded_at=row["onboarded_at"],
+        blocked_at=row["blocked_at"],
+        question_message_id=row["question_message_id"],
     )
 
 
@@ -96,13 +110,17 @@ def _session(row: dict[str, Any]) -> SessionRow:
 def get_or_create_user(
     db: Database, key: str, display_name: str | None = None, lang: str | None = None
 ) -> User:
-    """The user with `key`, created on first contact; `last_seen_at` is refreshed."""
+    """The user with `key`, created on first contact; `last_seen_at` kept to the minute."""
     now = utc_now()
+    rows = list(db.query("SELECT * FROM users WHERE key = ?", [key]))
+    if rows:
+        if rows[0]["last_seen_at"][:16] != now[:16]:  # one write a minute at most, not a message
+            db.execute("UPDATE users SET last_seen_at = ? WHERE id = ?", [now, rows[0]["id"]])
+        return _user(rows[0])
     db.execute(
         """
         INSERT INTO users (key, display_name, lang, created_at, last_seen_at)
-        VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (key) DO UPDATE SET last_seen_at = excluded.last_seen_at
+        VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING
         """,
         [key, display_name, lang, now, now],
     )
@@ -239,6 +257,10 @@ def set_session_status(db: Database, session_id: int, status: str) -> None:
     )
 
 
+class _AlreadyStored(Exception):
+    """Raised inside a transaction to undo it: the same input was stored before."""
+
+
 def record_step(
     db: Database,
     session_id: int,
@@ -248,48 +270,126 @@ def record_step(
     completed: bool = False,
     outputs: str | None = None,
     summary: str | None = None,
+    receipt: Receipt | None = None,
 ) -> bool:
-    """Store the new state, and the answer that led to it, in one transaction.
+    """Store the new state, the answer that led to it and the update's receipt, atomically.
 
-    Returns False, storing nothing, when the answer's idempotency key was stored before.
+    Returns False, storing nothing, when the receipt or the answer's idempotency key was
+    stored before: the same input arrived twice.
     """
     now = utc_now()
-    with db.atomic():
-        if answer is not None:
-            try:
+    try:
+        with db.atomic():
+            if receipt is not None:
+                _insert_receipt(db, receipt, now)
+            if answer is not None:
+                answer_id = _insert_answer(db, session_id, answer, now)
+                if receipt is not None:
+                    db.execute(
+                        "UPDATE processed_updates SET answer_id = ? WHERE key = ?",
+                        [answer_id, receipt.key],
+                    )
+            if completed:
                 db.execute(
-                    """
-                    INSERT INTO answers (session_id, step, section, kind, raw_text, value,
-                                         created_at, idempotency_key)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [
-                        session_id,
-                        answer.step,
-                        answer.section,
-                        answer.kind,
-                        answer.raw_text,
-                        answer.value,
-                        now,
-                        answer.idempotency_key,
-                    ],
+                    "UPDATE sessions SET state = ?, status = 'completed', outputs = ?, "
+                    "summary = ?, updated_at = ?, completed_at = ? WHERE id = ?",
+                    [state, outputs, summary, now, now, session_id],
                 )
-            except sqlite3.IntegrityError as error:
-                if "idempotency_key" not in str(error):
-                    raise
-                return False
-        if completed:
-            db.execute(
-                "UPDATE sessions SET state = ?, status = 'completed', outputs = ?, summary = ?, "
-                "updated_at = ?, completed_at = ? WHERE id = ?",
-                [state, outputs, summary, now, now, session_id],
-            )
-        else:
-            db.execute(
-                "UPDATE sessions SET state = ?, status = 'active', updated_at = ? WHERE id = ?",
-                [state, now, session_id],
-            )
+            else:
+                db.execute(
+                    "UPDATE sessions SET state = ?, status = 'active', updated_at = ? WHERE id = ?",
+                    [state, now, session_id],
+                )
+    except _AlreadyStored:
+        return False
     return True
+
+
+def _insert_receipt(db: Database, receipt: Receipt, now: str) -> None:
+    try:
+        db.execute(
+            "INSERT INTO processed_updates (key, user_id, processed_at) VALUES (?, ?, ?)",
+            [receipt.key, receipt.user_id, now],
+        )
+    except sqlite3.IntegrityError as error:
+        if "processed_updates.key" not in str(error):
+            raise
+        raise _AlreadyStored from None
+
+
+def _insert_answer(db: Database, session_id: int, answer: NewAnswer, now: str) -> int:
+    try:
+        cursor = db.execute(
+            """
+            INSERT INTO answers (session_id, step, section, kind, raw_text, value, created_at,
+                                 idempotency_key, source_ref)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                session_id,
+                answer.step,
+                answer.section,
+                answer.kind,
+                answer.raw_text,
+                answer.value,
+                now,
+                answer.idempotency_key,
+                answer.source_ref,
+            ],
+        )
+    except sqlite3.IntegrityError as error:
+        if "answers.idempotency_key" not in str(error):
+            raise
+        raise _AlreadyStored from None
+    return int(cursor.lastrowid or 0)
+
+
+def update_status(db: Database, key: str) -> str | None:
+    """'replied' once the update was handled and answered, 'processed' if stored but the reply
+    may not have gone out (the bot stopped in between), None if never seen."""
+    rows = list(db.query("SELECT replied_at FROM processed_updates WHERE key = ?", [key]))
+    if not rows:
+        return None
+    return "replied" if rows[0]["replied_at"] else "processed"
+
+
+def mark_replied(db: Database, key: str, user_key: str | None) -> None:
+    """Record that the update was handled and the bot's reply sent."""
+    now = utc_now()
+    db.execute(
+        """
+        INSERT INTO processed_updates (key, user_id, processed_at, replied_at)
+        VALUES (?, (SELECT id FROM users WHERE key = ?), ?, ?)
+        ON CONFLICT (key) DO UPDATE SET replied_at = excluded.replied_at
+        """,
+        [key, user_key, now, now],
+    )
+
+
+def set_blocked(db: Database, user_id: int, blocked: bool) -> None:
+    """Mark the user as having blocked the bot (nothing is sent to them) or not."""
+    db.execute(
+        "UPDATE users SET blocked_at = CASE WHEN ? THEN coalesce(blocked_at, ?) END WHERE id = ?",
+        [int(blocked), utc_now(), user_id],
+    )
+
+
+def set_question_message(db: Database, user_id: int, message_id: int | None) -> None:
+    """Remember which message shows the user's current question (to edit it once answered)."""
+    db.execute("UPDATE users SET question_message_id = ? WHERE id = ?", [message_id, user_id])
+
+
+def answer_from_source(db: Database, session_id: int, source_ref: str) -> AnswerRow | None:
+    """The latest answer of a session that came from this message, if any."""
+    rows = list(
+        db.query(
+            "SELECT id, session_id, step, section, kind, raw_text, value, created_at, "
+            "idempotency_key, source_ref FROM answers WHERE session_id = ? AND source_ref = ? "
+            "ORDER BY id DESC LIMIT 1",
+            [session_id, source_ref],
+        )
+    )
+    return AnswerRow(**rows[0]) if rows else None
 
 
 def answers_for(db: Database, session_id: int) -> list[AnswerRow]:
@@ -298,7 +398,7 @@ def answers_for(db: Database, session_id: int) -> list[AnswerRow]:
         AnswerRow(**row)
         for row in db.query(
             "SELECT id, session_id, step, section, kind, raw_text, value, created_at, "
-            "idempotency_key FROM answers WHERE session_id = ? ORDER BY id",
+            "idempotency_key, source_ref FROM answers WHERE session_id = ? ORDER BY id",
             [session_id],
         )
     ]

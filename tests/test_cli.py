@@ -42,11 +42,11 @@ def test_check_reports_unknown_goto_with_line_and_suggestion(capsys):
     code, out, err = check(BAD / "unknown_goto.yaml", capsys)
     assert code == 1 and out == ""
     assert err.splitlines() == [
-        "tests/fixtures/bad/unknown_goto.yaml:34:3: flows: missing flow 'onboarding', which "
+        "tests/fixtures/bad/unknown_goto.yaml:2:3: flows: missing flow 'onboarding', which "
         "Rebond starts by name",
-        "tests/fixtures/bad/unknown_goto.yaml:34:3: flows: missing flow 'daily_checkin', which "
+        "tests/fixtures/bad/unknown_goto.yaml:2:3: flows: missing flow 'daily_checkin', which "
         "Rebond starts by name",
-        "tests/fixtures/bad/unknown_goto.yaml:43:19: flows.lost_client.steps.guilt_first.next: "
+        "tests/fixtures/bad/unknown_goto.yaml:11:19: flows.lost_client.steps.guilt_first.next: "
         "unknown step 'empaty' (did you mean 'empathy'?)",
         "3 problems found",
     ]
@@ -66,12 +66,12 @@ def test_check_reports_every_schema_error(capsys):
     code, _, err = check(BAD / "schema.yaml", capsys)
     assert code == 1
     assert err.splitlines() == [
-        "tests/fixtures/bad/schema.yaml:40:13: flows.demo.steps.a: unknown type 'txt'; use one "
+        "tests/fixtures/bad/schema.yaml:8:13: flows.demo.steps.a: unknown type 'txt'; use one "
         "of: 'message', 'text', 'choice', 'multi_choice', 'scale', 'yes_no', 'number'",
-        "tests/fixtures/bad/schema.yaml:43:13: flows.demo.steps.b.prompt: missing 'prompt'; add it",
-        "tests/fixtures/bad/schema.yaml:45:13: flows.demo.steps.b.promt: unknown field 'promt' "
+        "tests/fixtures/bad/schema.yaml:11:13: flows.demo.steps.b.prompt: missing 'prompt'; add it",
+        "tests/fixtures/bad/schema.yaml:13:13: flows.demo.steps.b.promt: unknown field 'promt' "
         "(did you mean 'prompt'?); remove or rename it",
-        "tests/fixtures/bad/schema.yaml:46:18: flows.demo.steps.b.max: expected a whole number, "
+        "tests/fixtures/bad/schema.yaml:14:18: flows.demo.steps.b.max: expected a whole number, "
         "found 'dix'",
         "4 problems found",
     ]
@@ -81,8 +81,8 @@ def test_check_reports_duplicate_keys(capsys):
     code, _, err = check(BAD / "duplicate_key.yaml", capsys)
     assert code == 1
     assert (
-        "tests/fixtures/bad/duplicate_key.yaml:36:5: flows.demo.title: duplicate key 'title' "
-        "(first defined at line 35); keep only one"
+        "tests/fixtures/bad/duplicate_key.yaml:4:5: flows.demo.title: duplicate key 'title' "
+        "(first defined at line 3); keep only one"
     ) in err.splitlines()
 
 

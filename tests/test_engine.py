@@ -9,6 +9,7 @@ import pytest
 from bot.flows.engine import advance, ask, start
 from bot.flows.model import Playbook
 from bot.flows.state import (
+    Amend,
     Answer,
     Ask,
     Back,
@@ -495,3 +496,33 @@ def test_yes_no_words_in_both_languages(playbook: Playbook):
         assert after.answers["checkin"] is value
     after, outputs = advance(playbook, state, Answer("peut-être"))
     assert after is state and outputs[0] == Invalid("Yes or no?")
+
+
+def test_amend_replaces_the_last_text_answer_and_refreshes_the_question(playbook: Playbook):
+    state, _ = start(playbook, "reflect", "en")
+    state, _ = advance(playbook, state, Answer("Acme"))
+    state, outputs = advance(playbook, state, Amend("client", "Globex"))
+    assert outputs[0] == Recorded("client", "facts", "Globex", "Globex", amended=True)
+    assert last_ask(list(outputs)).prompt == "Guilt about Globex?"
+    assert state.answers == {"client": "Globex"} and state.step == "guilt"
+
+
+def test_amend_of_an_older_answer_is_refused(playbook: Playbook):
+    state, _ = start(playbook, "reflect", "en")
+    state, _ = run(playbook, state, Answer("Acme"), Answer("3"))
+    after, outputs = advance(playbook, state, Amend("client", "Globex"))
+    assert after is state and outputs == (Invalid("Too late: /back."),)
+
+
+def test_amend_that_would_change_the_path_is_refused(playbook: Playbook):
+    state, _ = start(playbook, "reflect", "en")
+    state, _ = run(playbook, state, Answer("Acme"), Answer("3"), Pick("crisis"))
+    after, outputs = advance(playbook, state, Amend("first", "ours"))
+    assert after is state and outputs == (Invalid("Use /back."),)
+
+
+def test_amend_with_an_invalid_text_says_why(playbook: Playbook):
+    state, _ = start(playbook, "reflect", "en")
+    state, _ = advance(playbook, state, Answer("Acme"))
+    after, outputs = advance(playbook, state, Amend("client", "x" * 11))
+    assert after is state and outputs == (Invalid("11 characters: the maximum is 10."),)

@@ -9,6 +9,7 @@ from bot.flows.engine import advance, ask, start
 from bot.flows.loader import load_playbook
 from bot.flows.model import ChoiceStep, MessageStep, MultiChoiceStep, Playbook
 from bot.flows.state import (
+    Amend,
     Answer,
     Ask,
     Back,
@@ -52,6 +53,7 @@ events: st.SearchStrategy[Event] = st.one_of(
     st.just(Back()),
     st.just(Skip()),
     st.just(Restart()),
+    st.builds(Amend, st.sampled_from(["client", "guilt_first", "mood", "nope"]), texts),
 )
 
 

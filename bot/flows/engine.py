@@ -26,6 +26,7 @@ from .model import (
 )
 from .safety import needs_safety_note
 from .state import (
+    Amend,
     Answer,
     Ask,
     Back,
@@ -87,6 +88,8 @@ def advance(playbook: Playbook, state: SessionState, event: Event) -> Result:
         return _record(playbook, flow, state, step, None, "")
     if isinstance(event, Toggle):
         return _toggle(playbook, flow, state, step, event.option)
+    if isinstance(event, Amend):
+        return _amend(playbook, flow, state, event)
     if isinstance(event, Submit):
         if not isinstance(step, MultiChoiceStep):
             return _reject(playbook, flow, state, _how_to_answer(playbook, step, lang))
@@ -278,6 +281,38 @@ def _toggle(playbook: Playbook, flow: Flow, state: SessionState, step: Step, opt
     selection = tuple(o.id for o in step.options if o.id in ticked)
     moved = state.model_copy(update={"selection": selection, "turn": state.turn + 1})
     return moved, (_ask(playbook, flow, moved, step),)
+
+
+def _amend(playbook: Playbook, flow: Flow, state: SessionState, event: Amend) -> Result:
+    """Replace the last answer by corrected text, if that keeps the flow on the same path."""
+    ui = playbook.ui
+    lang = state.lang
+    if not state.history or state.history[-1] != event.step:
+        return state, (Invalid(ui.amend_too_late.get(lang)),)
+    step = flow.step_by_id[event.step]
+    assert not isinstance(step, MessageStep)
+    value = parse.parse_text(ui, step, event.text, lang)
+    if isinstance(value, parse.Rejected):
+        return state, (Invalid(value.reason),)
+    answers = {**state.answers, step.id: value}
+    if _next_question(flow, step, answers) != state.step:
+        return state, (Invalid(ui.amend_changes_path.get(lang)),)
+    section = flow.section_of[step.id][1].id
+    amended = state.model_copy(update={"answers": answers})
+    current = flow.step_by_id[state.step or ""]
+    assert not isinstance(current, MessageStep)
+    recorded = Recorded(step.id, section, event.text, value, amended=True)
+    return amended, (recorded, _ask(playbook, flow, amended, current))
+
+
+def _next_question(flow: Flow, step: Step, answers: Mapping[str, AnswerValue]) -> str:
+    """The question (or END) the flow reaches after `step` given the answers, past messages."""
+    target = next_step(flow, step, answers)
+    for _ in range(MAX_AUTOMATIC_STEPS):
+        if target == END or not isinstance(flow.step_by_id[target], MessageStep):
+            return target
+        target = next_step(flow, flow.step_by_id[target], answers)
+    return END
 
 
 def _restart(playbook: Playbook, state: SessionState) -> Result:

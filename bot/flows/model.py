@@ -373,6 +373,26 @@ class UiTexts(Frozen):
     saved_and_exit: Localized
     paused: Localized
     help_terminal: Localized
+    help_telegram: Localized
+    commands: dict[str, Localized]
+    """Descriptions of the bot's commands, shown in Telegram's menu."""
+    welcome_back: Localized
+    button_inactive: Localized
+    reflection_in_progress: Localized
+    resume_button: Localized
+    restart_button: Localized
+    nothing_in_progress: Localized
+    cancelled: Localized
+    history_empty: Localized
+    history_title: Localized
+    language_prompt: Localized
+    language_set: Localized
+    unsupported_media: Localized
+    answer_updated: Localized
+    amend_too_late: Localized
+    amend_changes_path: Localized
+    private_only: Localized
+    error_apology: Localized
 
 
 class Playbook(Frozen):

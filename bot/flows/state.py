@@ -80,7 +80,15 @@ class Restart:
     """Start the flow again from its first step."""
 
 
-Event = Answer | Pick | Toggle | Submit | Back | Skip | Restart
+@dataclass(frozen=True, slots=True)
+class Amend:
+    """The manager corrected the text of their last answer (an edited message)."""
+
+    step: str
+    text: str
+
+
+Event = Answer | Pick | Toggle | Submit | Back | Skip | Restart | Amend
 
 
 # --- Outputs -----------------------------------------------------------------------------------
@@ -152,6 +160,7 @@ class Recorded:
     section: str
     raw: str
     value: AnswerValue
+    amended: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,19 @@ QUESTION_OVERHEAD = 200
 INPUT_LENGTH_ESTIMATE = 1000
 NUMBER_LENGTH_ESTIMATE = 20
 REQUIRED_FLOWS = ("onboarding", "lost_client", "daily_checkin")
+REQUIRED_COMMANDS = (
+    "start",
+    "reflect",
+    "resume",
+    "back",
+    "skip",
+    "pause",
+    "cancel",
+    "history",
+    "language",
+    "help",
+)
+"""The commands of the bot's menu, in menu order; the playbook describes each one."""
 
 UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "invalid_choice": frozenset({"count"}),
@@ -143,8 +156,8 @@ def flow_texts(flow_id: str, flow: Flow) -> Iterator[tuple[PathT, Localized]]:
 
 def all_texts(playbook: Playbook) -> Iterator[tuple[PathT, Localized]]:
     """Every translatable text of the playbook, with its logical path."""
-    for name in type(playbook.ui).model_fields:
-        yield ("ui", name), getattr(playbook.ui, name)
+    for name, text in ui_texts(playbook):
+        yield ("ui", *name), text
     yield ("safety", "message"), playbook.safety.message
     for flow_id, flow in playbook.flows.items():
         yield from flow_texts(flow_id, flow)
@@ -158,6 +171,17 @@ def all_nexts(playbook: Playbook) -> Iterator[tuple[PathT, Next]]:
                 yield step_path(flow_id, step.id, "next"), step.next
         if flow.next_flow is not None:
             yield ("flows", flow_id, "next_flow"), flow.next_flow
+
+
+def ui_texts(playbook: Playbook) -> Iterator[tuple[PathT, Localized]]:
+    """Every text of the `ui` section, with its path below `ui`."""
+    for name in type(playbook.ui).model_fields:
+        value = getattr(playbook.ui, name)
+        if isinstance(value, dict):
+            for key, text in value.items():
+                yield (name, key), text
+        else:
+            yield (name,), value
 
 
 def graph(flow: Flow) -> dict[str, list[str]]:
@@ -621,17 +645,34 @@ def next_flows_exist(playbook: Playbook) -> Iterator[Problem]:
 
 def ui_placeholders_are_known(playbook: Playbook) -> Iterator[Problem]:
     """Texts around questions quote only the values the engine gives them."""
-    for name in type(playbook.ui).model_fields:
-        allowed = UI_PLACEHOLDERS.get(name, frozenset())
-        text: Localized = getattr(playbook.ui, name)
+    for path, text in ui_texts(playbook):
+        allowed = UI_PLACEHOLDERS.get(str(path[0]), frozenset())
         for lang in LANGUAGES:
             for used in placeholders(text.get(lang)):
                 if used not in allowed:
                     offer = ", ".join(f"{{{a}}}" for a in sorted(allowed)) or "none"
                     yield Problem(
-                        ("ui", name, lang),
+                        ("ui", *path, lang),
                         f"'{{{used}}}' is not available here (available: {offer})",
                     )
+
+
+def commands_are_described(playbook: Playbook) -> Iterator[Problem]:
+    """Every command of the bot's menu has a description, and no unknown one is described."""
+    described = playbook.ui.commands
+    for command in REQUIRED_COMMANDS:
+        if command not in described:
+            yield Problem(
+                ("ui", "commands"), f"missing description of /{command}; add a '{command}:' entry"
+            )
+    for command in described:
+        if command not in REQUIRED_COMMANDS:
+            known = ", ".join(REQUIRED_COMMANDS)
+            yield Problem(
+                ("ui", "commands", command),
+                f"/{command} is not a command of Rebond{did_you_mean(command, REQUIRED_COMMANDS)}"
+                f"; known: {known}",
+            )
 
 
 def safety_keywords_present(playbook: Playbook) -> Iterator[Problem]:
@@ -674,5 +715,6 @@ RULES: tuple[Rule, ...] = (
     language_choice_is_sound,
     next_flows_exist,
     ui_placeholders_are_known,
+    commands_are_described,
     safety_keywords_present,
 )
