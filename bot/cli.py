@@ -37,12 +37,14 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     """Start on Telegram when a token is set, else the terminal chat."""
     if settings.telegram_bot_token is None:
         return cmd_chat(settings, args)
-    print(
-        "rebond: the Telegram adapter is not part of this build yet (issue #3); unset "
-        "TELEGRAM_BOT_TOKEN to chat in the terminal",
-        file=sys.stderr,
-    )
-    return 2
+    from .app import run_telegram
+    from .bootstrap import build_conversation, open_storage
+
+    db = open_storage(settings)
+    try:
+        return run_telegram(settings, build_conversation(settings, db))
+    finally:
+        db.close()
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
 from storage import repository
-from storage.repository import NewAnswer, SessionRow, User
+from storage.repository import NewAnswer, Receipt, SessionRow, User
 
 from .flows import engine
 from .flows.model import LANGUAGES, Lang, Playbook
 from .flows.state import (
+    Amend,
     Ask,
     Done,
     Event,
@@ -40,11 +42,17 @@ CHECKIN = "daily_checkin"
 
 @dataclass(frozen=True)
 class Reply:
-    """What to show after an event; `stored` is False when the event was a duplicate."""
+    """What to show after an event.
+
+    `stored` is False when the event was a duplicate, `stale` when it targeted a question that
+    is no longer the current one; `answered` is the question the event answered, if any.
+    """
 
     session_id: int | None
     outputs: tuple[Output, ...]
     stored: bool = True
+    stale: bool = False
+    answered: Ask | None = None
 
     @property
     def question(self) -> Ask | None:
@@ -87,6 +95,32 @@ class Conversation:
             repository.record_step(self.db, row.id, switched.model_dump_json())
         return repository.get_user(self.db, user.id)
 
+    def set_blocked(self, user: User, blocked: bool) -> None:
+        """Mark the user as having blocked the bot, or as reachable again."""
+        repository.set_blocked(self.db, user.id, blocked)
+
+    def remember_question(self, user: User, message_id: int | None) -> None:
+        """Remember the message that shows the user's current question."""
+        repository.set_question_message(self.db, user.id, message_id)
+
+    # --- updates -------------------------------------------------------------------------------
+
+    def was_replied(self, key: str) -> bool:
+        """True when the update with this receipt key was handled and answered before."""
+        return repository.update_status(self.db, key) == "replied"
+
+    def mark_replied(self, key: str, user_key: str | None) -> None:
+        """Record that the update was handled and the reply sent."""
+        repository.mark_replied(self.db, key, user_key)
+
+    def answered_by(self, user: User, source_ref: str) -> str | None:
+        """The step of the current session that the message `source_ref` answered, if any."""
+        current = self.current(user)
+        if current is None:
+            return None
+        row = repository.answer_from_source(self.db, current[0].id, source_ref)
+        return row.step if row is not None else None
+
     # --- sessions ------------------------------------------------------------------------------
 
     def current(self, user: User) -> tuple[SessionRow, SessionState] | None:
@@ -118,7 +152,7 @@ class Conversation:
         )
         log.info("flow.started user=%s flow=%s session=%s", user.id, flow, row.id)
         if state.done:
-            return self._store(user, row, state, outputs, None)
+            return self._store(user, row, state, outputs)
         return Reply(row.id, outputs)
 
     def resume(self, user: User) -> Reply:
@@ -149,12 +183,42 @@ class Conversation:
         log.info("flow.paused user=%s session=%s", user.id, current[0].id)
         return True
 
-    def handle(self, user: User, event: Event, idempotency_key: str | None = None) -> Reply:
-        """Apply one event to the user's current session and store the result."""
+    def cancel(self, user: User) -> bool:
+        """Abandon the current session (its answers stay stored); False if there was none."""
         current = self.current(user)
         if current is None:
-            return Reply(None, ())
+            return False
+        repository.set_session_status(self.db, current[0].id, "abandoned")
+        log.info("flow.cancelled user=%s session=%s", user.id, current[0].id)
+        return True
+
+    def history(self, user: User) -> list[SessionRow]:
+        """The user's finished reflections, newest first."""
+        return repository.completed_sessions(self.db, user.id, REFLECTION)
+
+    def handle(
+        self,
+        user: User,
+        event: Event,
+        *,
+        receipt: Receipt | None = None,
+        source_ref: str | None = None,
+        expect: tuple[int, int] | None = None,
+    ) -> Reply:
+        """Apply one event to the user's current session and store the result.
+
+        `receipt` marks the incoming update as processed in the same transaction; `expect`
+        (session id, turn) refuses an event meant for a question that is no longer current.
+        """
+        current = self.current(user)
+        if current is None:
+            return Reply(None, (), stale=expect is not None)
         row, state = current
+        if receipt is not None and repository.update_status(self.db, receipt.key) is not None:
+            log.info("flow.duplicate_ignored user=%s session=%s", user.id, row.id)
+            return Reply(row.id, (), stored=False)  # delivered again: its effect is stored
+        if expect is not None and (expect != (row.id, state.turn) or row.status != "active"):
+            return Reply(row.id, (), stale=True)
         playbook = self._playbook_for(state)
         if playbook is None:
             return self.start(user, state.flow)
@@ -163,8 +227,10 @@ class Conversation:
             return self._restart(user, row, new_state, outputs)
         if new_state is state:  # rejected input: nothing changed, nothing to store
             return Reply(row.id, outputs)
-        key = idempotency_key or f"session:{row.id}:turn:{state.turn}"
-        return self._store(user, row, new_state, outputs, key)
+        answered = engine.ask(playbook, state) if not isinstance(event, Amend) else None
+        return self._store(
+            user, row, new_state, outputs, receipt=receipt, source_ref=source_ref, answered=answered
+        )
 
     # --- internals -----------------------------------------------------------------------------
 
@@ -182,7 +248,10 @@ class Conversation:
         row: SessionRow,
         state: SessionState,
         outputs: tuple[Output, ...],
-        key: str | None,
+        *,
+        receipt: Receipt | None = None,
+        source_ref: str | None = None,
+        answered: Ask | None = None,
     ) -> Reply:
         recorded = next((o for o in outputs if isinstance(o, Recorded)), None)
         done = next((o for o in outputs if isinstance(o, Done)), None)
@@ -191,10 +260,11 @@ class Conversation:
             answer = NewAnswer(
                 step=recorded.step,
                 section=recorded.section,
-                kind="skip" if recorded.value is None and recorded.raw == "" else "answer",
+                kind=_answer_kind(recorded),
                 raw_text=recorded.raw,
                 value=json.dumps(recorded.value, ensure_ascii=False),
-                idempotency_key=key or f"session:{row.id}:turn:{state.turn}",
+                idempotency_key=_answer_key(row.id, state, recorded, receipt),
+                source_ref=source_ref,
             )
         stored = repository.record_step(
             self.db,
@@ -206,6 +276,7 @@ class Conversation:
             summary=json.dumps({"title": done.title, "lines": list(done.lines)}, ensure_ascii=False)
             if done
             else None,
+            receipt=receipt,
         )
         if not stored:
             log.info("flow.duplicate_ignored user=%s session=%s", user.id, row.id)
@@ -218,14 +289,14 @@ class Conversation:
             if isinstance(output, LanguageChanged):
                 repository.set_user_language(self.db, user.id, output.lang)
         if done is None:
-            return Reply(row.id, outputs)
+            return Reply(row.id, outputs, answered=answered)
         log.info("flow.completed user=%s flow=%s session=%s", user.id, row.flow, row.id)
         if row.flow == ONBOARDING:
             repository.mark_onboarded(self.db, user.id)
         if done.next_flow is None:
-            return Reply(row.id, outputs)
+            return Reply(row.id, outputs, answered=answered)
         chained = self.start(repository.get_user(self.db, user.id), done.next_flow)
-        return Reply(chained.session_id, outputs + chained.outputs)
+        return Reply(chained.session_id, outputs + chained.outputs, answered=answered)
 
     def _restart(
         self, user: User, row: SessionRow, state: SessionState, outputs: tuple[Output, ...]
@@ -235,3 +306,20 @@ class Conversation:
         )
         log.info("flow.restarted user=%s flow=%s session=%s", user.id, row.flow, fresh.id)
         return Reply(fresh.id, outputs)
+
+
+def _answer_kind(recorded: Recorded) -> str:
+    if recorded.amended:
+        return "amend"
+    return "skip" if recorded.value is None and recorded.raw == "" else "answer"
+
+
+def _answer_key(
+    session_id: int, state: SessionState, recorded: Recorded, receipt: Receipt | None
+) -> str:
+    """The answer's idempotency key: the update that carried it, else the session's turn."""
+    if receipt is not None:
+        return receipt.key
+    if recorded.amended:
+        return f"session:{session_id}:turn:{state.turn}:amend:{uuid.uuid4().hex}"
+    return f"session:{session_id}:turn:{state.turn}"

@@ -29,6 +29,17 @@ class Settings(BaseSettings):
     )
     db_path: Path = Field(default=Path("rebond.db"), validation_alias="REBOND_DB")
     playbook_path: Path = Field(default=DEFAULT_PLAYBOOK, validation_alias="REBOND_PLAYBOOK")
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org", validation_alias="REBOND_TELEGRAM_API_URL"
+    )
+    webhook_url: str | None = Field(default=None, validation_alias="REBOND_WEBHOOK_URL")
+    webhook_secret: SecretStr | None = Field(default=None, validation_alias="REBOND_WEBHOOK_SECRET")
+    webhook_listen: str = Field(default="127.0.0.1", validation_alias="REBOND_WEBHOOK_LISTEN")
+    webhook_port: int = Field(default=8443, ge=1, le=65535, validation_alias="REBOND_WEBHOOK_PORT")
+    max_messages_per_second: float = Field(
+        default=30, ge=0, validation_alias="REBOND_MAX_MESSAGES_PER_SECOND"
+    )
+    poll_timeout: int = Field(default=30, ge=0, le=50, validation_alias="REBOND_POLL_TIMEOUT")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(
         default=None, validation_alias="REBOND_LOG_LEVEL"
     )
@@ -43,6 +54,24 @@ class Settings(BaseSettings):
                 "@BotFather, or unset it to chat in the terminal"
             )
         return token
+
+    @field_validator("telegram_api_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is not None and not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"'{url}' is not an http(s) URL; write it like https://host/path")
+        return url.rstrip("/") if url is not None else None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and not re.match(
+            r"^[A-Za-z0-9_-]{1,256}$", secret.get_secret_value()
+        ):
+            raise ValueError(
+                "use 1 to 256 characters among A-Z, a-z, 0-9, _ and - (Telegram's rule)"
+            )
+        return secret
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -1,0 +1,1 @@
+"""How updates reach the handlers: polling or webhook, both through one dispatcher."""

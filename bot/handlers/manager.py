@@ -1,0 +1,325 @@
+"""The manager's side of the chat: commands, typed answers, buttons, edits, anything else.
+
+Each handler is thin: Telegram update -> engine event -> conversation service (which stores
+it, with the update's receipt, in one transaction) -> rendered outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+from telegram import ChatMemberUpdated, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from storage.repository import Receipt, User
+
+from ..conversation import ONBOARDING, REFLECTION, Conversation, Reply
+from ..flows.model import LANGUAGES, Lang
+from ..flows.state import Amend, Answer, Back, Event, Pick, Restart, Skip, Submit, Toggle
+from .callbacks import ButtonData
+from .chat import ChatView
+from .render import Span
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+
+
+def receipt_key(update: Update) -> str:
+    """The key that marks an update as processed."""
+    return f"telegram:update:{update.update_id}"
+
+
+def guess_language(language_code: str | None) -> Lang:
+    """French for fr*, else English, until the manager chooses."""
+    return "fr" if (language_code or "").lower().startswith("fr") else "en"
+
+
+class ManagerHandlers:
+    """Handlers for a manager's private chat; registered in `bot.handlers.register`."""
+
+    def __init__(self, conversation: Conversation) -> None:
+        self.conversation = conversation
+
+    # --- commands ------------------------------------------------------------------------------
+
+    async def start(self, update: Update, context: Context) -> None:
+        """/start: the onboarding for a newcomer, else the question in progress, else a hello."""
+        view = await self._view(update, context)
+        if not view.user.onboarded_at and await self._has_no_session(view.user):
+            await self._show(view, update, self.conversation.start, view.user, ONBOARDING)
+            return
+        reply = self.conversation.resume(view.user)
+        if reply.question is None:
+            await view.text(view.ui.welcome_back.get(view.lang))
+        else:
+            await view.show(reply)
+
+    async def reflect(self, update: Update, context: Context) -> None:
+        """/reflect: start the reflection, or offer to resume or restart the one in progress."""
+        view = await self._view(update, context)
+        session = self.conversation.open_session(view.user, REFLECTION)
+        if session is None:
+            await self._show(view, update, self.conversation.start, view.user, REFLECTION)
+            return
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        view.ui.resume_button.get(view.lang),
+                        callback_data=ButtonData("c", session.id, None, "resume").encode(),
+                    ),
+                    InlineKeyboardButton(
+                        view.ui.restart_button.get(view.lang),
+                        callback_data=ButtonData("c", session.id, None, "restart").encode(),
+                    ),
+                ]
+            ]
+        )
+        await view.text(view.ui.reflection_in_progress.get(view.lang), markup)
+
+    async def resume(self, update: Update, context: Context) -> None:
+        """/resume: show the question in progress again (a paused reflection included)."""
+        view = await self._view(update, context)
+        reply = self.conversation.resume(view.user)
+        if reply.question is None:
+            session = self.conversation.open_session(view.user, REFLECTION)
+            if session is not None:
+                reply = self.conversation.focus(view.user, session.id)
+        if reply.question is None:
+            await view.text(view.ui.nothing_in_progress.get(view.lang))
+        else:
+            await view.text(view.ui.resumed.get(view.lang))
+            await view.show(reply)
+
+    async def back(self, update: Update, context: Context) -> None:
+        """/back: the previous question."""
+        await self._event(update, context, Back())
+
+    async def skip(self, update: Update, context: Context) -> None:
+        """/skip: pass an optional question."""
+        await self._event(update, context, Skip())
+
+    async def pause(self, update: Update, context: Context) -> None:
+        """/pause: pause the session in progress; everything is already saved."""
+        view = await self._view(update, context)
+        paused = self.conversation.pause(view.user)
+        key = "paused" if paused else "nothing_in_progress"
+        await view.text(getattr(view.ui, key).get(view.lang))
+
+    async def cancel(self, update: Update, context: Context) -> None:
+        """/cancel: drop the session in progress (its answers stay stored)."""
+        view = await self._view(update, context)
+        cancelled = self.conversation.cancel(view.user)
+        key = "cancelled" if cancelled else "nothing_in_progress"
+        await view.text(getattr(view.ui, key).get(view.lang))
+
+    async def history(self, update: Update, context: Context) -> None:
+        """/history: finished reflections, newest first, each with its summary."""
+        view = await self._view(update, context)
+        sessions = self.conversation.history(view.user)
+        if not sessions:
+            await view.text(view.ui.history_empty.get(view.lang))
+        else:
+            spans = [Span(view.ui.history_title.get(view.lang), "b")]
+            for row in sessions:
+                summary = json.loads(row.summary or "{}")
+                day = (row.completed_at or row.started_at)[:10]
+                spans += [Span("\n\n"), Span(f"{day} · {summary.get('title', '')}", "b")]
+                for line in summary.get("lines", []):
+                    spans += [Span("\n"), Span(f"• {line}")]
+            await view.say(spans)
+
+    async def language(self, update: Update, context: Context) -> None:
+        """/language: choose French or English."""
+        view = await self._view(update, context)
+        names = {"fr": "Français", "en": "English"}
+        buttons = [
+            InlineKeyboardButton(
+                names[lang], callback_data=ButtonData("l", None, None, lang).encode()
+            )
+            for lang in LANGUAGES
+        ]
+        await view.text(view.ui.language_prompt.get(view.lang), InlineKeyboardMarkup([buttons]))
+
+    async def help(self, update: Update, context: Context) -> None:
+        """/help, and any unknown command: what Rebond does and its commands."""
+        view = await self._view(update, context)
+        await view.text(view.ui.help_telegram.get(view.lang))
+
+    # --- answers -------------------------------------------------------------------------------
+
+    async def text(self, update: Update, context: Context) -> None:
+        """A typed message: the answer to the question in progress."""
+        message = update.effective_message
+        assert message is not None and message.text is not None
+        source = f"telegram:message:{message.chat_id}:{message.message_id}"
+        await self._event(update, context, Answer(message.text), source_ref=source)
+
+    async def edited(self, update: Update, context: Context) -> None:
+        """An edited message: corrects the last answer, or answers the current question."""
+        message = update.edited_message
+        assert message is not None and message.text is not None
+        view = await self._view(update, context)
+        source = f"telegram:message:{message.chat_id}:{message.message_id}"
+        step = self.conversation.answered_by(view.user, source)
+        event: Event
+        if step is not None:
+            event = Amend(step, message.text)
+        elif message.message_id > (view.user.question_message_id or 0):
+            event = Answer(message.text)  # a rejected answer, now corrected
+        else:
+            return
+        reply = await self._handle(view, update, event, source_ref=source)
+        if isinstance(event, Amend) and reply.stored and reply.question is not None:
+            await view.text(view.ui.answer_updated.get(view.lang))
+            await view.refresh_question(reply.question, reply.session_id)
+        else:
+            await view.show(reply)
+
+    async def media(self, update: Update, context: Context) -> None:
+        """A photo, sticker, voice note or file: ask kindly for text instead."""
+        view = await self._view(update, context)
+        await view.text(view.ui.unsupported_media.get(view.lang))
+
+    async def button(self, update: Update, context: Context) -> None:
+        """A pressed inline button: checked against this user's session, always answered."""
+        query = update.callback_query
+        assert query is not None
+        view = await self._view(update, context)
+        data = ButtonData.decode(query.data)
+        inactive = view.ui.button_inactive.get(view.lang)
+        if data is None:
+            await query.answer(inactive)
+        elif data.kind == "l":
+            await self._choose_language(view, update, data.value)
+        elif data.kind == "c":
+            await self._control(view, update, data)
+        else:
+            event: Event = (
+                Pick(data.value)
+                if data.kind == "q"
+                else Toggle(data.value)
+                if data.kind == "t"
+                else Submit()
+            )
+            expect = (data.session or 0, data.turn or 0)
+            reply = await self._handle(view, update, event, expect=expect)
+            if not reply.stored:
+                await query.answer()
+                await self._replay(view)
+            elif reply.stale:
+                await query.answer(inactive)
+            else:
+                await query.answer()
+                if isinstance(event, Toggle) and reply.question is not None:
+                    await view.refresh_question(reply.question, reply.session_id)
+                else:
+                    await view.show(reply)
+
+    async def membership(self, update: Update, context: Context) -> None:
+        """The manager blocked or unblocked the bot."""
+        change = update.my_chat_member
+        assert isinstance(change, ChatMemberUpdated)
+        user = await self._user(update)
+        blocked = change.new_chat_member.status in ("kicked", "left")
+        self.conversation.set_blocked(user, blocked)
+
+    async def group(self, update: Update, context: Context) -> None:
+        """Anything in a group: Rebond is private by design."""
+        message = update.effective_message
+        if message is not None and update.effective_user is not None:
+            lang = guess_language(update.effective_user.language_code)
+            await message.reply_text(self.conversation.playbook.ui.private_only.get(lang))
+
+    # --- internals -----------------------------------------------------------------------------
+
+    async def _user(self, update: Update) -> User:
+        sender = update.effective_user
+        assert sender is not None
+        return self.conversation.user(
+            f"telegram:{sender.id}",
+            sender.first_name,
+            guess_language(sender.language_code),
+        )
+
+    async def _view(self, update: Update, context: Context) -> ChatView:
+        user = await self._user(update)
+        if user.blocked_at is not None:  # they wrote again: they can be reached again
+            self.conversation.set_blocked(user, False)
+        chat = update.effective_chat
+        assert chat is not None
+        return ChatView(context.bot, self.conversation, chat.id, user)
+
+    async def _has_no_session(self, user: User) -> bool:
+        return self.conversation.current(user) is None
+
+    async def _handle(
+        self,
+        view: ChatView,
+        update: Update,
+        event: Event,
+        *,
+        source_ref: str | None = None,
+        expect: tuple[int, int] | None = None,
+    ) -> Reply:
+        receipt = Receipt(receipt_key(update), view.user.id)
+        return self.conversation.handle(
+            view.user,
+            event,
+            receipt=receipt,
+            source_ref=source_ref,
+            expect=expect,
+        )
+
+    async def _event(
+        self, update: Update, context: Context, event: Event, source_ref: str | None = None
+    ) -> None:
+        view = await self._view(update, context)
+        reply = await self._handle(view, update, event, source_ref=source_ref)
+        if reply.session_id is None:
+            await view.text(view.ui.nothing_in_progress.get(view.lang))
+        elif reply.stored:
+            await view.show(reply)
+        else:
+            await self._replay(view)
+
+    async def _show(
+        self, view: ChatView, update: Update, action: Callable[..., Reply], *args: object
+    ) -> None:
+        reply = action(*args)
+        await view.show(reply)
+
+    async def _replay(self, view: ChatView) -> None:
+        """This update was handled before the bot stopped, maybe without its reply: show the
+        question in progress again rather than leave the manager waiting."""
+        reply = self.conversation.resume(view.user)
+        await view.show(reply)
+
+    async def _choose_language(self, view: ChatView, update: Update, value: str) -> None:
+        query = update.callback_query
+        assert query is not None
+        if value not in LANGUAGES:
+            await query.answer(view.ui.button_inactive.get(view.lang))
+            return
+        lang: Lang = "fr" if value == "fr" else "en"
+        await query.answer()
+        view.user = self.conversation.set_language(view.user, lang)
+        await view.text(view.ui.language_set.get(lang))
+        reply = self.conversation.resume(view.user)
+        await view.show(reply)
+
+    async def _control(self, view: ChatView, update: Update, data: ButtonData) -> None:
+        query = update.callback_query
+        assert query is not None
+        session = self.conversation.open_session(view.user, REFLECTION)
+        if session is None or session.id != data.session or data.value not in ("resume", "restart"):
+            await query.answer(view.ui.button_inactive.get(view.lang))
+            return
+        await query.answer()
+        reply = self.conversation.focus(view.user, session.id)
+        if data.value == "restart":
+            reply = await self._handle(view, update, Restart())
+        await view.show(reply)
