@@ -13,66 +13,43 @@ import logging
 import os
 import secrets
 import signal
-from typing import Any
+from dataclasses import dataclass
 
 # Durations from PTB as timedelta (its coming default), without a deprecation warning per 429.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 from telegram import BotCommand, Update
-from telegram.error import Forbidden, NetworkError, TimedOut
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.error import Forbidden
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
+from .bootstrap import Services
+from .checkins.sender import CheckinSender
 from .conversation import Conversation
 from .delivery.dispatcher import Dispatcher
 from .delivery.polling import Poller
+from .delivery.ratelimit import PriorityRateLimiter
 from .delivery.webhook import WebhookServer
 from .flows.model import LANGUAGES
 from .flows.validate import REQUIRED_COMMANDS
-from .handlers import ManagerHandlers, register
+from .handlers import CheckinHandlers, ManagerHandlers, register
 from .handlers.chat import Blocked
 from .handlers.manager import receipt_key
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-SEND_RETRIES = 3
+
+@dataclass
+class RunningBot:
+    """The running parts: PTB's application, the update dispatcher, the check-in sender."""
+
+    application: Application  # type: ignore[type-arg]
+    dispatcher: Dispatcher
+    checkins: CheckinSender
 
 
-class RetryingRateLimiter(AIORateLimiter):
-    """PTB's rate limiter (30 messages/s, 429s retried) that also retries 5xx and time-outs.
-
-    Only requests that change nothing when repeated, or that the user must see (sends and
-    edits), are worth retrying; long polling has its own loop.
-    """
-
-    async def process_request(
-        self,
-        callback: Any,
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> Any:
-        attempt = 0
-        while True:
-            try:
-                return await super().process_request(
-                    callback, args, kwargs, endpoint, data, rate_limit_args
-                )
-            except (TimedOut, NetworkError) as error:
-                retriable = type(error) in (NetworkError, TimedOut) and endpoint != "getUpdates"
-                attempt += 1
-                if not retriable or attempt > SEND_RETRIES:
-                    raise
-                log.warning("telegram.retry endpoint=%s attempt=%s", endpoint, attempt)
-                await asyncio.sleep(0.5 * attempt)
-
-
-def build_application(
-    settings: Settings, conversation: Conversation
-) -> tuple[Application, Dispatcher]:  # type: ignore[type-arg]
-    """The PTB application with every handler, and the dispatcher that feeds it updates."""
+def build_application(settings: Settings, services: Services) -> RunningBot:
+    """The PTB application with every handler, the dispatcher and the check-in sender."""
     assert settings.telegram_bot_token is not None
     api = settings.telegram_api_url
     application = (
@@ -80,13 +57,14 @@ def build_application(
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(
-            RetryingRateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=5)
-        )
+        .rate_limiter(PriorityRateLimiter(settings.max_messages_per_second))
         .updater(None)
         .build()
     )
-    register(application, ManagerHandlers(conversation))
+    conversation = services.conversation
+    manager = ManagerHandlers(conversation)
+    register(application, manager, CheckinHandlers(manager, services.checkins))
+    sender = CheckinSender(conversation, services.checkins, settings.checkin_batch)
 
     async def already_processed(update: Update) -> bool:
         return conversation.was_replied(receipt_key(update))
@@ -111,7 +89,7 @@ def build_application(
             dispatcher.record_failure(update_id, error)
 
     application.add_error_handler(on_error)
-    return application, dispatcher
+    return RunningBot(application, dispatcher, sender)
 
 
 async def publish_commands(application: Application, conversation: Conversation) -> None:  # type: ignore[type-arg]
@@ -124,14 +102,22 @@ async def publish_commands(application: Application, conversation: Conversation)
         )
 
 
-async def serve(settings: Settings, conversation: Conversation, stop: asyncio.Event) -> None:
+async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> None:
     """Run the bot until `stop` is set: polling, or webhook when REBOND_WEBHOOK_URL is set."""
-    application, dispatcher = build_application(settings, conversation)
+    bot = build_application(settings, services)
+    application = bot.application
     async with application:
         await application.start()
+        assert application.job_queue is not None, "install python-telegram-bot[job-queue]"
+
+        async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+            await bot.checkins.tick(context.bot)
+
+        application.job_queue.run_repeating(tick, interval=settings.checkin_tick_seconds, first=1)
         try:
-            await _deliver(settings, application, dispatcher, conversation, stop)
+            await _deliver(settings, application, bot.dispatcher, services.conversation, stop)
         finally:
+            await bot.checkins.wait_idle()
             await application.stop()
     log.info("bot.stopped")
 
@@ -166,7 +152,7 @@ async def _deliver(
         await server.stop()
 
 
-def run_telegram(settings: Settings, conversation: Conversation) -> int:
+def run_telegram(settings: Settings, services: Services) -> int:
     """Run the bot in this process until SIGINT or SIGTERM; returns the exit code."""
 
     async def main() -> None:
@@ -175,7 +161,7 @@ def run_telegram(settings: Settings, conversation: Conversation) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        await serve(settings, conversation, stop)
+        await serve(settings, services, stop)
 
     asyncio.run(main())
     return 0

@@ -1,14 +1,26 @@
-"""Wiring: from settings to a ready conversation service (the adapters' shared core)."""
+"""Wiring: from settings to the services both adapters share."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlite_utils import Database
 
 from storage.db import open_database
 
+from .checkins.service import CheckinService, Clock, system_clock
 from .conversation import Conversation
 from .playbooks import PlaybookLibrary
 from .settings import Settings
+
+
+@dataclass(frozen=True)
+class Services:
+    """The conversation service and what hangs on it."""
+
+    conversation: Conversation
+    checkins: CheckinService
 
 
 def open_storage(settings: Settings) -> Database:
@@ -16,6 +28,8 @@ def open_storage(settings: Settings) -> Database:
     return open_database(settings.db_path, durable=settings.durable_writes)
 
 
-def build_conversation(settings: Settings, db: Database) -> Conversation:
-    """The conversation service over `db` and the configured playbook (PlaybookError if bad)."""
-    return Conversation(db, PlaybookLibrary.from_file(db, settings.playbook_path))
+def build_services(settings: Settings, db: Database, clock: Clock = system_clock) -> Services:
+    """The services over `db` and the configured playbook (PlaybookError if it is bad)."""
+    conversation = Conversation(db, PlaybookLibrary.from_file(db, settings.playbook_path), clock)
+    grace = timedelta(hours=settings.checkin_grace_hours)
+    return Services(conversation, CheckinService(conversation, grace, clock))

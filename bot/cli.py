@@ -3,6 +3,7 @@
 Usage:
     rebond [run]                  Telegram when TELEGRAM_BOT_TOKEN is set, else the terminal chat
     rebond chat [--db PATH] [--lang fr|en] [--user NAME] [--flow ID]
+    rebond checkin [--db PATH] [--lang fr|en] [--user NAME]   today's check-in
     rebond check [PLAYBOOK]       validate a playbook: exit 0 if valid, 1 with every problem
     rebond graph FLOW [--lang]    print a Mermaid flowchart of a flow
 """
@@ -38,28 +39,51 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.telegram_bot_token is None:
         return cmd_chat(settings, args)
     from .app import run_telegram
-    from .bootstrap import build_conversation, open_storage
+    from .bootstrap import build_services, open_storage
 
     db = open_storage(settings)
     try:
-        return run_telegram(settings, build_conversation(settings, db))
+        return run_telegram(settings, build_services(settings, db))
     finally:
         db.close()
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     """The guided reflection in the terminal."""
-    from .bootstrap import build_conversation, open_storage
+    from .bootstrap import build_services, open_storage
     from .terminal import ChatOptions, run_chat
 
     db = open_storage(settings)
     try:
-        conversation = build_conversation(settings, db)
+        conversation = build_services(settings, db).conversation
         user = getattr(args, "user", None) or _local_user_name()
         options = ChatOptions(
             user=user, lang=getattr(args, "lang", None), flow=getattr(args, "flow", None)
         )
         return run_chat(conversation, options)
+    finally:
+        db.close()
+
+
+def cmd_checkin(settings: Settings, args: argparse.Namespace) -> int:
+    """Today's check-in in the terminal, on the local database."""
+    from .bootstrap import build_services, open_storage
+    from .terminal import ChatOptions, run_chat
+
+    db = open_storage(settings)
+    try:
+        services = build_services(settings, db)
+        name = args.user or _local_user_name()
+        user = services.conversation.user(f"terminal:{name}", name)
+        if args.lang is not None:
+            user = services.conversation.set_language(user, args.lang)
+        due = services.checkins.claim_today_for_terminal(user)
+        if due is None:
+            lang = services.conversation.language(user)
+            print(services.conversation.playbook.ui.checkin_already_done.get(lang))
+            return 0
+        opening = services.checkins.start(due)
+        return run_chat(services.conversation, ChatOptions(user=name, lang=args.lang), opening)
     finally:
         db.close()
 
@@ -139,6 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--user", help="local user name (default: your login)")
     chat.add_argument("--flow", help="run this flow (default: resume, else the reflection)")
     chat.set_defaults(command=cmd_chat)
+
+    checkin = commands.add_parser("checkin", help="today's check-in in the terminal")
+    checkin.add_argument("--db", help="SQLite file (default: REBOND_DB or rebond.db)")
+    checkin.add_argument("--lang", choices=["fr", "en"], help="language of the conversation")
+    checkin.add_argument("--user", help="local user name (default: your login)")
+    checkin.set_defaults(command=cmd_checkin)
 
     check = commands.add_parser("check", help="validate a playbook file")
     check.add_argument("playbook", nargs="?", help="path (default: REBOND_PLAYBOOK)")

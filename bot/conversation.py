@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
 from storage import repository
+from storage.db import to_stored
 from storage.repository import NewAnswer, Receipt, SessionRow, User
 
 from .flows import engine
@@ -29,11 +32,18 @@ from .flows.state import (
     Recorded,
     Restart,
     SafetyNote,
+    Say,
     SessionState,
 )
 from .playbooks import PlaybookLibrary
 
 log = logging.getLogger(__name__)
+
+CompletionHook = Callable[[User, SessionRow, SessionState], None]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 ONBOARDING = "onboarding"
 REFLECTION = "lost_client"
@@ -64,9 +74,18 @@ class Reply:
 class Conversation:
     """Engine + storage for one database and one playbook library."""
 
-    def __init__(self, db: Database, library: PlaybookLibrary) -> None:
+    def __init__(
+        self, db: Database, library: PlaybookLibrary, clock: Callable[[], datetime] = _utc_now
+    ) -> None:
         self.db = db
         self.library = library
+        self.clock = clock
+        self._completion_hooks: list[CompletionHook] = []
+
+    def on_completed(self, hook: CompletionHook) -> None:
+        """Call `hook(user, session, final state)` whenever a session completes (same transaction
+        boundary as the last answer: right after it is stored)."""
+        self._completion_hooks.append(hook)
 
     @property
     def playbook(self) -> Playbook:
@@ -148,7 +167,7 @@ class Conversation:
         given = inputs if inputs is not None else self.latest_outputs(user)
         state, outputs = engine.start(playbook, flow, self.language(user), given)
         row = repository.create_session(
-            self.db, user.id, flow, playbook.version, state.model_dump_json()
+            self.db, user.id, flow, playbook.version, state.model_dump_json(), self._now()
         )
         log.info("flow.started user=%s flow=%s session=%s", user.id, flow, row.id)
         if state.done:
@@ -234,6 +253,9 @@ class Conversation:
 
     # --- internals -----------------------------------------------------------------------------
 
+    def _now(self) -> str:
+        return to_stored(self.clock())
+
     def _playbook_for(self, state: SessionState) -> Playbook | None:
         playbook = self.library.for_version(state.version)
         flow = playbook.flows.get(state.flow)
@@ -277,6 +299,7 @@ class Conversation:
             if done
             else None,
             receipt=receipt,
+            now=self._now(),
         )
         if not stored:
             log.info("flow.duplicate_ignored user=%s session=%s", user.id, row.id)
@@ -293,16 +316,25 @@ class Conversation:
         log.info("flow.completed user=%s flow=%s session=%s", user.id, row.flow, row.id)
         if row.flow == ONBOARDING:
             repository.mark_onboarded(self.db, user.id)
-        if done.next_flow is None:
+        for hook in self._completion_hooks:
+            hook(user, row, state)
+        user = repository.get_user(self.db, user.id)
+        if done.next_flow is not None:
+            chained = self.start(user, done.next_flow)
+            return Reply(chained.session_id, outputs + chained.outputs, answered=answered)
+        waiting = repository.latest_active_session(self.db, user.id)
+        if waiting is None:
             return Reply(row.id, outputs, answered=answered)
-        chained = self.start(repository.get_user(self.db, user.id), done.next_flow)
-        return Reply(chained.session_id, outputs + chained.outputs, answered=answered)
+        # A check-in came in the middle of a reflection: go back to where it was left.
+        resumed = self.focus(user, waiting.id)
+        back = Say(self.playbook.ui.back_to_reflection.get(self.language(user)))
+        return Reply(resumed.session_id, (*outputs, back, *resumed.outputs), answered=answered)
 
     def _restart(
         self, user: User, row: SessionRow, state: SessionState, outputs: tuple[Output, ...]
     ) -> Reply:
         fresh = repository.create_session(
-            self.db, user.id, row.flow, state.version, state.model_dump_json()
+            self.db, user.id, row.flow, state.version, state.model_dump_json(), self._now()
         )
         log.info("flow.restarted user=%s flow=%s session=%s", user.id, row.flow, fresh.id)
         return Reply(fresh.id, outputs)

@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     max_messages_per_second: float = Field(
         default=30, ge=0, validation_alias="REBOND_MAX_MESSAGES_PER_SECOND"
     )
+    checkin_grace_hours: float = Field(
+        default=3, ge=0, le=12, validation_alias="REBOND_CHECKIN_GRACE_HOURS"
+    )
+    checkin_tick_seconds: float = Field(
+        default=30, gt=0, le=3600, validation_alias="REBOND_CHECKIN_TICK_SECONDS"
+    )
+    checkin_batch: int = Field(
+        default=500, ge=1, le=10_000, validation_alias="REBOND_CHECKIN_BATCH"
+    )
     poll_timeout: int = Field(default=30, ge=0, le=50, validation_alias="REBOND_POLL_TIMEOUT")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(
         default=None, validation_alias="REBOND_LOG_LEVEL"

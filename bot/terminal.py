@@ -85,13 +85,20 @@ class TerminalChat:
     """Reads answers line by line and prints the conversation, for one local user."""
 
     def __init__(
-        self, conversation: Conversation, options: ChatOptions, stdin: TextIO, stdout: TextIO
+        self,
+        conversation: Conversation,
+        options: ChatOptions,
+        stdin: TextIO,
+        stdout: TextIO,
+        opening: Reply | None = None,
     ) -> None:
         self.conversation = conversation
         self.options = options
         self.stdin = stdin
         self.stdout = stdout
         self.echo = not stdin.isatty()
+        self.opening = opening
+        """What to show first when the caller already started a flow (`rebond checkin`)."""
 
     @property
     def ui(self) -> UiTexts:
@@ -126,6 +133,8 @@ class TerminalChat:
         return user
 
     def _opening(self, user: User) -> Reply:
+        if self.opening is not None:
+            return self.opening
         wanted = self.options.flow
         if wanted is not None:
             if wanted not in self.conversation.playbook.flows:
@@ -178,6 +187,6 @@ class TerminalChat:
         self.stdout.flush()
 
 
-def run_chat(conversation: Conversation, options: ChatOptions) -> int:
+def run_chat(conversation: Conversation, options: ChatOptions, opening: Reply | None = None) -> int:
     """Run the terminal chat on the process's standard input and output."""
-    return TerminalChat(conversation, options, sys.stdin, sys.stdout).run()
+    return TerminalChat(conversation, options, sys.stdin, sys.stdout, opening).run()

@@ -92,3 +92,43 @@ def telegram_delivery(db: Database) -> None:
         CREATE INDEX processed_updates_by_user ON processed_updates(user_id);
         """
     )
+
+
+@MIGRATIONS(name="0003_checkins")
+def checkin_tables(db: Database) -> None:
+    """Check-in settings with each user's next due time (indexed), and one row per check-in day."""
+    db.executescript(
+        """
+        CREATE TABLE checkin_settings (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            enabled INTEGER NOT NULL DEFAULT 0,
+            local_time TEXT NOT NULL,
+            timezone TEXT NOT NULL,
+            weekdays_only INTEGER NOT NULL DEFAULT 0,
+            paused_until TEXT,
+            next_due_at TEXT,
+            snoozed_checkin_id INTEGER,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX checkins_due ON checkin_settings(next_due_at) WHERE enabled = 1;
+        CREATE TABLE checkins (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            local_date TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            flow TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (
+                status IN ('claimed', 'sent', 'snoozed', 'answered', 'missed', 'skipped')
+            ),
+            session_id INTEGER REFERENCES sessions(id) ON DELETE SET NULL,
+            snoozed INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            answered_at TEXT,
+            UNIQUE (user_id, local_date)
+        );
+        CREATE INDEX checkins_by_session ON checkins(session_id);
+        CREATE INDEX checkins_claimed ON checkins(status) WHERE status = 'claimed';
+        """
+    )

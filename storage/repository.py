@@ -182,9 +182,11 @@ def playbook_text(db: Database, version: str) -> str | None:
 # --- sessions ----------------------------------------------------------------------------------
 
 
-def create_session(db: Database, user_id: int, flow: str, version: str, state: str) -> SessionRow:
+def create_session(
+    db: Database, user_id: int, flow: str, version: str, state: str, now: str | None = None
+) -> SessionRow:
     """Start a session of `flow`, abandoning an open one of the same flow; it becomes current."""
-    now = utc_now()
+    now = now or utc_now()
     with db.atomic():
         db.execute(
             "UPDATE sessions SET status = 'abandoned', updated_at = ? "
@@ -238,6 +240,18 @@ def open_session(db: Database, user_id: int, flow: str) -> SessionRow | None:
     return _session(rows[0]) if rows else None
 
 
+def latest_active_session(db: Database, user_id: int) -> SessionRow | None:
+    """The user's most recently touched active session (a paused one stays paused), if any."""
+    rows = list(
+        db.query(
+            "SELECT * FROM sessions WHERE user_id = ? AND status = 'active' "
+            "ORDER BY updated_at DESC, id DESC LIMIT 1",
+            [user_id],
+        )
+    )
+    return _session(rows[0]) if rows else None
+
+
 def focus_session(db: Database, user_id: int, session_id: int) -> None:
     """Make an open session the one the user's next message goes to, and active again."""
     with db.atomic():
@@ -271,13 +285,14 @@ def record_step(
     outputs: str | None = None,
     summary: str | None = None,
     receipt: Receipt | None = None,
+    now: str | None = None,
 ) -> bool:
     """Store the new state, the answer that led to it and the update's receipt, atomically.
 
     Returns False, storing nothing, when the receipt or the answer's idempotency key was
-    stored before: the same input arrived twice.
+    stored before: the same input arrived twice. `now` is the service's clock (tests set it).
     """
-    now = utc_now()
+    now = now or utc_now()
     try:
         with db.atomic():
             if receipt is not None:

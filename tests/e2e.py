@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import serve
-from bot.bootstrap import build_conversation, open_storage
+from bot.bootstrap import Services, build_services, open_storage
+from bot.checkins.service import Clock, system_clock
 from bot.conversation import Conversation
 from bot.flows.engine import advance, ask, start
 from bot.flows.model import Playbook
@@ -36,6 +37,7 @@ class BotHarness:
     api: FakeBotApi
     settings: Settings
     conversation: Conversation
+    services: Services
 
     @property
     def playbook(self) -> Playbook:
@@ -68,16 +70,18 @@ def bot_settings(api_url: str, db_path: Path, **overrides: Any) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def bot_running(api: FakeBotApi, settings: Settings) -> AsyncIterator[Conversation]:
+async def bot_running(
+    api: FakeBotApi, settings: Settings, clock: Clock = system_clock
+) -> AsyncIterator[Services]:
     """The bot served in this event loop until the block ends."""
     db = open_storage(settings)
-    conversation = build_conversation(settings, db)
+    services = build_services(settings, db, clock)
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, conversation, stop))
+    task = asyncio.create_task(serve(settings, services, stop))
     try:
         ready = "setWebhook" if settings.webhook_url else "getUpdates"
         await api.bot(TOKEN).wait_for_call(ready, timeout=10)
-        yield conversation
+        yield services
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=15)
@@ -85,12 +89,14 @@ async def bot_running(api: FakeBotApi, settings: Settings) -> AsyncIterator[Conv
 
 
 @contextlib.asynccontextmanager
-async def harness(tmp_path: Path, **overrides: Any) -> AsyncIterator[BotHarness]:
+async def harness(
+    tmp_path: Path, clock: Clock = system_clock, **overrides: Any
+) -> AsyncIterator[BotHarness]:
     """A fake Telegram and the bot polling it, with a fresh database."""
     async with FakeBotApi() as api:
         settings = bot_settings(api.url, tmp_path / "bot.db", **overrides)
-        async with bot_running(api, settings) as conversation:
-            yield BotHarness(api, settings, conversation)
+        async with bot_running(api, settings, clock) as services:
+            yield BotHarness(api, settings, services.conversation, services)
 
 
 def message_by_id(user: FakeUser, message_id: int) -> ChatMessage:

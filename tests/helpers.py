@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -19,3 +21,16 @@ def common_sections() -> str:
 def playbook_yaml(flows: str) -> str:
     """A whole playbook text: the common sections, then `flows:` as given (indented YAML)."""
     return common_sections() + "flows:\n" + textwrap.indent(textwrap.dedent(flows).strip(), "  ")
+
+
+@dataclass
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 26, 6, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)

@@ -526,3 +526,55 @@ def test_amend_with_an_invalid_text_says_why(playbook: Playbook):
     state, _ = advance(playbook, state, Answer("Acme"))
     after, outputs = advance(playbook, state, Amend("client", "x" * 11))
     assert after is state and outputs == (Invalid("11 characters: the maximum is 10."),)
+
+
+TIME_FLOWS = """
+setup:
+  title: {fr: Réglage, en: Setup}
+  sections:
+    - id: one
+      title: {fr: Un, en: One}
+      steps:
+        - id: at
+          type: time
+          suggestions: ["08:30", "18:00"]
+          prompt: {fr: "À quelle heure ?", en: "What time?"}
+        - id: zone
+          type: timezone
+          suggestions: {fr: [Europe/Paris, America/Montreal], en: [Europe/London]}
+          prompt: {fr: "Fuseau ?", en: "Time zone?"}
+        - id: done
+          type: message
+          text: {fr: "À {at}, heure de {zone}.", en: "At {at}, {zone} time."}
+"""
+
+
+def test_time_and_timezone_steps_by_button_or_typed(make_playbook):
+    playbook = make_playbook(TIME_FLOWS)
+    state, outputs = start(playbook, "setup", "fr")
+    assert [(o.id, o.label) for o in last_ask(list(outputs)).options] == [
+        ("0830", "08:30"),
+        ("1800", "18:00"),
+    ]
+    after, outputs = advance(playbook, state, Answer("25h"))
+    assert after is state and outputs[0] == Invalid("Heure ?")
+    state, outputs = advance(playbook, state, Pick("0830"))
+    assert [(o.id, o.label) for o in last_ask(list(outputs)).options] == [
+        ("z0", "Paris"),
+        ("z1", "Montreal"),
+    ]
+    typed, _ = advance(playbook, state, Answer("New York"))
+    assert typed.answers["zone"] == "America/New_York"
+    after, outputs = advance(playbook, state, Answer("Atlantide"))
+    assert after is state and outputs[0] == Invalid("Fuseau ?")
+    state, outputs = advance(playbook, state, Pick("z1"))
+    assert state.answers == {"at": "08:30", "zone": "America/Montreal"}
+    assert outputs[1] == Say("À 08:30, heure de Montreal.")
+
+
+def test_an_empty_line_passes_an_optional_question(playbook: Playbook):
+    state = reach_ways(playbook)
+    state, _ = advance(playbook, state, Answer("1"))
+    state, outputs = advance(playbook, state, Answer("   "))
+    assert outputs[0] == Recorded("extra", "contact", "", None)
+    assert state.step == "checkin"

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from bot.cli import DIAGRAMS_HEADING, diagrams_section
+from bot.flows.answers import time_option_id, zone_option_id
 from bot.flows.conditions import next_step, targets
 from bot.flows.engine import advance, start
 from bot.flows.loader import load_playbook
@@ -22,6 +23,8 @@ from bot.flows.model import (
     ScaleStep,
     Step,
     TextStep,
+    TimeStep,
+    TimezoneStep,
     YesNoStep,
 )
 from bot.flows.state import (
@@ -70,6 +73,10 @@ def candidate_events(step: Step) -> list[Event]:
         events = [Pick("yes"), Pick("no")]
     elif isinstance(step, NumberStep):
         events = [Answer(str(int(step.min))), Answer("3"), Answer(str(int(step.max)))]
+    elif isinstance(step, TimeStep):
+        events = [Pick(time_option_id(t)) for t in step.suggestions] + [Answer("8h45")]
+    elif isinstance(step, TimezoneStep):
+        events = [Pick(zone_option_id(0)), Answer("Montréal"), Answer("America/New_York")]
     else:
         events = []
     if step.optional:
@@ -109,7 +116,7 @@ def assert_rendered(outputs: tuple) -> None:
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
-@pytest.mark.parametrize("flow_id", REQUIRED_FLOWS)
+@pytest.mark.parametrize("flow_id", sorted(load_playbook(REAL_PLAYBOOK).flows))
 def test_walks_cover_every_branch_and_always_reach_the_end(playbook: Playbook, flow_id, lang):
     flow = playbook.flows[flow_id]
     wanted = every_edge(flow)

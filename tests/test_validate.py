@@ -370,6 +370,7 @@ def test_required_flows_are_named():
         "flows: missing flow 'onboarding', which Rebond starts by name",
         "flows: missing flow 'lost_client', which Rebond starts by name",
         "flows: missing flow 'daily_checkin', which Rebond starts by name",
+        "flows: missing flow 'checkin_setup', which Rebond starts by name",
     ]
 
 
@@ -383,4 +384,65 @@ def test_every_problem_is_reported_at_once():
         "flows.f.steps.a.next: unknown step 'nowhere'",
         "flows.f.steps.B.id: step id 'B' must start with a lower-case letter and use only a-z, "
         "0-9 and _",
+    ]
+
+
+def test_suggestions_must_be_times_and_known_zones():
+    steps = """
+- {id: at, type: time, suggestions: ["8:30", "09:00"], prompt: {fr: A, en: A}}
+- {id: zone, type: timezone, suggestions: {fr: [Europe/Atlantis]}, prompt: {fr: Z, en: Z}}
+"""
+    assert problems(flow(steps)) == [
+        "flows.f.steps.at.suggestions.0: '8:30' is not a time written HH:MM, like 08:30",
+        "flows.f.steps.zone.suggestions.fr.0: unknown time zone 'Europe/Atlantis'; use an IANA "
+        "name like Europe/Paris",
+    ]
+
+
+def test_followups_name_flows_on_distinct_days():
+    text = (
+        playbook_yaml(flow(TEXT_A))
+        + """
+followups:
+  - {after_days: 7, flow: g}
+  - {after_days: 7, flow: f}
+  - {after_days: 0, flow: f}
+"""
+    )
+    try:
+        parse_playbook(text, "test.yaml")
+    except PlaybookError as error:
+        found = [f"{issue.path}: {issue.message}" for issue in error.issues]
+    assert found == [
+        "followups.0.flow: unknown flow 'g'",
+        "followups.1.after_days: two follow-ups 7 days after; one day holds one follow-up",
+        "followups.2.after_days: 'after_days' counts days after the reflection: 1 or more",
+    ]
+
+
+def test_steps_the_code_reads_must_stay_with_their_type():
+    from .helpers import REAL_PLAYBOOK
+
+    original = REAL_PLAYBOOK.read_text(encoding="utf-8")
+    suggestions = (
+        '            suggestions: ["07:30", "08:30", "09:00", "12:30", "18:00", "20:00"]\n'
+    )
+    assert suggestions in original
+    text = (
+        original.replace(suggestions, "")
+        .replace(
+            "          - id: checkin_time\n            type: time",
+            "          - id: checkin_time\n            type: text",
+        )
+        .replace("              - id: weekdays\n", "              - id: weekday\n")
+    )
+    try:
+        parse_playbook(text, "content/playbook.yaml", REQUIRED_FLOWS)
+    except PlaybookError as error:
+        found = [f"{issue.path}: {issue.message}" for issue in error.issues]
+    assert found == [
+        "flows.checkin_setup.steps.checkin_action.options: missing option 'weekdays', which "
+        "Rebond acts on",
+        "flows.checkin_setup.steps.checkin_time.type: 'checkin_time' must stay a time question: "
+        "Rebond reads its answer",
     ]

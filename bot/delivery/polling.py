@@ -11,23 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
 
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter
 
 from .dispatcher import Dispatcher
+from .ratelimit import seconds
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 BUSY_WAIT_SECONDS = 0.1
 MAX_BACKOFF_SECONDS = 30.0
-
-
-def seconds(duration: float | timedelta) -> float:
-    """A PTB duration (seconds, or a timedelta with PTB_TIMEDELTA) in seconds."""
-    return duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
 
 
 class Poller:

@@ -15,16 +15,20 @@ from .model import (
     Option,
     ScaleStep,
     TextStep,
+    TimeStep,
+    TimezoneStep,
     UiTexts,
     YesNoStep,
 )
 from .text import fill, normalise
+from .timezones import resolve
 
 YES_WORDS = frozenset({"oui", "o", "yes", "y", "ouais", "yep", "ok", "d accord", "sure"})
 NO_WORDS = frozenset({"non", "n", "no", "nope", "pas vraiment"})
 _SCALE = re.compile(r"^\s*(-?\d+)\s*(?:/\s*\d+)?\s*$")
 _NUMBER = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 _LIST_SEPARATORS = re.compile(r"[,;/]+|\s+(?:et|and)\s+")
+_TIME = re.compile(r"^\s*(\d{1,2})\s*(?:[:hH.]\s*(\d{2})?)?\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,10 @@ def parse_text(ui: UiTexts, step: InputStep, text: str, lang: Lang) -> AnswerVal
         return _parse_scale(ui, step, text, lang)
     if isinstance(step, YesNoStep):
         return _parse_yes_no(ui, text, lang)
+    if isinstance(step, TimeStep):
+        return parse_time(text) or Rejected(ui.invalid_time.get(lang))
+    if isinstance(step, TimezoneStep):
+        return resolve(text) or Rejected(ui.invalid_timezone.get(lang))
     return _parse_number(ui, step, text, lang)
 
 
@@ -62,7 +70,34 @@ def parse_pick(ui: UiTexts, step: InputStep, option: str, lang: Lang) -> AnswerV
         return option == "yes"
     if isinstance(step, ScaleStep):
         return _parse_scale(ui, step, option, lang)
+    if isinstance(step, TimeStep):
+        times = {time_option_id(t): t for t in step.suggestions}
+        return times.get(option) or Rejected(ui.invalid_time.get(lang))
+    if isinstance(step, TimezoneStep):
+        zones = {zone_option_id(i): z for i, z in enumerate(step.suggestions.get(lang, []))}
+        return zones.get(option) or Rejected(ui.invalid_timezone.get(lang))
     return parse_text(ui, step, option, lang)
+
+
+def parse_time(text: str) -> str | None:
+    """ "9h", "9:30", "09.30", "18" as "HH:MM"; None if it is not a time of day."""
+    match = _TIME.match(text)
+    if match is None:
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    if hour > 23 or minute > 59:
+        return None
+    return f"{hour:02d}:{minute:02d}"
+
+
+def time_option_id(time: str) -> str:
+    """The button id of a suggested time ("08:30" -> "0830": callback data has no colons)."""
+    return time.replace(":", "")
+
+
+def zone_option_id(index: int) -> str:
+    """The button id of the n-th suggested time zone (IANA names have slashes)."""
+    return f"z{index}"
 
 
 def check_selection(

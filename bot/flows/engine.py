@@ -22,6 +22,8 @@ from .model import (
     Playbook,
     ScaleStep,
     Step,
+    TimeStep,
+    TimezoneStep,
     YesNoStep,
 )
 from .safety import needs_safety_note
@@ -48,6 +50,7 @@ from .state import (
     Toggle,
 )
 from .text import display_value, fill, placeholders
+from .timezones import city
 
 MAX_AUTOMATIC_STEPS = 200
 """Message steps followed in one go before the engine stops (the validator forbids such loops)."""
@@ -97,6 +100,8 @@ def advance(playbook: Playbook, state: SessionState, event: Event) -> Result:
         if isinstance(checked, parse.Rejected):
             return _reject(playbook, flow, state, checked.reason)
         return _record(playbook, flow, state, step, checked, _raw_labels(step, checked, lang))
+    if isinstance(event, Answer) and step.optional and not event.text.strip():
+        return _record(playbook, flow, state, step, None, "")  # an empty line passes
     notes: list[Output] = []
     if isinstance(event, Answer):
         if needs_safety_note(playbook.safety, event.text):
@@ -226,6 +231,11 @@ def _ask(playbook: Playbook, flow: Flow, state: SessionState, step: InputStep) -
         )
     elif isinstance(step, YesNoStep):
         options = (Choice("yes", ui.yes.get(lang)), Choice("no", ui.no.get(lang)))
+    elif isinstance(step, TimeStep):
+        options = tuple(Choice(parse.time_option_id(t), t) for t in step.suggestions)
+    elif isinstance(step, TimezoneStep):
+        zones = step.suggestions.get(lang, [])
+        options = tuple(Choice(parse.zone_option_id(i), city(z)) for i, z in enumerate(zones))
     if step.optional:
         hints.append(ui.optional_hint.get(lang))
     previous = None

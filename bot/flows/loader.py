@@ -276,7 +276,8 @@ def _explain(detail: Any, physical: PathT) -> str:
 
 
 def _close_field(name: str) -> str:
-    close = difflib.get_close_matches(name, _FIELD_NAMES, n=1, cutoff=0.7)
+    others = [field for field in _FIELD_NAMES if field != name]  # known elsewhere, not here
+    close = difflib.get_close_matches(name, others, n=1, cutoff=0.7)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 

@@ -256,11 +256,44 @@ class NumberStep(StepBase):
     unit: Localized | None = None
 
 
+class TimeStep(StepBase):
+    """A time of day, "HH:MM": typed, or one of the suggested times on buttons."""
+
+    type: Literal["time"]
+    prompt: Localized
+    suggestions: list[str] = []
+
+
+class TimezoneStep(StepBase):
+    """A time zone (IANA name): typed as a city or a name, or one of the language's suggestions."""
+
+    type: Literal["timezone"]
+    prompt: Localized
+    suggestions: dict[Lang, list[str]] = {}
+
+
 Step = Annotated[
-    MessageStep | TextStep | ChoiceStep | MultiChoiceStep | ScaleStep | YesNoStep | NumberStep,
+    MessageStep
+    | TextStep
+    | ChoiceStep
+    | MultiChoiceStep
+    | ScaleStep
+    | YesNoStep
+    | NumberStep
+    | TimeStep
+    | TimezoneStep,
     Field(discriminator="type"),
 ]
-InputStep = TextStep | ChoiceStep | MultiChoiceStep | ScaleStep | YesNoStep | NumberStep
+InputStep = (
+    TextStep
+    | ChoiceStep
+    | MultiChoiceStep
+    | ScaleStep
+    | YesNoStep
+    | NumberStep
+    | TimeStep
+    | TimezoneStep
+)
 
 
 class Section(Frozen):
@@ -323,6 +356,13 @@ class Flow(Frozen):
     def first_step(self) -> str:
         """Id of the step the flow starts at."""
         return self.steps[0].id if self.steps else END
+
+
+class Followup(Frozen):
+    """A short flow sent instead of the daily check-in, `after_days` after a reflection."""
+
+    after_days: int
+    flow: str
 
 
 class Safety(Frozen):
@@ -393,6 +433,23 @@ class UiTexts(Frozen):
     amend_changes_path: Localized
     private_only: Localized
     error_apology: Localized
+    invalid_time: Localized
+    invalid_timezone: Localized
+    back_to_reflection: Localized
+    later_button: Localized
+    checkin_snoozed: Localized
+    checkin_already_done: Localized
+    checkin_not_set_up: Localized
+    progress_summary: Localized
+    progress_empty: Localized
+    chart_title: Localized
+    chart_mood_axis: Localized
+    chart_reflection: Localized
+    chart_guilt: Localized
+    chart_worry: Localized
+    chart_before: Localized
+    chart_after: Localized
+    chart_no_data: Localized
 
 
 class Playbook(Frozen):
@@ -401,6 +458,7 @@ class Playbook(Frozen):
     ui: UiTexts
     safety: Safety
     flows: dict[str, Flow]
+    followups: list[Followup] = []
     version: str = ""
     """Content hash of the source text, set by the loader; the YAML must not set it."""
 

@@ -13,9 +13,11 @@ from .model import (
     NumberStep,
     Playbook,
     Step,
+    TimezoneStep,
     YesNoStep,
 )
 from .normal import normalise
+from .timezones import city
 
 __all__ = ["display_value", "fill", "normalise", "placeholders"]
 
@@ -41,6 +43,8 @@ def display_value(playbook: Playbook, step: Step, value: AnswerValue, lang: Lang
         return labels.get(str(value), str(value))
     if isinstance(step, YesNoStep):
         return (playbook.ui.yes if value else playbook.ui.no).get(lang)
+    if isinstance(step, TimezoneStep):
+        return city(str(value))
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(step, NumberStep) and step.unit is not None:

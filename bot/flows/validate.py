@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from .answers import parse_time
 from .conditions import branch_conditions, next_targets, referenced_steps, targets
 from .model import (
     END,
@@ -36,9 +37,12 @@ from .model import (
     ScaleStep,
     Step,
     TextStep,
+    TimeStep,
+    TimezoneStep,
     YesNoStep,
 )
 from .text import placeholders
+from .timezones import is_known
 
 PathPart = str | int
 PathT = tuple[PathPart, ...]
@@ -51,7 +55,29 @@ QUESTION_OVERHEAD = 200
 """Characters an adapter may add around a question: progress line, hints, previous answer."""
 INPUT_LENGTH_ESTIMATE = 1000
 NUMBER_LENGTH_ESTIMATE = 20
-REQUIRED_FLOWS = ("onboarding", "lost_client", "daily_checkin")
+REQUIRED_FLOWS = ("onboarding", "lost_client", "daily_checkin", "checkin_setup")
+REQUIRED_STEPS: dict[str, dict[str, str]] = {
+    "lost_client": {
+        "client": "text",
+        "guilt_before": "scale",
+        "guilt_after": "scale",
+        "worry_before": "scale",
+        "worry_after": "scale",
+        "checkin_offer": "yes_no",
+    },
+    "daily_checkin": {"mood": "scale"},
+    "checkin_setup": {
+        "checkin_action": "choice",
+        "checkin_time": "time",
+        "checkin_zone": "timezone",
+        "checkin_pause_days": "number",
+    },
+}
+"""Steps the code reads answers from, by flow, with their type."""
+REQUIRED_OPTIONS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("checkin_setup", "checkin_action"): ("daily", "weekdays", "pause", "off"),
+}
+"""Options the code acts on, by (flow, step)."""
 REQUIRED_COMMANDS = (
     "start",
     "reflect",
@@ -62,11 +88,14 @@ REQUIRED_COMMANDS = (
     "cancel",
     "history",
     "language",
+    "checkin",
+    "progress",
     "help",
 )
 """The commands of the bot's menu, in menu order; the playbook describes each one."""
 
 UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "progress_summary": frozenset({"count", "average", "streak"}),
     "invalid_choice": frozenset({"count"}),
     "invalid_multi_choice": frozenset({"count"}),
     "too_few_selected": frozenset({"min"}),
@@ -687,13 +716,80 @@ def safety_keywords_present(playbook: Playbook) -> Iterator[Problem]:
 
 
 def required_flows_present(playbook: Playbook, required: Iterable[str]) -> Iterator[Problem]:
-    """The flows the bot starts by name exist."""
+    """The flows the bot starts by name exist, with the steps and options its code reads."""
+    required = list(required)
     for flow_id in required:
         if flow_id not in playbook.flows:
             hint = did_you_mean(flow_id, playbook.flows)
             yield Problem(
                 ("flows",), f"missing flow '{flow_id}', which Rebond starts by name{hint}"
             )
+            continue
+        flow = playbook.flows[flow_id]
+        for step_id, kind in REQUIRED_STEPS.get(flow_id, {}).items():
+            step = flow.step_by_id.get(step_id)
+            if step is None:
+                hint = did_you_mean(step_id, flow.step_by_id)
+                yield Problem(
+                    ("flows", flow_id, "sections"),
+                    f"missing step '{step_id}' ({kind}), whose answer Rebond reads{hint}",
+                )
+            elif step.type != kind:
+                yield Problem(
+                    step_path(flow_id, step_id, "type"),
+                    f"'{step_id}' must stay a {kind} question: Rebond reads its answer",
+                )
+        for (owner, step_id), options in REQUIRED_OPTIONS.items():
+            step = flow.step_by_id.get(step_id) if owner == flow_id else None
+            if isinstance(step, ChoiceStep):
+                ids = [option.id for option in step.options]
+                for option in options:
+                    if option not in ids:
+                        yield Problem(
+                            step_path(flow_id, step_id, "options"),
+                            f"missing option '{option}', which Rebond acts on",
+                        )
+
+
+def suggestions_are_valid(playbook: Playbook) -> Iterator[Problem]:
+    """Suggested times read HH:MM; suggested time zones exist."""
+    for flow_id, flow in playbook.flows.items():
+        for step in flow.steps:
+            if isinstance(step, TimeStep):
+                for index, suggestion in enumerate(step.suggestions):
+                    if parse_time(suggestion) != suggestion:
+                        yield Problem(
+                            step_path(flow_id, step.id, "suggestions", index),
+                            f"'{suggestion}' is not a time written HH:MM, like 08:30",
+                        )
+            elif isinstance(step, TimezoneStep):
+                for lang, zones in step.suggestions.items():
+                    for index, zone in enumerate(zones):
+                        if not is_known(zone):
+                            yield Problem(
+                                step_path(flow_id, step.id, "suggestions", lang, index),
+                                f"unknown time zone '{zone}'; use an IANA name like Europe/Paris",
+                            )
+
+
+def followups_are_sound(playbook: Playbook) -> Iterator[Problem]:
+    """Follow-ups name existing flows, each on its own day after the reflection."""
+    seen: set[int] = set()
+    for index, followup in enumerate(playbook.followups):
+        path: PathT = ("followups", index)
+        if followup.flow not in playbook.flows:
+            hint = did_you_mean(followup.flow, playbook.flows)
+            yield Problem((*path, "flow"), f"unknown flow '{followup.flow}'{hint}")
+        if followup.after_days < 1:
+            yield Problem(
+                (*path, "after_days"), "'after_days' counts days after the reflection: 1 or more"
+            )
+        elif followup.after_days in seen:
+            yield Problem(
+                (*path, "after_days"),
+                f"two follow-ups {followup.after_days} days after; one day holds one follow-up",
+            )
+        seen.add(followup.after_days)
 
 
 RULES: tuple[Rule, ...] = (
@@ -717,4 +813,6 @@ RULES: tuple[Rule, ...] = (
     ui_placeholders_are_known,
     commands_are_described,
     safety_keywords_present,
+    suggestions_are_valid,
+    followups_are_sound,
 )

@@ -14,12 +14,17 @@ from telegram.ext import (
     filters,
 )
 
+from .checkins import CheckinHandlers
 from .manager import ManagerHandlers
 
 log = logging.getLogger(__name__)
 
 
-def register(application: Application, manager: ManagerHandlers) -> None:  # type: ignore[type-arg]
+def register(
+    application: Application,  # type: ignore[type-arg]
+    manager: ManagerHandlers,
+    checkins: CheckinHandlers,
+) -> None:
     """Every handler of the bot, in one place."""
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE
@@ -33,6 +38,8 @@ def register(application: Application, manager: ManagerHandlers) -> None:  # typ
         "cancel": manager.cancel,
         "history": manager.history,
         "language": manager.language,
+        "checkin": checkins.checkin,
+        "progress": checkins.progress,
         "help": manager.help,
     }
     for name, callback in commands.items():
@@ -43,9 +50,10 @@ def register(application: Application, manager: ManagerHandlers) -> None:  # typ
         MessageHandler(private & filters.UpdateType.EDITED_MESSAGE & filters.TEXT, manager.edited)
     )
     application.add_handler(MessageHandler(private & new_message, manager.media))
+    application.add_handler(CallbackQueryHandler(checkins.later, pattern=r"^k:"))
     application.add_handler(CallbackQueryHandler(manager.button))
     application.add_handler(ChatMemberHandler(manager.membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(~private & new_message, manager.group))
 
 
-__all__ = ["ManagerHandlers", "Update", "register"]
+__all__ = ["CheckinHandlers", "ManagerHandlers", "Update", "register"]

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
@@ -42,6 +42,10 @@ class ChatView:
     conversation: Conversation
     chat_id: int
     user: User
+    priority: str | None = None
+    """`BACKGROUND` for scheduled messages: they give way to replies (see delivery.ratelimit)."""
+    extra_row: list[InlineKeyboardButton] | None = None
+    """Buttons added under the next question (a check-in's "Later")."""
 
     @property
     def ui(self) -> UiTexts:
@@ -110,6 +114,10 @@ class ChatView:
         """Send a question with its buttons (after `lead`, what was said on the way), and
         remember its message to edit it once answered."""
         markup = keyboard(ask, session_id or 0, self.ui, self.lang)
+        if self.extra_row:
+            rows = [*(markup.inline_keyboard if markup else ()), self.extra_row]
+            markup = InlineKeyboardMarkup(rows)
+            self.extra_row = None
         spans = [*(lead or []), *question_spans(ask, self.ui.previous_answer.get(self.lang))]
         sent = await self.say(spans, markup)
         self.conversation.remember_question(self.user, sent.message_id)
@@ -160,6 +168,8 @@ class ChatView:
             log.info("chat.edit_skipped reason=%s", type(error).__name__)
 
     async def _call(self, method: Callable[..., Awaitable[T]], /, **kwargs: Any) -> T:
+        if self.priority is not None:
+            kwargs["rate_limit_args"] = self.priority
         try:
             return await method(**kwargs)
         except Forbidden:

@@ -47,7 +47,7 @@ class ManagerHandlers:
 
     async def start(self, update: Update, context: Context) -> None:
         """/start: the onboarding for a newcomer, else the question in progress, else a hello."""
-        view = await self._view(update, context)
+        view = await self.view_for(update, context)
         if not view.user.onboarded_at and await self._has_no_session(view.user):
             await self._show(view, update, self.conversation.start, view.user, ONBOARDING)
             return
@@ -59,7 +59,7 @@ class ManagerHandlers:
 
     async def reflect(self, update: Update, context: Context) -> None:
         """/reflect: start the reflection, or offer to resume or restart the one in progress."""
-        view = await self._view(update, context)
+        view = await self.view_for(update, context)
         session = self.conversation.open_session(view.user, REFLECTION)
         if session is None:
             await self._show(view, update, self.conversation.start, view.user, REFLECTION)
@@ -82,7 +82,7 @@ class ManagerHandlers:
 
     async def resume(self, update: Update, context: Context) -> None:
         """/resume: show the question in progress again (a paused reflection included)."""
-        view = await self._view(update, context)
+        view = await self.view_for(update, context)
         reply = self.conversation.resume(view.user)
         if reply.question is None:
             session = self.conversation.open_session(view.user, REFLECTION)
@@ -104,21 +104,21 @@ class ManagerHandlers:
 
     async def pause(self, update: Update, context: Context) -> None:
         """/pause: pause the session in progress; everything is already saved."""
-        view = await self._view(update, context)
+        view = await self.view_for(update, context)
         paused = self.conversation.pause(view.user)
         key = "paused" if paused else "nothing_in_progress"
         await view.text(getattr(view.ui, key).get(view.lang))
 
     async def cancel(self, update: Update, context: Context) -> None:
         """/cancel: drop the session in progress (its answers stay stored)."""
-        view = await self._view(update, context)
+        view = await self.view_for(update, context)
         cancelled = self.conversation.cancel(view.user)
         key = "cancelled" if cancelled else "nothing_in_progress"
         await view.text(getattr(view.ui, key).get(view.lang))
 
     async def history(self, update: Update, context: Context) -> None:
         """/history: finished reflections, newest first, each with its summary."""
-        view = await self._view(update, context)
+        view = await self.view_for(update, context)
         sessions = self.conversation.history(view.user)
         if not sessions:
             await view.text(view.ui.history_empty.get(view.lang))
@@ -134,7 +134,7 @@ class ManagerHandlers:
 
     async def language(self, update: Update, context: Context) -> None:
         """/language: choose French or English."""
-        view = await self._view(update, context)
+        view = await self.view_for(update, context)
         names = {"fr": "Français", "en": "English"}
         buttons = [
             InlineKeyboardButton(
@@ -146,7 +146,7 @@ class ManagerHandlers:
 
     async def help(self, update: Update, context: Context) -> None:
         """/help, and any unknown command: what Rebond does and its commands."""
-        view = await self._view(update, context)
+        view = await self.view_for(update, context)
         await view.text(view.ui.help_telegram.get(view.lang))
 
     # --- answers -------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ class ManagerHandlers:
         """An edited message: corrects the last answer, or answers the current question."""
         message = update.edited_message
         assert message is not None and message.text is not None
-        view = await self._view(update, context)
+        view = await self.view_for(update, context)
         source = f"telegram:message:{message.chat_id}:{message.message_id}"
         step = self.conversation.answered_by(view.user, source)
         event: Event
@@ -181,14 +181,14 @@ class ManagerHandlers:
 
     async def media(self, update: Update, context: Context) -> None:
         """A photo, sticker, voice note or file: ask kindly for text instead."""
-        view = await self._view(update, context)
+        view = await self.view_for(update, context)
         await view.text(view.ui.unsupported_media.get(view.lang))
 
     async def button(self, update: Update, context: Context) -> None:
         """A pressed inline button: checked against this user's session, always answered."""
         query = update.callback_query
         assert query is not None
-        view = await self._view(update, context)
+        view = await self.view_for(update, context)
         data = ButtonData.decode(query.data)
         inactive = view.ui.button_inactive.get(view.lang)
         if data is None:
@@ -245,7 +245,8 @@ class ManagerHandlers:
             guess_language(sender.language_code),
         )
 
-    async def _view(self, update: Update, context: Context) -> ChatView:
+    async def view_for(self, update: Update, context: Context) -> ChatView:
+        """The chat of the update's sender, who is reachable again since they wrote."""
         user = await self._user(update)
         if user.blocked_at is not None:  # they wrote again: they can be reached again
             self.conversation.set_blocked(user, False)
@@ -277,7 +278,7 @@ class ManagerHandlers:
     async def _event(
         self, update: Update, context: Context, event: Event, source_ref: str | None = None
     ) -> None:
-        view = await self._view(update, context)
+        view = await self.view_for(update, context)
         reply = await self._handle(view, update, event, source_ref=source_ref)
         if reply.session_id is None:
             await view.text(view.ui.nothing_in_progress.get(view.lang))

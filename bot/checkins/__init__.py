@@ -1,0 +1,1 @@
+"""Daily check-ins and follow-ups: when they are due, and what happens when they are."""

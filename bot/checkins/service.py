@@ -1,0 +1,325 @@
+"""Check-ins as a service: settings from the setup flow, claiming due days, streaks, progress.
+
+Every claim is one transaction that records the check-in day (unique per user and local date)
+and moves the user's next due time, so restarts never send two check-ins the same day.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from statistics import mean
+
+from storage import checkins as store
+from storage import repository
+from storage.checkins import CheckinSettings
+from storage.db import to_stored
+from storage.repository import SessionRow, User
+
+from ..conversation import CHECKIN, REFLECTION, Conversation, Reply
+from ..flows.model import AnswerValue
+from ..flows.state import SessionState
+from .schedule import Plan, local_day, next_due, parse_hhmm
+
+log = logging.getLogger(__name__)
+
+SETUP = "checkin_setup"
+DEFAULT_ZONE = "Europe/Paris"
+DEFAULT_TIME = "09:00"
+SNOOZE = timedelta(hours=1)
+FOLLOWUP_LATE_DAYS = 6
+"""A follow-up still makes sense this many days after its day (check-ins paused meanwhile)."""
+STALE_CLAIM = timedelta(minutes=2)
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """Now, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class DueCheckin:
+    """A check-in to send now: start its flow, or resume a snoozed one."""
+
+    user: User
+    checkin_id: int
+    flow: str
+    resume_session: int | None = None
+    snoozable: bool = True
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A manager's last days of check-ins, for /progress."""
+
+    start: date
+    end: date
+    moods: list[tuple[date, int]]
+    reflection_days: list[date]
+    streak: int
+
+    @property
+    def average(self) -> float | None:
+        """Mean mood over the period."""
+        return round(mean(mood for _, mood in self.moods), 1) if self.moods else None
+
+
+class CheckinService:
+    """Check-in scheduling and bookkeeping over the conversation service's database."""
+
+    def __init__(self, conversation: Conversation, grace: timedelta, clock: Clock) -> None:
+        self.conversation = conversation
+        self.db = conversation.db
+        self.grace = grace
+        self.clock = clock
+        conversation.on_completed(self._completed)
+
+    # --- settings ------------------------------------------------------------------------------
+
+    def settings(self, user: User) -> CheckinSettings | None:
+        """The user's check-in settings, if any."""
+        return store.get_settings(self.db, user.id)
+
+    def zone(self, user: User) -> str:
+        """The user's time zone (Paris until they choose)."""
+        settings = self.settings(user)
+        return settings.timezone if settings else DEFAULT_ZONE
+
+    def apply_setup(self, user: User, answers: dict[str, AnswerValue]) -> CheckinSettings:
+        """Turn the answers of the setup flow into settings, and schedule the next check-in."""
+        now = self.clock()
+        current = self.settings(user) or CheckinSettings(
+            user.id, False, DEFAULT_TIME, DEFAULT_ZONE, False, None, None, None
+        )
+        action = answers.get("checkin_action")
+        if action in ("daily", "weekdays"):
+            current = CheckinSettings(
+                user.id,
+                True,
+                str(answers.get("checkin_time") or current.local_time),
+                str(answers.get("checkin_zone") or current.timezone),
+                action == "weekdays",
+                None,
+                None,
+                None,
+            )
+        elif action == "pause":
+            days = int(answers.get("checkin_pause_days") or 1)  # type: ignore[arg-type]
+            until = local_day(now, current.timezone) + timedelta(days=days - 1)
+            current = _replace(current, paused_until=until.isoformat())
+        elif action == "off":
+            current = _replace(current, enabled=False)
+        due = next_due(_plan(current), now) if current.enabled else None
+        updated = _replace(current, next_due_at=to_stored(due) if due else None)
+        store.save_settings(self.db, updated)
+        log.info("checkin.settings user=%s enabled=%s", user.id, updated.enabled)
+        return updated
+
+    def user_blocked(self, user: User) -> None:
+        """The user blocked the bot: no more check-ins until they turn them on again."""
+        store.disable(self.db, user.id)
+        self.conversation.set_blocked(user, True)
+        log.info("checkin.disabled_blocked user=%s", user.id)
+
+    # --- scheduling ----------------------------------------------------------------------------
+
+    def claim_due(self, limit: int) -> list[DueCheckin]:
+        """Claim up to `limit` due check-ins (each in its own transaction)."""
+        now = self.clock()
+        claimed = [
+            self._resend(c)
+            for c in store.stale_claims(self.db, to_stored(now - STALE_CLAIM), limit)
+        ]
+        ready = [due for due in claimed if due is not None]
+        for settings in store.due_users(self.db, to_stored(now), limit - len(ready)):
+            due = self._claim(settings.user_id, now)
+            if due is not None:
+                ready.append(due)
+        return ready
+
+    def start(self, due: DueCheckin) -> Reply:
+        """Begin (or resume) the check-in's flow; an earlier unanswered one is closed quietly."""
+        user = repository.get_user(self.db, due.user.id)
+        for earlier in store.open_checkins(self.db, user.id):
+            if earlier.id != due.checkin_id:
+                store.set_status(self.db, earlier.id, "missed")
+                if earlier.session_id is not None:
+                    repository.set_session_status(self.db, earlier.session_id, "abandoned")
+        if due.resume_session is not None:
+            reply = self.conversation.focus(user, due.resume_session)
+            session_id = due.resume_session
+        else:
+            reply = self.conversation.start(user, due.flow)
+            session_id = reply.session_id or 0
+        store.mark_sent(self.db, due.checkin_id, session_id)
+        log.info("checkin.sent user=%s flow=%s", user.id, due.flow)
+        return reply
+
+    def skip(self, due: DueCheckin) -> None:
+        """A claimed check-in that cannot be sent (no Telegram chat, or blocked)."""
+        store.set_status(self.db, due.checkin_id, "skipped")
+
+    def snooze(self, user: User, checkin_id: int) -> bool:
+        """'Later': ask again in an hour, once; False if this check-in cannot be snoozed."""
+        checkin = store.get_checkin(self.db, checkin_id)
+        settings = self.settings(user)
+        if (
+            checkin is None
+            or checkin.user_id != user.id
+            or checkin.status != "sent"
+            or checkin.snoozed
+            or settings is None
+            or not settings.enabled
+        ):
+            return False
+        later = self.clock() + SNOOZE
+        regular = settings.next_due_at
+        with self.db.atomic():
+            store.set_status(self.db, checkin.id, "snoozed", snoozed=True)
+            if checkin.session_id is not None:
+                repository.set_session_status(self.db, checkin.session_id, "paused")
+            soonest = min(to_stored(later), regular) if regular else to_stored(later)
+            store.set_next_due(self.db, user.id, soonest, checkin.id)
+        log.info("checkin.snoozed user=%s", user.id)
+        return True
+
+    def _claim(self, user_id: int, now: datetime) -> DueCheckin | None:
+        with self.db.atomic():
+            settings = store.get_settings(self.db, user_id)
+            if settings is None or not settings.enabled or settings.next_due_at is None:
+                return None
+            if settings.next_due_at > to_stored(now):
+                return None  # claimed meanwhile
+            plan = _plan(settings)
+            due_at = datetime.fromisoformat(settings.next_due_at)
+            if settings.snoozed_checkin_id is not None:
+                return self._claim_snoozed(settings, plan, now)
+            local = local_day(due_at, settings.timezone).isoformat()
+            following = next_due(plan, due_at)
+            if now - due_at > self.grace:
+                # The bot was down past the grace: that day is skipped, the next one is kept.
+                store.insert_checkin(
+                    self.db, user_id, local, "daily", CHECKIN, settings.next_due_at, "skipped"
+                )
+                # The next one may be due already, within the grace: it goes out next tick.
+                later = next_due(plan, max(due_at, now - self.grace))
+                store.set_next_due(self.db, user_id, to_stored(later) if later else None)
+                log.info("checkin.skipped_late user=%s", user_id)
+                return None
+            kind, flow = self._kind_for(user_id, date.fromisoformat(local), settings.timezone)
+            checkin_id = store.insert_checkin(
+                self.db, user_id, local, kind, flow, settings.next_due_at, "claimed"
+            )
+            store.set_next_due(self.db, user_id, to_stored(following) if following else None)
+        if checkin_id is None:
+            return None  # that day already had its check-in (the terminal, or a restart)
+        return DueCheckin(repository.get_user(self.db, user_id), checkin_id, flow)
+
+    def _claim_snoozed(
+        self, settings: CheckinSettings, plan: Plan, now: datetime
+    ) -> DueCheckin | None:
+        checkin = store.get_checkin(self.db, settings.snoozed_checkin_id or 0)
+        regular = next_due(plan, now - self.grace)
+        if checkin is not None:
+            regular = next_due(plan, datetime.fromisoformat(checkin.due_at))
+        store.set_next_due(self.db, settings.user_id, to_stored(regular) if regular else None)
+        if checkin is None or checkin.status != "snoozed" or checkin.session_id is None:
+            return None
+        user = repository.get_user(self.db, settings.user_id)
+        return DueCheckin(user, checkin.id, checkin.flow, checkin.session_id, snoozable=False)
+
+    def _resend(self, checkin: store.Checkin) -> DueCheckin | None:
+        """A check-in claimed before the bot stopped, never sent: send it if still in time."""
+        due_at = datetime.fromisoformat(checkin.due_at)
+        if self.clock() - due_at > self.grace:
+            store.set_status(self.db, checkin.id, "skipped")
+            return None
+        store.set_status(self.db, checkin.id, "sent")  # claimed once more, by this run
+        return DueCheckin(repository.get_user(self.db, checkin.user_id), checkin.id, checkin.flow)
+
+    def _kind_for(self, user_id: int, day: date, zone: str) -> tuple[str, str]:
+        """A follow-up if one is due on that day (or a few days late), else the daily check-in."""
+        sent = store.followups_sent(self.db, user_id)
+        playbook = self.conversation.playbook
+        for reflection in repository.completed_sessions(self.db, user_id, REFLECTION):
+            done = local_day(datetime.fromisoformat(reflection.completed_at or ""), zone)
+            for followup in sorted(playbook.followups, key=lambda f: f.after_days):
+                kind = f"followup:{followup.after_days}:{reflection.id}"
+                target = done + timedelta(days=followup.after_days)
+                if kind not in sent and target <= day <= target + timedelta(FOLLOWUP_LATE_DAYS):
+                    return kind, followup.flow
+        return "daily", CHECKIN
+
+    # --- after a flow ends ---------------------------------------------------------------------
+
+    def _completed(self, user: User, row: SessionRow, state: SessionState) -> None:
+        if row.flow == SETUP:
+            self.apply_setup(user, state.answers)
+            return
+        checkin = store.checkin_for_session(self.db, row.id)
+        if checkin is not None:
+            store.set_status(self.db, checkin.id, "answered")
+
+    # --- reading back --------------------------------------------------------------------------
+
+    def streak(self, user: User) -> int:
+        """Check-ins answered in a row up to the latest; today's, still open, does not break it."""
+        today = local_day(self.clock(), self.zone(user)).isoformat()
+        count = 0
+        for checkin in store.recent_checkins(self.db, user.id):
+            if checkin.status == "answered":
+                count += 1
+            elif checkin.local_date == today and checkin.status in ("claimed", "sent", "snoozed"):
+                continue
+            else:
+                break
+        return count
+
+    def progress(self, user: User, days: int = 30) -> Progress:
+        """Moods and reflection days of the last `days` local days."""
+        zone = self.zone(user)
+        end = local_day(self.clock(), zone)
+        start = end - timedelta(days=days - 1)
+        moods = [
+            (date.fromisoformat(day), mood)
+            for day, mood in store.moods(self.db, user.id, start.isoformat())
+        ]
+        reflections = [
+            local_day(datetime.fromisoformat(row.completed_at), zone)
+            for row in repository.completed_sessions(self.db, user.id, REFLECTION)
+            if row.completed_at
+        ]
+        return Progress(
+            start, end, moods, [d for d in reflections if start <= d <= end], self.streak(user)
+        )
+
+    def claim_today_for_terminal(self, user: User) -> DueCheckin | None:
+        """Today's check-in for `rebond checkin` (resumed if left unfinished); None if done."""
+        settings = self.settings(user)
+        zone = settings.timezone if settings else DEFAULT_ZONE
+        now = self.clock()
+        day = local_day(now, zone)
+        today = store.checkin_on(self.db, user.id, day.isoformat())
+        if today is not None:
+            open_session = today.session_id is not None and today.status in ("sent", "snoozed")
+            if not open_session:
+                return None
+            return DueCheckin(user, today.id, today.flow, today.session_id, snoozable=False)
+        kind, flow = self._kind_for(user.id, day, zone)
+        checkin_id = store.insert_checkin(
+            self.db, user.id, day.isoformat(), kind, flow, to_stored(now), "claimed"
+        )
+        return DueCheckin(user, checkin_id, flow, snoozable=False) if checkin_id else None
+
+
+def _plan(settings: CheckinSettings) -> Plan:
+    paused = date.fromisoformat(settings.paused_until) if settings.paused_until else None
+    return Plan(parse_hhmm(settings.local_time), settings.timezone, settings.weekdays_only, paused)
+
+
+def _replace(settings: CheckinSettings, **changes: object) -> CheckinSettings:
+    return replace(settings, **changes)  # type: ignore[arg-type]

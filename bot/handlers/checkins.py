@@ -1,0 +1,81 @@
+"""The manager's check-in commands and buttons: /checkin, /progress, "Later"."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Update
+
+from ..charts import ChartTexts, mood_chart
+from ..checkins.service import SETUP, CheckinService
+from ..flows.text import fill
+from .callbacks import ButtonData
+from .manager import Context, ManagerHandlers
+
+log = logging.getLogger(__name__)
+
+
+class CheckinHandlers:
+    """Handlers for check-ins; registered in `bot.handlers.register`."""
+
+    def __init__(self, manager: ManagerHandlers, service: CheckinService) -> None:
+        self.manager = manager
+        self.service = service
+
+    async def checkin(self, update: Update, context: Context) -> None:
+        """/checkin: turn check-ins on or off, pick a time and zone, or pause them."""
+        view = await self.manager.view_for(update, context)
+        await view.show(self.manager.conversation.start(view.user, SETUP))
+
+    async def progress(self, update: Update, context: Context) -> None:
+        """/progress: the last 30 days of mood as a chart, with a one-line summary."""
+        view = await self.manager.view_for(update, context)
+        progress = self.service.progress(view.user)
+        ui, lang = view.ui, view.lang
+        if not progress.moods and not progress.reflection_days:
+            await view.text(ui.progress_empty.get(lang))
+            return
+        texts = ChartTexts(
+            title=ui.chart_title.get(lang),
+            mood_axis=ui.chart_mood_axis.get(lang),
+            reflection_marker=ui.chart_reflection.get(lang),
+            guilt=ui.chart_guilt.get(lang),
+            worry=ui.chart_worry.get(lang),
+            before=ui.chart_before.get(lang),
+            after=ui.chart_after.get(lang),
+            no_data=ui.chart_no_data.get(lang),
+        )
+        png = await asyncio.to_thread(
+            mood_chart,
+            progress.moods,
+            progress.reflection_days,
+            texts,
+            progress.start,
+            progress.end,
+        )
+        average = "-" if progress.average is None else f"{progress.average:.1f}"
+        caption = fill(
+            ui.progress_summary.get(lang),
+            {"count": str(len(progress.moods)), "average": average, "streak": str(progress.streak)},
+        )
+        await view.bot.send_photo(
+            view.chat_id, photo=png, caption=caption, parse_mode=None, filename="progress.png"
+        )
+        log.info("checkin.progress_sent user=%s", view.user.id)
+
+    async def later(self, update: Update, context: Context) -> None:
+        """The "Later" button of a check-in: ask again in an hour, once."""
+        query = update.callback_query
+        assert query is not None
+        view = await self.manager.view_for(update, context)
+        data = ButtonData.decode(query.data)
+        if data is None or data.session is None or not self.service.snooze(view.user, data.session):
+            await query.answer(view.ui.button_inactive.get(view.lang))
+            return
+        await query.answer()
+        if query.message is not None:
+            await view.bot.edit_message_reply_markup(
+                view.chat_id, query.message.message_id, reply_markup=None
+            )
+        await view.text(view.ui.checkin_snoozed.get(view.lang))
