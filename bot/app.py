@@ -14,12 +14,13 @@ import os
 import secrets
 import signal
 from dataclasses import dataclass
+from datetime import timedelta
 
 # Durations from PTB as timedelta (its coming default), without a deprecation warning per 429.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from telegram import BotCommand, Update
-from telegram.error import Forbidden
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from .bootstrap import Services
@@ -27,12 +28,13 @@ from .checkins.sender import CheckinSender
 from .conversation import Conversation
 from .delivery.dispatcher import Dispatcher
 from .delivery.polling import Poller
-from .delivery.ratelimit import PriorityRateLimiter
+from .delivery.ratelimit import BACKGROUND, PriorityRateLimiter
 from .delivery.webhook import WebhookServer
 from .flows.model import LANGUAGES
-from .flows.validate import REQUIRED_COMMANDS
-from .handlers import CheckinHandlers, ManagerHandlers, register
-from .handlers.chat import Blocked
+from .flows.validate import COACH_COMMANDS, REQUIRED_COMMANDS
+from .handlers import CheckinHandlers, CoachHandlers, ManagerHandlers, PrivacyHandlers, register
+from .handlers.chat import Blocked, ChatView
+from .handlers.coach import deliver
 from .handlers.manager import receipt_key
 from .settings import Settings
 
@@ -62,8 +64,14 @@ def build_application(settings: Settings, services: Services) -> RunningBot:
         .build()
     )
     conversation = services.conversation
-    manager = ManagerHandlers(conversation)
-    register(application, manager, CheckinHandlers(manager, services.checkins))
+    manager = ManagerHandlers(conversation, services.coach)
+    register(
+        application,
+        manager,
+        CheckinHandlers(manager, services.checkins),
+        PrivacyHandlers(manager, services.coach),
+        CoachHandlers(manager, services.coach),
+    )
     sender = CheckinSender(conversation, services.checkins, settings.checkin_batch)
 
     async def already_processed(update: Update) -> bool:
@@ -92,14 +100,26 @@ def build_application(settings: Settings, services: Services) -> RunningBot:
     return RunningBot(application, dispatcher, sender)
 
 
-async def publish_commands(application: Application, conversation: Conversation) -> None:  # type: ignore[type-arg]
-    """The command menu, in English by default and in French for French-speaking users."""
+async def publish_commands(
+    application: Application,  # type: ignore[type-arg]
+    conversation: Conversation,
+    coach_ids: frozenset[int],
+) -> None:
+    """The command menu, in English by default and in French for French-speaking users;
+    coaches get their commands too, in their chat only."""
     described = conversation.playbook.ui.commands
     for lang in LANGUAGES:
+        language = None if lang == "en" else lang
         commands = [BotCommand(name, described[name].get(lang)) for name in REQUIRED_COMMANDS]
-        await application.bot.set_my_commands(
-            commands, language_code=None if lang == "en" else lang
-        )
+        await application.bot.set_my_commands(commands, language_code=language)
+        extra = [BotCommand(name, described[name].get(lang)) for name in COACH_COMMANDS]
+        for coach_id in sorted(coach_ids):
+            try:
+                await application.bot.set_my_commands(
+                    commands + extra, scope=BotCommandScopeChat(coach_id), language_code=language
+                )
+            except BadRequest:  # the coach has not opened the bot yet
+                log.info("commands.coach_menu_skipped coach=%s", coach_id)
 
 
 async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> None:
@@ -112,8 +132,17 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
 
         async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
             await bot.checkins.tick(context.bot)
+            await send_news(context.bot, services)
 
-        application.job_queue.run_repeating(tick, interval=settings.checkin_tick_seconds, first=1)
+        jobs = application.job_queue
+        jobs.run_repeating(tick, interval=settings.checkin_tick_seconds, first=1)
+        if settings.retention_days is not None:
+            days = settings.retention_days
+
+            async def retention(context: ContextTypes.DEFAULT_TYPE) -> None:
+                services.coach.apply_retention(days)
+
+            jobs.run_repeating(retention, interval=timedelta(days=1), first=60)
         try:
             await _deliver(settings, application, bot.dispatcher, services.conversation, stop)
         finally:
@@ -130,7 +159,7 @@ async def _deliver(
     stop: asyncio.Event,
 ) -> None:
     """Publish the commands, then feed updates to the dispatcher until `stop` is set."""
-    await publish_commands(application, conversation)
+    await publish_commands(application, conversation, settings.coach_ids)
     if not settings.webhook_url:
         await application.bot.delete_webhook(drop_pending_updates=False)
         log.info("polling.started")
@@ -150,6 +179,13 @@ async def _deliver(
         await stop.wait()
     finally:
         await server.stop()
+
+
+async def send_news(bot: Bot, services: Services) -> None:
+    """Tell coaches about reflections shared with them, once the manager's window has passed."""
+    for delivery in services.coach.due_news():
+        sender = ChatView(bot, services.conversation, 0, delivery.user, BACKGROUND)
+        await deliver(sender, delivery)
 
 
 def run_telegram(settings: Settings, services: Services) -> int:

@@ -10,6 +10,7 @@ from sqlite_utils import Database
 from storage.db import open_database
 
 from .checkins.service import CheckinService, Clock, system_clock
+from .coach.service import CoachService
 from .conversation import Conversation
 from .playbooks import PlaybookLibrary
 from .settings import Settings
@@ -21,6 +22,7 @@ class Services:
 
     conversation: Conversation
     checkins: CheckinService
+    coach: CoachService
 
 
 def open_storage(settings: Settings) -> Database:
@@ -32,4 +34,8 @@ def build_services(settings: Settings, db: Database, clock: Clock = system_clock
     """The services over `db` and the configured playbook (PlaybookError if it is bad)."""
     conversation = Conversation(db, PlaybookLibrary.from_file(db, settings.playbook_path), clock)
     grace = timedelta(hours=settings.checkin_grace_hours)
-    return Services(conversation, CheckinService(conversation, grace, clock))
+    return Services(
+        conversation,
+        CheckinService(conversation, grace, clock),
+        CoachService(conversation, settings.coach_ids, clock),
+    )

@@ -4,6 +4,7 @@ Usage:
     rebond [run]                  Telegram when TELEGRAM_BOT_TOKEN is set, else the terminal chat
     rebond chat [--db PATH] [--lang fr|en] [--user NAME] [--flow ID]
     rebond checkin [--db PATH] [--lang fr|en] [--user NAME]   today's check-in
+    rebond export --format md|csv|json --out DIR [--manager ID] [--coach ID]
     rebond check [PLAYBOOK]       validate a playbook: exit 0 if valid, 1 with every problem
     rebond graph FLOW [--lang]    print a Mermaid flowchart of a flow
 """
@@ -88,6 +89,29 @@ def cmd_checkin(settings: Settings, args: argparse.Namespace) -> int:
         db.close()
 
 
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    """Reflections as Markdown, or tables as CSV or JSON, for a coach or the operator."""
+    from .bootstrap import build_services, open_storage
+    from .export import ExportError, export
+
+    db = open_storage(settings)
+    try:
+        services = build_services(settings, db)
+        summary = export(
+            services, args.format, Path(args.out), args.manager, args.coach, sys.stderr.isatty()
+        )
+    except ExportError as error:
+        print(f"rebond export: {error}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    print(
+        f"exported {summary.reflections} reflection(s) of {summary.managers} manager(s) "
+        f"into {len(summary.files)} file(s) in {args.out}"
+    )
+    return 0
+
+
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
     """Validate a playbook and report every problem."""
     path = Path(args.playbook) if args.playbook else settings.playbook_path
@@ -169,6 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
     checkin.add_argument("--lang", choices=["fr", "en"], help="language of the conversation")
     checkin.add_argument("--user", help="local user name (default: your login)")
     checkin.set_defaults(command=cmd_checkin)
+
+    export = commands.add_parser("export", help="export reflections for a coach or the operator")
+    export.add_argument("--format", required=True, choices=["md", "csv", "json"])
+    export.add_argument("--out", required=True, help="folder to write into (created if needed)")
+    export.add_argument("--manager", help="one manager: Telegram user id, or a key")
+    export.add_argument("--coach", help="only what managers share with this coach (Telegram id)")
+    export.add_argument("--db", help="SQLite file (default: REBOND_DB or rebond.db)")
+    export.set_defaults(command=cmd_export)
 
     check = commands.add_parser("check", help="validate a playbook file")
     check.add_argument("playbook", nargs="?", help="path (default: REBOND_PLAYBOOK)")

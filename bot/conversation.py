@@ -45,6 +45,7 @@ CompletionHook = Callable[[User, SessionRow, SessionState], None]
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
+
 ONBOARDING = "onboarding"
 REFLECTION = "lost_client"
 CHECKIN = "daily_checkin"
@@ -63,6 +64,8 @@ class Reply:
     stored: bool = True
     stale: bool = False
     answered: Ask | None = None
+    completed: int | None = None
+    """The session this event completed, if it did."""
 
     @property
     def question(self) -> Ask | None:
@@ -97,6 +100,10 @@ class Conversation:
     def user(self, key: str, display_name: str | None = None, lang: Lang | None = None) -> User:
         """The user with `key`, created on first contact with `lang` as a first guess."""
         return repository.get_or_create_user(self.db, key, display_name, lang)
+
+    def user_by_id(self, user_id: int) -> User:
+        """The user with that internal id (KeyError if none)."""
+        return repository.get_user(self.db, user_id)
 
     def language(self, user: User) -> Lang:
         """The user's language: chosen, guessed, or French first."""
@@ -148,6 +155,10 @@ class Conversation:
         if row is None:
             return None
         return row, SessionState.model_validate_json(row.state)
+
+    def session(self, session_id: int) -> SessionRow:
+        """A session by id (KeyError if none)."""
+        return repository.get_session(self.db, session_id)
 
     def open_session(self, user: User, flow: str) -> SessionRow | None:
         """The user's open session of `flow`, if any."""
@@ -321,14 +332,17 @@ class Conversation:
         user = repository.get_user(self.db, user.id)
         if done.next_flow is not None:
             chained = self.start(user, done.next_flow)
-            return Reply(chained.session_id, outputs + chained.outputs, answered=answered)
+            return Reply(
+                chained.session_id, outputs + chained.outputs, answered=answered, completed=row.id
+            )
         waiting = repository.latest_active_session(self.db, user.id)
         if waiting is None:
-            return Reply(row.id, outputs, answered=answered)
+            return Reply(row.id, outputs, answered=answered, completed=row.id)
         # A check-in came in the middle of a reflection: go back to where it was left.
         resumed = self.focus(user, waiting.id)
         back = Say(self.playbook.ui.back_to_reflection.get(self.language(user)))
-        return Reply(resumed.session_id, (*outputs, back, *resumed.outputs), answered=answered)
+        outputs = (*outputs, back, *resumed.outputs)
+        return Reply(resumed.session_id, outputs, answered=answered, completed=row.id)
 
     def _restart(
         self, user: User, row: SessionRow, state: SessionState, outputs: tuple[Output, ...]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_PLAYBOOK = Path(__file__).resolve().parent.parent / "content" / "playbook.yaml"
 TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
@@ -49,6 +49,10 @@ class Settings(BaseSettings):
         default=500, ge=1, le=10_000, validation_alias="REBOND_CHECKIN_BATCH"
     )
     poll_timeout: int = Field(default=30, ge=0, le=50, validation_alias="REBOND_POLL_TIMEOUT")
+    coach_ids: Annotated[frozenset[int], NoDecode] = Field(
+        default=frozenset(), validation_alias="REBOND_COACH_IDS"
+    )
+    retention_days: int | None = Field(default=None, ge=1, validation_alias="REBOND_RETENTION_DAYS")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(
         default=None, validation_alias="REBOND_LOG_LEVEL"
     )
@@ -81,6 +85,19 @@ class Settings(BaseSettings):
                 "use 1 to 256 characters among A-Z, a-z, 0-9, _ and - (Telegram's rule)"
             )
         return secret
+
+    @field_validator("coach_ids", mode="before")
+    @classmethod
+    def _comma_separated_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part for part in re.split(r"[,\s]+", value) if part]
+            if not all(part.isdigit() for part in parts):
+                raise ValueError(
+                    "write the coaches' Telegram user ids as numbers separated by commas, "
+                    "like 12345,67890"
+                )
+            return frozenset(int(part) for part in parts)
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

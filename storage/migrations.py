@@ -132,3 +132,77 @@ def checkin_tables(db: Database) -> None:
         CREATE INDEX checkins_claimed ON checkins(status) WHERE status = 'claimed';
         """
     )
+
+
+@MIGRATIONS(name="0004_coach")
+def coach_tables(db: Database) -> None:
+    """Invites, consented links, privacy of reflections, notes, feedback, notifications, audit."""
+    db.executescript(
+        """
+        ALTER TABLE sessions ADD COLUMN private INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE sessions ADD COLUMN shared_at TEXT;
+        CREATE INDEX sessions_by_completion ON sessions(user_id, flow, status, completed_at);
+        CREATE TABLE invites (
+            code TEXT PRIMARY KEY,
+            coach_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            opened_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            used_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            used_at TEXT
+        );
+        CREATE INDEX invites_by_opener ON invites(opened_by);
+        CREATE TABLE links (
+            id INTEGER PRIMARY KEY,
+            coach_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            manager_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            include_checkins INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            ended_at TEXT
+        );
+        CREATE UNIQUE INDEX one_active_link_per_manager ON links(manager_id) WHERE ended_at IS NULL;
+        CREATE INDEX links_by_coach ON links(coach_id, ended_at);
+        CREATE TABLE coach_notes (
+            id INTEGER PRIMARY KEY,
+            coach_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX coach_notes_by_session ON coach_notes(session_id);
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            coach_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            manager_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            delivered_at TEXT
+        );
+        CREATE INDEX feedback_by_session ON feedback(session_id);
+        CREATE INDEX feedback_undelivered ON feedback(delivered_at) WHERE delivered_at IS NULL;
+        CREATE TABLE coach_preferences (
+            coach_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            notify INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE notifications (
+            id INTEGER PRIMARY KEY,
+            coach_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            manager_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            not_before TEXT NOT NULL,
+            sent_at TEXT
+        );
+        CREATE INDEX notifications_pending ON notifications(not_before) WHERE sent_at IS NULL;
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            coach_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+            manager_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            action TEXT NOT NULL,
+            target TEXT,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX audit_by_manager ON audit(manager_id, at);
+        CREATE INDEX answers_by_session_step ON answers(session_id, step);
+        """
+    )

@@ -47,6 +47,8 @@ class SessionRow:
     started_at: str
     updated_at: str
     completed_at: str | None
+    private: bool = False
+    shared_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,8 +102,11 @@ def _user(row: dict[str, Any]) -> User:
     )
 
 
-def _session(row: dict[str, Any]) -> SessionRow:
-    return SessionRow(**{name: row[name] for name in SessionRow.__dataclass_fields__})
+def session_from_row(row: dict[str, Any]) -> SessionRow:
+    """A sessions row as a SessionRow."""
+    fields = {name: row[name] for name in SessionRow.__dataclass_fields__}
+    fields["private"] = bool(fields["private"])
+    return SessionRow(**fields)
 
 
 # --- users -------------------------------------------------------------------------------------
@@ -211,7 +216,7 @@ def get_session(db: Database, session_id: int) -> SessionRow:
     rows = list(db.query("SELECT * FROM sessions WHERE id = ?", [session_id]))
     if not rows:
         raise KeyError(f"no session {session_id}")
-    return _session(rows[0])
+    return session_from_row(rows[0])
 
 
 def current_session(db: Database, user_id: int) -> SessionRow | None:
@@ -225,7 +230,7 @@ def current_session(db: Database, user_id: int) -> SessionRow | None:
             [user_id],
         )
     )
-    return _session(rows[0]) if rows else None
+    return session_from_row(rows[0]) if rows else None
 
 
 def open_session(db: Database, user_id: int, flow: str) -> SessionRow | None:
@@ -237,7 +242,7 @@ def open_session(db: Database, user_id: int, flow: str) -> SessionRow | None:
             [user_id, flow],
         )
     )
-    return _session(rows[0]) if rows else None
+    return session_from_row(rows[0]) if rows else None
 
 
 def latest_active_session(db: Database, user_id: int) -> SessionRow | None:
@@ -249,7 +254,7 @@ def latest_active_session(db: Database, user_id: int) -> SessionRow | None:
             [user_id],
         )
     )
-    return _session(rows[0]) if rows else None
+    return session_from_row(rows[0]) if rows else None
 
 
 def focus_session(db: Database, user_id: int, session_id: int) -> None:
@@ -426,4 +431,7 @@ def completed_sessions(db: Database, user_id: int, flow: str | None = None) -> l
     if flow is not None:
         sql += " AND flow = ?"
         params.append(flow)
-    return [_session(row) for row in db.query(sql + " ORDER BY completed_at DESC, id DESC", params)]
+    return [
+        session_from_row(row)
+        for row in db.query(sql + " ORDER BY completed_at DESC, id DESC", params)
+    ]

@@ -34,3 +34,33 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+def reflect(services, user, client: str = "Acme", text: str | None = None) -> int:
+    """A whole reflection through the conversation service, first options, guilt 8 -> 3 and
+    worry 6 -> 4, no check-ins; every free text is `text` (or names its question). Its id."""
+    from bot.flows.state import Answer, Pick
+
+    conversation = services.conversation
+    reply = conversation.start(user, "lost_client")
+    session_id = reply.session_id
+    scores = {"guilt_before": "8", "guilt_after": "3", "worry_before": "6", "worry_after": "4"}
+    for _ in range(200):
+        question = reply.question
+        if question is None or reply.session_id != session_id:
+            return session_id
+        if question.step == "client":
+            reply = conversation.handle(user, Answer(text or client))
+        elif question.step in scores:
+            reply = conversation.handle(user, Answer(scores[question.step]))
+        elif question.step == "checkin_offer":
+            reply = conversation.handle(user, Pick("no"))
+        elif question.kind == "multi_choice":
+            reply = conversation.handle(user, Answer("1"))
+        elif question.options:
+            reply = conversation.handle(user, Pick(question.options[0].id))
+        elif question.kind == "number":
+            reply = conversation.handle(user, Answer("3"))
+        else:
+            reply = conversation.handle(user, Answer(text or f"Réponse à {question.step}"))
+    raise AssertionError("the reflection did not end")

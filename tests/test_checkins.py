@@ -17,7 +17,7 @@ from storage import checkins as store
 from storage.db import open_database
 from storage.repository import User
 
-from .helpers import REAL_PLAYBOOK, FakeClock
+from .helpers import REAL_PLAYBOOK, FakeClock, reflect
 
 
 def services_at(path: Path, clock: FakeClock, grace_hours: float = 3) -> Services:
@@ -238,24 +238,8 @@ def answer_checkin(services: Services, user: User, mood: int) -> None:
 
 
 def finish_reflection(services: Services, user: User) -> None:
-    """A whole reflection, first option everywhere; the commitment is 'Appeler Paul'."""
-    conversation = services.conversation
-    reply = conversation.start(user, "lost_client")
-    for _ in range(200):
-        question = reply.question
-        if question is None:
-            return
-        if question.step == "checkin_offer":
-            reply = conversation.handle(user, Pick("no"))
-        elif question.kind == "multi_choice":
-            reply = conversation.handle(user, Answer("1"))
-        elif question.options:
-            reply = conversation.handle(user, Pick(question.options[0].id))
-        elif question.kind == "number":
-            reply = conversation.handle(user, Answer("3"))
-        else:
-            reply = conversation.handle(user, Answer("Appeler Paul"))
-    raise AssertionError("the reflection did not end")
+    """A whole reflection; every free text (so the commitment) is 'Appeler Paul'."""
+    reflect(services, user, text="Appeler Paul")
 
 
 def test_followups_at_d7_and_d30_then_back_to_daily(services, clock):

@@ -43,7 +43,10 @@ texts = st.one_of(
     st.text(min_size=1500, max_size=1600),
 )
 options = st.one_of(
-    st.sampled_from([*OPTION_IDS, "yes", "no", *map(str, range(-1, 12))]), st.text(max_size=70)
+    st.sampled_from(
+        [*OPTION_IDS, "yes", "no", "z0", "z5", "z9", "0900", "2500", *map(str, range(-1, 12))]
+    ),
+    st.text(max_size=70),
 )
 events: st.SearchStrategy[Event] = st.one_of(
     st.builds(Answer, texts),

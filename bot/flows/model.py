@@ -450,6 +450,52 @@ class UiTexts(Frozen):
     chart_before: Localized
     chart_after: Localized
     chart_no_data: Localized
+    share_preview: Localized
+    share_include_checkins: Localized
+    share_confirm_button: Localized
+    cancel_button: Localized
+    share_done: Localized
+    share_cancelled: Localized
+    invite_unknown: Localized
+    invite_used: Localized
+    invite_expired: Localized
+    invite_own: Localized
+    unshare_done: Localized
+    unshare_none: Localized
+    private_offer: Localized
+    keep_private_button: Localized
+    share_now_button: Localized
+    kept_private: Localized
+    shared_now: Localized
+    history_private: Localized
+    feedback_received: Localized
+    history_feedback: Localized
+    mydata_caption: Localized
+    forget_confirm: Localized
+    forget_button: Localized
+    forgotten: Localized
+    forget_cancelled: Localized
+    coach_only: Localized
+    coach_help: Localized
+    coach_invite: Localized
+    coach_no_managers: Localized
+    coach_managers_title: Localized
+    coach_manager_line: Localized
+    coach_no_access: Localized
+    coach_reflections_title: Localized
+    coach_reflection_line: Localized
+    coach_no_reflections: Localized
+    coach_usage: Localized
+    coach_note_saved: Localized
+    coach_feedback_sent: Localized
+    coach_feedback_saved: Localized
+    coach_notify_on: Localized
+    coach_notify_off: Localized
+    coach_notification: Localized
+    coach_shared_with_you: Localized
+    coach_unshared: Localized
+    coach_notes_title: Localized
+    coach_trend_title: Localized
 
 
 class Playbook(Frozen):

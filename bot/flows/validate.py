@@ -90,11 +90,43 @@ REQUIRED_COMMANDS = (
     "language",
     "checkin",
     "progress",
+    "share",
+    "unshare",
+    "mydata",
+    "forget",
     "help",
 )
-"""The commands of the bot's menu, in menu order; the playbook describes each one."""
+"""The commands of the managers' menu, in menu order; the playbook describes each one."""
+COACH_COMMANDS = (
+    "invite",
+    "managers",
+    "reflections",
+    "read",
+    "trend",
+    "note",
+    "feedback",
+    "notify",
+)
+"""The commands added to coaches' menus."""
 
 UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "share_preview": frozenset({"coach"}),
+    "share_done": frozenset({"coach"}),
+    "unshare_done": frozenset({"coach"}),
+    "private_offer": frozenset({"coach"}),
+    "shared_now": frozenset({"coach"}),
+    "feedback_received": frozenset({"coach", "date", "text"}),
+    "coach_invite": frozenset({"link", "code"}),
+    "coach_manager_line": frozenset({"number", "name", "last_seen", "count", "trend"}),
+    "coach_reflections_title": frozenset({"name"}),
+    "coach_reflection_line": frozenset({"number", "date", "client", "guilt", "worry"}),
+    "coach_no_reflections": frozenset({"name"}),
+    "coach_feedback_sent": frozenset({"name"}),
+    "coach_feedback_saved": frozenset({"name"}),
+    "coach_notification": frozenset({"name", "client", "number"}),
+    "coach_shared_with_you": frozenset({"name", "number"}),
+    "coach_unshared": frozenset({"name"}),
+    "coach_trend_title": frozenset({"name"}),
     "progress_summary": frozenset({"count", "average", "streak"}),
     "invalid_choice": frozenset({"count"}),
     "invalid_multi_choice": frozenset({"count"}),
@@ -689,14 +721,14 @@ def ui_placeholders_are_known(playbook: Playbook) -> Iterator[Problem]:
 def commands_are_described(playbook: Playbook) -> Iterator[Problem]:
     """Every command of the bot's menu has a description, and no unknown one is described."""
     described = playbook.ui.commands
-    for command in REQUIRED_COMMANDS:
+    for command in (*REQUIRED_COMMANDS, *COACH_COMMANDS):
         if command not in described:
             yield Problem(
                 ("ui", "commands"), f"missing description of /{command}; add a '{command}:' entry"
             )
     for command in described:
-        if command not in REQUIRED_COMMANDS:
-            known = ", ".join(REQUIRED_COMMANDS)
+        if command not in (*REQUIRED_COMMANDS, *COACH_COMMANDS):
+            known = ", ".join((*REQUIRED_COMMANDS, *COACH_COMMANDS))
             yield Problem(
                 ("ui", "commands", command),
                 f"/{command} is not a command of Rebond{did_you_mean(command, REQUIRED_COMMANDS)}"

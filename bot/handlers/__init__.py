@@ -15,7 +15,9 @@ from telegram.ext import (
 )
 
 from .checkins import CheckinHandlers
+from .coach import CoachHandlers
 from .manager import ManagerHandlers
+from .privacy import PrivacyHandlers
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +26,14 @@ def register(
     application: Application,  # type: ignore[type-arg]
     manager: ManagerHandlers,
     checkins: CheckinHandlers,
+    privacy: PrivacyHandlers,
+    coach: CoachHandlers,
 ) -> None:
     """Every handler of the bot, in one place."""
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE
     commands = {
-        "start": manager.start,
+        "start": privacy.start,
         "reflect": manager.reflect,
         "resume": manager.resume,
         "back": manager.back,
@@ -40,7 +44,19 @@ def register(
         "language": manager.language,
         "checkin": checkins.checkin,
         "progress": checkins.progress,
+        "share": privacy.share,
+        "unshare": privacy.unshare,
+        "mydata": privacy.mydata,
+        "forget": privacy.forget,
         "help": manager.help,
+        "invite": coach.invite,
+        "managers": coach.managers,
+        "reflections": coach.reflections,
+        "read": coach.read,
+        "trend": coach.trend,
+        "note": coach.note,
+        "feedback": coach.feedback,
+        "notify": coach.notify,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private & new_message))
@@ -51,9 +67,17 @@ def register(
     )
     application.add_handler(MessageHandler(private & new_message, manager.media))
     application.add_handler(CallbackQueryHandler(checkins.later, pattern=r"^k:"))
+    application.add_handler(CallbackQueryHandler(privacy.button, pattern=r"^[phf]:"))
     application.add_handler(CallbackQueryHandler(manager.button))
     application.add_handler(ChatMemberHandler(manager.membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(~private & new_message, manager.group))
 
 
-__all__ = ["CheckinHandlers", "ManagerHandlers", "Update", "register"]
+__all__ = [
+    "CheckinHandlers",
+    "CoachHandlers",
+    "ManagerHandlers",
+    "PrivacyHandlers",
+    "Update",
+    "register",
+]

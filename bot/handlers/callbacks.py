@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-KINDS = frozenset({"q", "t", "s", "c", "l", "k"})
+KINDS = frozenset({"q", "t", "s", "c", "l", "k", "p", "h", "f"})
 """q: answer an option; t: tick a multi-choice option; s: confirm the ticks;
-c: a control (resume or restart a session); l: choose a language; k: snooze a check-in."""
-_PATTERN = re.compile(r"^([qtsclk]):(\d{0,12}):(\d{0,12}):([A-Za-z0-9_-]{0,40})$")
+c: a control (resume or restart a session); l: choose a language; k: snooze a check-in;
+p: keep a reflection private or share it; h: answer a coach's invite; f: confirm /forget."""
+_PATTERN = re.compile(r"^([qtsclkphf]):(\d{0,12}):(\d{0,12}):([A-Za-z0-9_-]{0,40})$")
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,26 @@ from telegram import Update
 
 from ..charts import ChartTexts, mood_chart
 from ..checkins.service import SETUP, CheckinService
+from ..flows.model import Lang, UiTexts
 from ..flows.text import fill
 from .callbacks import ButtonData
 from .manager import Context, ManagerHandlers
 
 log = logging.getLogger(__name__)
+
+
+def chart_texts(ui: UiTexts, lang: Lang, title: str) -> ChartTexts:
+    """The words of a chart, in the reader's language."""
+    return ChartTexts(
+        title=title,
+        mood_axis=ui.chart_mood_axis.get(lang),
+        reflection_marker=ui.chart_reflection.get(lang),
+        guilt=ui.chart_guilt.get(lang),
+        worry=ui.chart_worry.get(lang),
+        before=ui.chart_before.get(lang),
+        after=ui.chart_after.get(lang),
+        no_data=ui.chart_no_data.get(lang),
+    )
 
 
 class CheckinHandlers:
@@ -36,16 +51,7 @@ class CheckinHandlers:
         if not progress.moods and not progress.reflection_days:
             await view.text(ui.progress_empty.get(lang))
             return
-        texts = ChartTexts(
-            title=ui.chart_title.get(lang),
-            mood_axis=ui.chart_mood_axis.get(lang),
-            reflection_marker=ui.chart_reflection.get(lang),
-            guilt=ui.chart_guilt.get(lang),
-            worry=ui.chart_worry.get(lang),
-            before=ui.chart_before.get(lang),
-            after=ui.chart_after.get(lang),
-            no_data=ui.chart_no_data.get(lang),
-        )
+        texts = chart_texts(ui, lang, ui.chart_title.get(lang))
         png = await asyncio.to_thread(
             mood_chart,
             progress.moods,

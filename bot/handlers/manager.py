@@ -15,9 +15,11 @@ from telegram.ext import ContextTypes
 
 from storage.repository import Receipt, User
 
+from ..coach.service import CoachService
 from ..conversation import ONBOARDING, REFLECTION, Conversation, Reply
 from ..flows.model import LANGUAGES, Lang
 from ..flows.state import Amend, Answer, Back, Event, Pick, Restart, Skip, Submit, Toggle
+from ..flows.text import fill
 from .callbacks import ButtonData
 from .chat import ChatView
 from .render import Span
@@ -40,8 +42,9 @@ def guess_language(language_code: str | None) -> Lang:
 class ManagerHandlers:
     """Handlers for a manager's private chat; registered in `bot.handlers.register`."""
 
-    def __init__(self, conversation: Conversation) -> None:
+    def __init__(self, conversation: Conversation, coach: CoachService | None = None) -> None:
         self.conversation = conversation
+        self.coach = coach
 
     # --- commands ------------------------------------------------------------------------------
 
@@ -122,15 +125,22 @@ class ManagerHandlers:
         sessions = self.conversation.history(view.user)
         if not sessions:
             await view.text(view.ui.history_empty.get(view.lang))
-        else:
-            spans = [Span(view.ui.history_title.get(view.lang), "b")]
-            for row in sessions:
-                summary = json.loads(row.summary or "{}")
-                day = (row.completed_at or row.started_at)[:10]
-                spans += [Span("\n\n"), Span(f"{day} · {summary.get('title', '')}", "b")]
-                for line in summary.get("lines", []):
-                    spans += [Span("\n"), Span(f"• {line}")]
-            await view.say(spans)
+            return
+        await view.say([Span(view.ui.history_title.get(view.lang), "b")])
+        feedback = self.coach.feedback_for(view.user) if self.coach else {}
+        sharing = self.coach is not None and self.coach.coach_of(view.user) is not None
+        for row in sessions:
+            summary = json.loads(row.summary or "{}")
+            day = (row.completed_at or row.started_at)[:10]
+            private = f" {view.ui.history_private.get(view.lang)}" if row.private else ""
+            spans = [Span(f"{day} · {summary.get('title', '')}{private}", "b")]
+            for line in summary.get("lines", []):
+                spans += [Span("\n"), Span(f"• {line}")]
+            for text in feedback.get(row.id, []):
+                spans += [Span("\n\n"), Span(view.ui.history_feedback.get(view.lang), "i")]
+                spans += [Span("\n"), Span(text)]
+            markup = self._privacy_buttons(view, row.id) if sharing else None
+            await view.say(spans, markup)
 
     async def language(self, update: Update, context: Context) -> None:
         """/language: choose French or English."""
@@ -147,7 +157,10 @@ class ManagerHandlers:
     async def help(self, update: Update, context: Context) -> None:
         """/help, and any unknown command: what Rebond does and its commands."""
         view = await self.view_for(update, context)
-        await view.text(view.ui.help_telegram.get(view.lang))
+        text = view.ui.help_telegram.get(view.lang)
+        if self.coach is not None and self.coach.is_coach(view.user):
+            text += "\n\n" + view.ui.coach_help.get(view.lang)
+        await view.text(text)
 
     # --- answers -------------------------------------------------------------------------------
 
@@ -218,6 +231,7 @@ class ManagerHandlers:
                     await view.refresh_question(reply.question, reply.session_id)
                 else:
                     await view.show(reply)
+                    await self._offer_privacy(view, reply)
 
     async def membership(self, update: Update, context: Context) -> None:
         """The manager blocked or unblocked the bot."""
@@ -284,6 +298,7 @@ class ManagerHandlers:
             await view.text(view.ui.nothing_in_progress.get(view.lang))
         elif reply.stored:
             await view.show(reply)
+            await self._offer_privacy(view, reply)
         else:
             await self._replay(view)
 
@@ -292,6 +307,34 @@ class ManagerHandlers:
     ) -> None:
         reply = action(*args)
         await view.show(reply)
+
+    async def _offer_privacy(self, view: ChatView, reply: Reply) -> None:
+        """After a reflection, a manager who shares may keep this one private."""
+        if self.coach is None or reply.completed is None:
+            return
+        session = self.conversation.session(reply.completed)
+        coach = self.coach.coach_of(view.user)
+        if session.flow != REFLECTION or coach is None:
+            return
+        text = fill(view.ui.private_offer.get(view.lang), {"coach": coach.display_name or ""})
+        await view.text(text, self._privacy_buttons(view, session.id))
+
+    def _privacy_buttons(self, view: ChatView, session_id: int) -> InlineKeyboardMarkup:
+        ui, lang = view.ui, view.lang
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        ui.keep_private_button.get(lang),
+                        callback_data=ButtonData("p", session_id, None, "private").encode(),
+                    ),
+                    InlineKeyboardButton(
+                        ui.share_now_button.get(lang),
+                        callback_data=ButtonData("p", session_id, None, "share").encode(),
+                    ),
+                ]
+            ]
+        )
 
     async def _replay(self, view: ChatView) -> None:
         """This update was handled before the bot stopped, maybe without its reply: show the

@@ -1,0 +1,1 @@
+"""Coach review with the manager's consent."""

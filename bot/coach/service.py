@@ -1,0 +1,452 @@
+"""Coach review with the manager's consent: pairing, privacy, reads (each one audited), notes,
+feedback, notifications, and the manager's data (export, erasure, retention).
+
+Identity always comes from the caller (the sender of the update), never from what a message or
+a button says: every read checks the coach against the settings and the active, consented link.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import Enum
+
+from storage import checkins as checkin_store
+from storage import coach as store
+from storage import privacy, repository
+from storage.coach import Invite, Link, ManagerOverview
+from storage.db import to_stored
+from storage.repository import SessionRow, User
+
+from ..checkins.schedule import local_day
+from ..checkins.service import Clock
+from ..conversation import REFLECTION, Conversation
+from ..flows.engine import values_for
+from ..flows.model import Lang, MessageStep, UiTexts
+from ..flows.state import SessionState
+from ..flows.text import display_value, fill
+
+log = logging.getLogger(__name__)
+
+INVITE_LIFETIME = timedelta(days=7)
+SHARE_DELAY = timedelta(minutes=10)
+"""Time a manager has to keep a new reflection private before their coach can see it."""
+TREND_DAYS = 7
+ZONE = "Europe/Paris"
+
+
+class Refusal(Enum):
+    """Why a pairing step was refused (each has its own message)."""
+
+    UNKNOWN = "invite_unknown"
+    USED = "invite_used"
+    EXPIRED = "invite_expired"
+    OWN = "invite_own"
+
+
+@dataclass(frozen=True)
+class ReflectionCard:
+    """One line of /reflections: the reflection and its before -> after scores."""
+
+    session_id: int
+    day: date
+    client: str
+    guilt: tuple[int | None, int | None]
+    worry: tuple[int | None, int | None]
+
+
+@dataclass(frozen=True)
+class TranscriptSection:
+    """The questions and answers of one section of a reflection."""
+
+    title: str
+    exchanges: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A reflection as the coach reads it."""
+
+    manager: User
+    card: ReflectionCard
+    sections: list[TranscriptSection]
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A message for a user's chat: feedback to a manager, news to a coach."""
+
+    user: User
+    text: str
+    feedback_id: int | None = None
+
+
+class CoachService:
+    """Everything coaches do, and everything managers control about it."""
+
+    def __init__(self, conversation: Conversation, coach_ids: frozenset[int], clock: Clock) -> None:
+        self.conversation = conversation
+        self.db = conversation.db
+        self.coach_ids = coach_ids
+        self.clock = clock
+        conversation.on_completed(self._completed)
+
+    def _now(self) -> str:
+        return to_stored(self.clock())
+
+    def is_coach(self, user: User) -> bool:
+        """True for the Telegram users listed in REBOND_COACH_IDS."""
+        prefix, _, number = user.key.partition(":")
+        return prefix == "telegram" and number.isdigit() and int(number) in self.coach_ids
+
+    # --- pairing -------------------------------------------------------------------------------
+
+    def invite(self, coach: User) -> Invite:
+        """A single-use code, valid 7 days."""
+        now = self.clock()
+        code = secrets.token_urlsafe(9)
+        invite = store.create_invite(
+            self.db, code, coach.id, to_stored(now), to_stored(now + INVITE_LIFETIME)
+        )
+        log.info("coach.invite_created coach=%s", coach.id)
+        return invite
+
+    def open_invite(self, manager: User, code: str) -> User | Refusal:
+        """The manager opened a link: the coach to preview, or why it cannot be used."""
+        invite = store.get_invite(self.db, code.strip())
+        refusal = self._refusal(manager, invite)
+        if refusal is not None or invite is None:
+            return refusal or Refusal.UNKNOWN
+        store.open_invite(self.db, invite.code, manager.id)
+        return repository.get_user(self.db, invite.coach_id)
+
+    def confirm_share(
+        self, manager: User, include_checkins: bool
+    ) -> tuple[User, Link | None] | Refusal:
+        """The manager confirmed: link them to the coach (replacing an earlier link)."""
+        invite = store.opened_invite(self.db, manager.id)
+        refusal = self._refusal(manager, invite)
+        if refusal is not None or invite is None:
+            return refusal or Refusal.UNKNOWN
+        with self.db.atomic():
+            if not store.use_invite(self.db, invite.code, manager.id, self._now()):
+                return Refusal.USED
+            previous = store.create_link(
+                self.db, invite.coach_id, manager.id, include_checkins, self._now()
+            )
+        log.info("coach.linked coach=%s manager=%s", invite.coach_id, manager.id)
+        return repository.get_user(self.db, invite.coach_id), previous
+
+    def cancel_share(self, manager: User) -> None:
+        """The manager declined the invite they opened."""
+        store.close_opened_invites(self.db, manager.id)
+
+    def unshare(self, manager: User) -> tuple[User, Link] | None:
+        """End sharing at once; the coach (to tell them) and the link, if there was one."""
+        link = store.end_link(self.db, manager.id, self._now())
+        if link is None:
+            return None
+        log.info("coach.unlinked coach=%s manager=%s", link.coach_id, manager.id)
+        return repository.get_user(self.db, link.coach_id), link
+
+    def coach_of(self, manager: User) -> User | None:
+        """The coach the manager shares with, if any."""
+        link = store.active_link(self.db, manager.id)
+        return repository.get_user(self.db, link.coach_id) if link else None
+
+    def link_of(self, manager: User) -> Link | None:
+        """The manager's active link, if any."""
+        return store.active_link(self.db, manager.id)
+
+    def _refusal(self, manager: User, invite: Invite | None) -> Refusal | None:
+        if invite is None:
+            return Refusal.UNKNOWN
+        if invite.used_at is not None:
+            return Refusal.USED
+        if invite.expires_at <= self._now():
+            return Refusal.EXPIRED
+        if invite.coach_id == manager.id:
+            return Refusal.OWN
+        return None
+
+    # --- privacy of reflections ----------------------------------------------------------------
+
+    def set_private(self, manager: User, session_id: int, private: bool) -> bool:
+        """Keep one of the manager's finished reflections private, or share it now."""
+        session = self._own_reflection(manager, session_id)
+        if session is None:
+            return False
+        with self.db.atomic():
+            store.set_private(self.db, session_id, private, self._now())
+            if not private:  # shared by hand: the coach may hear of it now
+                self.db.execute(
+                    "UPDATE notifications SET not_before = ? WHERE session_id = ? "
+                    "AND sent_at IS NULL",
+                    [self._now(), session_id],
+                )
+        log.info("coach.privacy manager=%s private=%s", manager.id, private)
+        return True
+
+    def _own_reflection(self, manager: User, session_id: int) -> SessionRow | None:
+        try:
+            session = repository.get_session(self.db, session_id)
+        except KeyError:
+            return None
+        mine = session.user_id == manager.id and session.flow == REFLECTION
+        return session if mine and session.status == "completed" else None
+
+    def _completed(self, user: User, row: SessionRow, state: SessionState) -> None:
+        if row.flow != REFLECTION:
+            return
+        link = store.active_link(self.db, user.id)
+        if link is not None:
+            not_before = to_stored(self.clock() + SHARE_DELAY)
+            store.queue_notification(self.db, link.coach_id, user.id, row.id, not_before)
+
+    def due_news(self, limit: int = 100) -> list[Delivery]:
+        """Share the reflections whose private window has passed; tell coaches who asked."""
+        news = []
+        now = self._now()
+        for pending in store.due_notifications(self.db, now, limit):
+            with self.db.atomic():
+                shared = store.share_if_not_private(self.db, pending["session_id"], now)
+                linked = store.link_between(self.db, pending["coach_id"], pending["manager_id"])
+                store.mark_notification_done(self.db, pending["id"], now)
+            if shared and linked and store.wants_notifications(self.db, pending["coach_id"]):
+                coach = repository.get_user(self.db, pending["coach_id"])
+                manager = repository.get_user(self.db, pending["manager_id"])
+                card = self._card(repository.get_session(self.db, pending["session_id"]))
+                text = fill(
+                    self._ui(coach).coach_notification.get(self._lang(coach)),
+                    {"name": _name(manager), "client": card.client, "number": str(card.session_id)},
+                )
+                news.append(Delivery(coach, text))
+        return news
+
+    # --- what coaches read (each read audited) -------------------------------------------------
+
+    def managers(self, coach: User) -> list[tuple[ManagerOverview, str]]:
+        """The coach's linked managers, each with their mood trend (or '-')."""
+        now = self._now()
+        overview = store.managers_overview(self.db, coach.id, now)
+        lines = []
+        with self.db.atomic():  # one commit for the whole list's audit rows
+            for manager in overview:
+                trend = self._trend(manager.manager_id) if manager.include_checkins else "-"
+                store.log_read(self.db, coach.id, manager.manager_id, "managers", None, now)
+                lines.append((manager, trend))
+        return lines
+
+    def reflections(self, coach: User, link_id: int) -> tuple[User, list[ReflectionCard]] | None:
+        """A linked manager's shared reflections; None if this coach may not see them."""
+        link = store.coach_link(self.db, coach.id, link_id) if self.is_coach(coach) else None
+        if link is None:
+            return None
+        manager = repository.get_user(self.db, link.manager_id)
+        cards = [self._card(s) for s in store.shared_reflections(self.db, manager.id, self._now())]
+        store.log_read(self.db, coach.id, manager.id, "reflections", None, self._now())
+        return manager, cards
+
+    def transcript(self, session: SessionRow, reader: User | None = None) -> Transcript:
+        """A reflection's transcript by section (no check: callers check access)."""
+        manager = repository.get_user(self.db, session.user_id)
+        notes = []
+        if reader is not None:
+            notes = [note["text"] for note in store.notes_for(self.db, reader.id, session.id)]
+        return Transcript(manager, self._card(session), self._sections(session, reader), notes)
+
+    def card(self, session: SessionRow) -> ReflectionCard:
+        """A reflection's date, client and scores."""
+        return self._card(session)
+
+    def log_export(self, coach: User | None, manager: User) -> None:
+        """Record an export of the manager's data (by a coach, or the operator when None)."""
+        coach_id = coach.id if coach is not None else None
+        store.log_read(self.db, coach_id, manager.id, "export", None, self._now())
+
+    def exportable(self, coach: User | None, manager: User) -> list[SessionRow]:
+        """Finished reflections of the manager: shared with `coach`, or all for the operator."""
+        if coach is None:
+            return repository.completed_sessions(self.db, manager.id, REFLECTION)
+        if store.link_between(self.db, coach.id, manager.id) is None:
+            return []
+        return store.shared_reflections(self.db, manager.id, self._now())
+
+    def linked_managers(self, coach: User) -> list[User]:
+        """The managers who share with this coach."""
+        return [
+            repository.get_user(self.db, line.manager_id)
+            for line in store.managers_overview(self.db, coach.id, self._now())
+        ]
+
+    def read(self, coach: User, session_id: int) -> Transcript | None:
+        """A shared reflection's transcript by section; None if this coach may not read it."""
+        session = (
+            store.visible_reflection(self.db, coach.id, session_id, self._now())
+            if self.is_coach(coach)
+            else None
+        )
+        if session is None:
+            return None
+        store.log_read(self.db, coach.id, session.user_id, "read", str(session_id), self._now())
+        return self.transcript(session, coach)
+
+    def trend(
+        self, coach: User, link_id: int, days: int = 90
+    ) -> tuple[User, list[tuple[date, int]], list[ReflectionCard], date, date] | None:
+        """Mood points (if shared) and reflection scores of a linked manager."""
+        link = store.coach_link(self.db, coach.id, link_id) if self.is_coach(coach) else None
+        if link is None:
+            return None
+        manager = repository.get_user(self.db, link.manager_id)
+        end = local_day(self.clock(), ZONE)
+        start = end - timedelta(days=days - 1)
+        moods: list[tuple[date, int]] = []
+        if link.include_checkins:
+            points = checkin_store.moods(self.db, manager.id, start.isoformat())
+            moods = [(date.fromisoformat(day), mood) for day, mood in points]
+        cards = [self._card(s) for s in store.shared_reflections(self.db, manager.id, self._now())]
+        store.log_read(self.db, coach.id, manager.id, "trend", None, self._now())
+        return manager, moods, [c for c in cards if start <= c.day <= end], start, end
+
+    def note(self, coach: User, session_id: int, text: str) -> bool:
+        """A private note on a reflection this coach may read."""
+        if not text.strip() or self.read_allowed(coach, session_id) is None:
+            return False
+        store.add_note(self.db, coach.id, session_id, text.strip(), self._now())
+        return True
+
+    def feedback(self, coach: User, session_id: int, text: str) -> Delivery | None:
+        """A message to the manager about a reflection this coach may read."""
+        session = self.read_allowed(coach, session_id)
+        if session is None or not text.strip():
+            return None
+        manager = repository.get_user(self.db, session.user_id)
+        feedback_id = store.add_feedback(
+            self.db, coach.id, manager.id, session_id, text.strip(), self._now()
+        )
+        return Delivery(
+            manager, self._feedback_text(coach, manager, session, text.strip()), feedback_id
+        )
+
+    def feedback_delivered(self, delivery: Delivery) -> None:
+        """The manager's chat received the feedback."""
+        if delivery.feedback_id is not None:
+            store.mark_feedback_delivered(self.db, delivery.feedback_id, self._now())
+
+    def set_notify(self, coach: User, on: bool) -> None:
+        """Turn completion notifications on or off for this coach."""
+        store.set_notify(self.db, coach.id, on)
+
+    def read_allowed(self, coach: User, session_id: int) -> SessionRow | None:
+        """The reflection if this coach may read it now."""
+        if not self.is_coach(coach):
+            return None
+        return store.visible_reflection(self.db, coach.id, session_id, self._now())
+
+    # --- the manager's own view ----------------------------------------------------------------
+
+    def feedback_for(self, manager: User) -> dict[int, list[str]]:
+        """Feedback received, by reflection."""
+        grouped: dict[int, list[str]] = {}
+        for row in store.feedback_for_manager(self.db, manager.id):
+            grouped.setdefault(row["session_id"], []).append(row["text"])
+        return grouped
+
+    def my_data(self, user: User) -> str:
+        """Everything stored about the user, as a JSON document."""
+        data = privacy.user_data(self.db, user.id)
+        data["audit_of_coach_reads"] = store.audit_for(self.db, user.id)
+        return json.dumps(data, ensure_ascii=False, indent=2, default=str)
+
+    def forget(self, user: User) -> dict[str, int]:
+        """Delete every row about the user, in every table."""
+        removed = privacy.forget_user(self.db, user.id)
+        log.info("privacy.forgotten user=%s rows=%s", user.id, sum(removed.values()))
+        return removed
+
+    def apply_retention(self, days: int) -> int:
+        """Delete sessions started more than `days` ago; how many."""
+        cutoff = to_stored(self.clock() - timedelta(days=days))
+        deleted = privacy.delete_sessions_started_before(self.db, cutoff)
+        log.info("privacy.retention days=%s sessions_deleted=%s", days, deleted)
+        return deleted
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _trend(self, manager_id: int) -> str:
+        today = local_day(self.clock(), ZONE)
+        recent = store.mood_average(
+            self.db, manager_id, (today - timedelta(TREND_DAYS - 1)).isoformat(), today.isoformat()
+        )
+        before = store.mood_average(
+            self.db,
+            manager_id,
+            (today - timedelta(2 * TREND_DAYS - 1)).isoformat(),
+            (today - timedelta(TREND_DAYS)).isoformat(),
+        )
+        if recent is None:
+            return "-"
+        if before is None:
+            return f"{recent:.1f}/5"
+        arrow = "↗" if recent > before + 0.2 else "↘" if recent < before - 0.2 else "→"
+        return f"{before:.1f} {arrow} {recent:.1f}/5"
+
+    def _card(self, session: SessionRow) -> ReflectionCard:
+        state = SessionState.model_validate_json(session.state)
+        outputs = json.loads(session.outputs or "{}")
+        answers = state.answers
+
+        def score(step: str) -> int | None:
+            value = answers.get(step)
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+        client = outputs.get("client") or str(answers.get("client") or "?")
+        day = local_day(datetime.fromisoformat(session.completed_at or session.started_at), ZONE)
+        return ReflectionCard(
+            session.id,
+            day,
+            client,
+            (score("guilt_before"), score("guilt_after")),
+            (score("worry_before"), score("worry_after")),
+        )
+
+    def _sections(self, session: SessionRow, reader: User | None) -> list[TranscriptSection]:
+        state = SessionState.model_validate_json(session.state)
+        playbook = self.conversation.library.for_version(session.playbook_version)
+        flow = playbook.flows[session.flow]
+        lang = state.lang
+        values = values_for(playbook, flow, state)
+        sections: list[TranscriptSection] = []
+        for section in flow.sections:
+            exchanges = []
+            for step in section.steps:
+                if isinstance(step, MessageStep) or step.id not in state.answers:
+                    continue
+                prompt = fill(step.prompt.get(lang), values)
+                answer = display_value(playbook, step, state.answers[step.id], lang)
+                exchanges.append((prompt, answer))
+            if exchanges:
+                sections.append(TranscriptSection(section.title.get(lang), exchanges))
+        return sections
+
+    def _feedback_text(self, coach: User, manager: User, session: SessionRow, text: str) -> str:
+        card = self._card(session)
+        return fill(
+            self._ui(manager).feedback_received.get(self._lang(manager)),
+            {"coach": _name(coach), "date": card.day.strftime("%d/%m/%Y"), "text": text},
+        )
+
+    def _ui(self, user: User) -> UiTexts:
+        return self.conversation.playbook.ui
+
+    def _lang(self, user: User) -> Lang:
+        return self.conversation.language(user)
+
+
+def _name(user: User) -> str:
+    return user.display_name or f"#{user.id}"

@@ -1,0 +1,231 @@
+"""Coach commands: /invite, /managers, /reflections, /read, /trend, /note, /feedback, /notify.
+
+Every command checks the sender (`effective_user`) against REBOND_COACH_IDS, and the service
+checks the active, consented link behind every number given: a number never grants access.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Update
+
+from ..charts import ReflectionScores, trend_chart
+from ..coach.markdown import transcript_markdown
+from ..coach.service import CoachService, Delivery, ReflectionCard, Transcript
+from ..flows.text import fill
+from .chat import Blocked, ChatView
+from .checkins import chart_texts
+from .manager import Context, ManagerHandlers
+from .render import MESSAGE_LIMIT, Span
+
+log = logging.getLogger(__name__)
+
+LONG_TRANSCRIPT = 2 * MESSAGE_LIMIT
+"""Beyond this, a transcript comes as a Markdown file rather than a run of messages."""
+
+
+class CoachHandlers:
+    """Handlers for coaches; registered in `bot.handlers.register`."""
+
+    def __init__(self, manager: ManagerHandlers, coach: CoachService) -> None:
+        self.manager = manager
+        self.coach = coach
+
+    async def invite(self, update: Update, context: Context) -> None:
+        """/invite: a single-use link for a manager, valid 7 days."""
+        view = await self._coach_view(update, context)
+        if view is None:
+            return
+        invite = self.coach.invite(view.user)
+        link = f"https://t.me/{context.bot.username}?start={invite.code}"
+        await view.text(
+            fill(view.ui.coach_invite.get(view.lang), {"link": link, "code": invite.code})
+        )
+
+    async def managers(self, update: Update, context: Context) -> None:
+        """/managers: linked managers, last activity, reflections done, mood trend."""
+        view = await self._coach_view(update, context)
+        if view is None:
+            return
+        lines = self.coach.managers(view.user)
+        if not lines:
+            await view.text(view.ui.coach_no_managers.get(view.lang))
+            return
+        spans = [Span(view.ui.coach_managers_title.get(view.lang), "b")]
+        for manager, trend in lines:
+            values = {
+                "number": str(manager.link_id),
+                "name": manager.name or f"#{manager.manager_id}",
+                "last_seen": manager.last_seen_at[:10],
+                "count": str(manager.reflections),
+                "trend": trend,
+            }
+            spans += [Span("\n"), Span(fill(view.ui.coach_manager_line.get(view.lang), values))]
+        await view.say(spans)
+
+    async def reflections(self, update: Update, context: Context) -> None:
+        """/reflections N: manager N's shared reflections, scores before -> after."""
+        view, number = await self._coach_number(update, context)
+        if view is None or number is None:
+            return
+        found = self.coach.reflections(view.user, number)
+        if found is None:
+            await view.text(view.ui.coach_no_access.get(view.lang))
+            return
+        manager, cards = found
+        name = manager.display_name or f"#{manager.id}"
+        if not cards:
+            await view.text(fill(view.ui.coach_no_reflections.get(view.lang), {"name": name}))
+            return
+        spans = [Span(fill(view.ui.coach_reflections_title.get(view.lang), {"name": name}), "b")]
+        for card in cards:
+            line = fill(view.ui.coach_reflection_line.get(view.lang), _card_values(card))
+            spans += [Span("\n"), Span(line)]
+        await view.say(spans)
+
+    async def read(self, update: Update, context: Context) -> None:
+        """/read R: the transcript of reflection R, by section (a Markdown file when long)."""
+        view, number = await self._coach_number(update, context)
+        if view is None or number is None:
+            return
+        transcript = self.coach.read(view.user, number)
+        if transcript is None:
+            await view.text(view.ui.coach_no_access.get(view.lang))
+            return
+        spans = _transcript_spans(transcript, view.ui.coach_notes_title.get(view.lang))
+        if sum(len(span.text) for span in spans) <= LONG_TRANSCRIPT:
+            await view.say(spans)
+            return
+        markdown = transcript_markdown(transcript, view.ui.coach_notes_title.get(view.lang))
+        await view.bot.send_document(
+            view.chat_id,
+            document=markdown.encode("utf-8"),
+            filename=f"reflection-{transcript.card.session_id}.md",
+        )
+
+    async def trend(self, update: Update, context: Context) -> None:
+        """/trend N: a chart of manager N's check-in mood and each reflection's scores."""
+        view, number = await self._coach_number(update, context)
+        if view is None or number is None:
+            return
+        found = self.coach.trend(view.user, number)
+        if found is None:
+            await view.text(view.ui.coach_no_access.get(view.lang))
+            return
+        manager, moods, cards, start, end = found
+        ui, lang = view.ui, view.lang
+        name = manager.display_name or f"#{manager.id}"
+        texts = chart_texts(ui, lang, fill(ui.coach_trend_title.get(lang), {"name": name}))
+        scores = [
+            ReflectionScores(c.day, c.client, c.guilt[0], c.guilt[1], c.worry[0], c.worry[1])
+            for c in cards
+        ]
+        png = await asyncio.to_thread(trend_chart, moods, scores, texts, start, end)
+        await view.bot.send_photo(
+            view.chat_id, photo=png, caption=texts.title, filename="trend.png"
+        )
+
+    async def note(self, update: Update, context: Context) -> None:
+        """/note R text: a private note on reflection R."""
+        view, number = await self._coach_number(update, context, with_text=True)
+        if view is None or number is None:
+            return
+        text = " ".join((context.args or [])[1:])
+        if not self.coach.note(view.user, number, text):
+            await view.text(view.ui.coach_no_access.get(view.lang))
+            return
+        await view.text(view.ui.coach_note_saved.get(view.lang))
+
+    async def feedback(self, update: Update, context: Context) -> None:
+        """/feedback R text: a message to the manager about reflection R, labelled as yours."""
+        view, number = await self._coach_number(update, context, with_text=True)
+        if view is None or number is None:
+            return
+        delivery = self.coach.feedback(view.user, number, " ".join((context.args or [])[1:]))
+        if delivery is None:
+            await view.text(view.ui.coach_no_access.get(view.lang))
+            return
+        name = delivery.user.display_name or f"#{delivery.user.id}"
+        reached = await deliver(view, delivery)
+        if reached:
+            self.coach.feedback_delivered(delivery)
+        key = "coach_feedback_sent" if reached else "coach_feedback_saved"
+        await view.text(fill(getattr(view.ui, key).get(view.lang), {"name": name}))
+
+    async def notify(self, update: Update, context: Context) -> None:
+        """/notify on|off: a message when a linked manager completes a shared reflection."""
+        view = await self._coach_view(update, context)
+        if view is None:
+            return
+        choice = (context.args or [""])[0].lower()
+        if choice not in ("on", "off"):
+            await view.text(view.ui.coach_usage.get(view.lang))
+            return
+        self.coach.set_notify(view.user, choice == "on")
+        await view.text(getattr(view.ui, f"coach_notify_{choice}").get(view.lang))
+
+    # --- internals -----------------------------------------------------------------------------
+
+    async def _coach_view(self, update: Update, context: Context) -> ChatView | None:
+        view = await self.manager.view_for(update, context)
+        if not self.coach.is_coach(view.user):
+            log.info("coach.refused_not_coach user=%s", view.user.id)
+            await view.text(view.ui.coach_only.get(view.lang))
+            return None
+        return view
+
+    async def _coach_number(
+        self, update: Update, context: Context, with_text: bool = False
+    ) -> tuple[ChatView | None, int | None]:
+        view = await self._coach_view(update, context)
+        if view is None:
+            return None, None
+        args = context.args or []
+        number = args[0].lstrip("#") if args else ""
+        if not number.isdigit() or (with_text and len(args) < 2):
+            await view.text(view.ui.coach_usage.get(view.lang))
+            return view, None
+        return view, int(number)
+
+
+async def deliver(view: ChatView, delivery: Delivery) -> bool:
+    """Send a message to another user's chat; False if they cannot be reached there."""
+    prefix, _, number = delivery.user.key.partition(":")
+    if prefix != "telegram" or delivery.user.blocked_at is not None:
+        return False
+    other = ChatView(view.bot, view.conversation, int(number), delivery.user)
+    try:
+        await other.text(delivery.text)
+    except Blocked:
+        return False
+    return True
+
+
+def _card_values(card: ReflectionCard) -> dict[str, str]:
+    def pair(scores: tuple[int | None, int | None]) -> str:
+        return " → ".join("?" if score is None else str(score) for score in scores)
+
+    return {
+        "number": str(card.session_id),
+        "date": card.day.strftime("%d/%m/%Y"),
+        "client": card.client,
+        "guilt": pair(card.guilt),
+        "worry": pair(card.worry),
+    }
+
+
+def _transcript_spans(transcript: Transcript, notes_title: str) -> list[Span]:
+    card = transcript.card
+    name = transcript.manager.display_name or f"#{transcript.manager.id}"
+    spans = [Span(f"{name} · {card.client} · {card.day.strftime('%d/%m/%Y')}", "b")]
+    for section in transcript.sections:
+        spans += [Span("\n\n"), Span(section.title, "b")]
+        for prompt, answer in section.exchanges:
+            spans += [Span("\n"), Span(prompt, "i"), Span("\n→ "), Span(answer)]
+    if transcript.notes:
+        spans += [Span("\n\n"), Span(notes_title, "b")]
+        for note in transcript.notes:
+            spans += [Span("\n• "), Span(note)]
+    return spans

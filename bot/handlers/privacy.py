@@ -1,0 +1,191 @@
+"""The manager's control over sharing and their data: /share (or an invite link), /unshare,
+privacy of each reflection, /mydata, /forget."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from storage.repository import User
+
+from ..coach.service import CoachService, Refusal
+from ..flows.model import Localized
+from ..flows.text import fill
+from .callbacks import ButtonData
+from .chat import Blocked, ChatView
+from .manager import Context, ManagerHandlers
+
+log = logging.getLogger(__name__)
+BOX = {False: "☐", True: "☑"}
+
+
+class PrivacyHandlers:
+    """Handlers for sharing and personal data; registered in `bot.handlers.register`."""
+
+    def __init__(self, manager: ManagerHandlers, coach: CoachService) -> None:
+        self.manager = manager
+        self.coach = coach
+
+    async def start(self, update: Update, context: Context) -> None:
+        """/start, or /start CODE from a coach's invite link."""
+        if context.args:
+            await self._open(update, context, context.args[0])
+        else:
+            await self.manager.start(update, context)
+
+    async def share(self, update: Update, context: Context) -> None:
+        """/share CODE: see what a coach would see, then confirm."""
+        await self._open(update, context, context.args[0] if context.args else "")
+
+    async def unshare(self, update: Update, context: Context) -> None:
+        """/unshare: stop sharing at once, and tell the coach."""
+        view = await self.manager.view_for(update, context)
+        ended = self.coach.unshare(view.user)
+        if ended is None:
+            await view.text(view.ui.unshare_none.get(view.lang))
+            return
+        coach, _ = ended
+        await view.text(fill(view.ui.unshare_done.get(view.lang), {"coach": _name(coach)}))
+        await self._tell(view, coach, view.ui.coach_unshared, {"name": _name(view.user)})
+
+    async def mydata(self, update: Update, context: Context) -> None:
+        """/mydata: every stored row about the manager, as a JSON file."""
+        view = await self.manager.view_for(update, context)
+        document = self.coach.my_data(view.user).encode("utf-8")
+        await view.bot.send_document(
+            view.chat_id,
+            document=document,
+            filename="rebond-mydata.json",
+            caption=view.ui.mydata_caption.get(view.lang),
+        )
+
+    async def forget(self, update: Update, context: Context) -> None:
+        """/forget: after a confirmation button, delete everything about the manager."""
+        view = await self.manager.view_for(update, context)
+        buttons = [
+            InlineKeyboardButton(
+                view.ui.forget_button.get(view.lang),
+                callback_data=ButtonData("f", None, None, "yes").encode(),
+            ),
+            InlineKeyboardButton(
+                view.ui.cancel_button.get(view.lang),
+                callback_data=ButtonData("f", None, None, "no").encode(),
+            ),
+        ]
+        await view.text(view.ui.forget_confirm.get(view.lang), InlineKeyboardMarkup([buttons]))
+
+    async def button(self, update: Update, context: Context) -> None:
+        """Buttons of this module: privacy of a reflection (p), invite (h), erasure (f)."""
+        query = update.callback_query
+        assert query is not None
+        view = await self.manager.view_for(update, context)
+        data = ButtonData.decode(query.data)
+        if data is None:
+            await query.answer(view.ui.button_inactive.get(view.lang))
+        elif data.kind == "p":
+            await self._privacy(view, query, data)
+        elif data.kind == "h":
+            await self._answer_invite(view, query, data)
+        else:
+            await self._forget(view, query, data)
+
+    # --- internals -----------------------------------------------------------------------------
+
+    async def _open(self, update: Update, context: Context, code: str) -> None:
+        view = await self.manager.view_for(update, context)
+        coach = self.coach.open_invite(view.user, code)
+        if isinstance(coach, Refusal):
+            await view.text(getattr(view.ui, coach.value).get(view.lang))
+            return
+        text = fill(view.ui.share_preview.get(view.lang), {"coach": _name(coach)})
+        await view.text(text, self._invite_keyboard(view, include=False))
+
+    def _invite_keyboard(self, view: ChatView, include: bool) -> InlineKeyboardMarkup:
+        def button(label: str, action: str) -> InlineKeyboardButton:
+            data = ButtonData("h", None, int(include), action).encode()
+            return InlineKeyboardButton(label, callback_data=data)
+
+        ui, lang = view.ui, view.lang
+        return InlineKeyboardMarkup(
+            [
+                [button(f"{BOX[include]} {ui.share_include_checkins.get(lang)}", "toggle")],
+                [
+                    button(ui.share_confirm_button.get(lang), "confirm"),
+                    button(ui.cancel_button.get(lang), "cancel"),
+                ],
+            ]
+        )
+
+    async def _answer_invite(self, view: ChatView, query: CallbackQuery, data: ButtonData) -> None:
+        include = bool(data.turn)  # the manager's own tick on their own screen
+        ui, lang = view.ui, view.lang
+        if data.value == "toggle":
+            await query.answer()
+            await query.edit_message_reply_markup(self._invite_keyboard(view, not include))
+            return
+        if data.value == "cancel":
+            self.coach.cancel_share(view.user)
+            await query.answer()
+            await query.edit_message_reply_markup(None)
+            await view.text(ui.share_cancelled.get(lang))
+            return
+        result = self.coach.confirm_share(view.user, include)
+        await query.answer()
+        await query.edit_message_reply_markup(None)
+        if isinstance(result, Refusal):
+            await view.text(getattr(ui, result.value).get(lang))
+            return
+        coach, previous = result
+        await view.text(fill(ui.share_done.get(lang), {"coach": _name(coach)}))
+        link = self.coach.link_of(view.user)
+        number = str(link.id) if link else "?"
+        await self._tell(
+            view, coach, ui.coach_shared_with_you, {"name": _name(view.user), "number": number}
+        )
+        if previous is not None and previous.coach_id != coach.id:
+            former = self.manager.conversation.user_by_id(previous.coach_id)
+            await self._tell(view, former, ui.coach_unshared, {"name": _name(view.user)})
+
+    async def _privacy(self, view: ChatView, query: CallbackQuery, data: ButtonData) -> None:
+        private = data.value == "private"
+        if data.session is None or not self.coach.set_private(view.user, data.session, private):
+            await query.answer(view.ui.button_inactive.get(view.lang))
+            return
+        await query.answer()
+        await query.edit_message_reply_markup(None)
+        if private:
+            await view.text(view.ui.kept_private.get(view.lang))
+        else:
+            coach = self.coach.coach_of(view.user)
+            name = _name(coach) if coach else ""
+            await view.text(fill(view.ui.shared_now.get(view.lang), {"coach": name}))
+
+    async def _forget(self, view: ChatView, query: CallbackQuery, data: ButtonData) -> None:
+        await query.answer()
+        await query.edit_message_reply_markup(None)
+        if data.value != "yes":
+            await view.text(view.ui.forget_cancelled.get(view.lang))
+            return
+        text, lang = view.ui.forgotten, view.lang  # read before the user is gone
+        self.coach.forget(view.user)
+        await view.text(text.get(lang))
+
+    async def _tell(
+        self, view: ChatView, user: User, text: Localized, values: dict[str, str]
+    ) -> None:
+        """A message to another user's chat (a coach); nothing if they cannot be reached."""
+        prefix, _, number = user.key.partition(":")
+        if prefix != "telegram":
+            return
+        other = ChatView(view.bot, self.manager.conversation, int(number), user)
+        try:
+            await other.text(fill(text.get(other.lang), values))
+        except Blocked:
+            log.info("privacy.coach_unreachable coach=%s", user.id)
+
+
+def _name(user: User | None) -> str:
+    if user is None:
+        return ""
+    return user.display_name or f"#{user.id}"

@@ -1,0 +1,409 @@
+"""Coach pairing and review: invites, consented links, shared reflections, notes, feedback,
+notifications and the audit of every read. Visibility rules live in these queries, so that no
+caller can forget one: a coach sees a manager's reflection only through an active link, once it
+is shared (`shared_at` set) and never when it is private.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from .repository import SessionRow, session_from_row
+
+REFLECTION = "lost_client"
+
+
+@dataclass(frozen=True)
+class Invite:
+    """A single-use pairing code made by a coach."""
+
+    code: str
+    coach_id: int
+    created_at: str
+    expires_at: str
+    opened_by: int | None
+    used_by: int | None
+    used_at: str | None
+
+
+@dataclass(frozen=True)
+class Link:
+    """A manager's consent to share with a coach."""
+
+    id: int
+    coach_id: int
+    manager_id: int
+    include_checkins: bool
+    created_at: str
+    ended_at: str | None
+
+
+@dataclass(frozen=True)
+class ManagerOverview:
+    """One line of a coach's /managers."""
+
+    link_id: int
+    manager_id: int
+    name: str | None
+    last_seen_at: str
+    reflections: int
+    include_checkins: bool
+
+
+def _invite(row: dict[str, Any]) -> Invite:
+    return Invite(**{name: row[name] for name in Invite.__dataclass_fields__})
+
+
+def _link(row: dict[str, Any]) -> Link:
+    return Link(
+        id=row["id"],
+        coach_id=row["coach_id"],
+        manager_id=row["manager_id"],
+        include_checkins=bool(row["include_checkins"]),
+        created_at=row["created_at"],
+        ended_at=row["ended_at"],
+    )
+
+
+# --- invites -----------------------------------------------------------------------------------
+
+
+def create_invite(db: Database, code: str, coach_id: int, now: str, expires_at: str) -> Invite:
+    """Store a new invite code."""
+    db.execute(
+        "INSERT INTO invites (code, coach_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        [code, coach_id, now, expires_at],
+    )
+    invite = get_invite(db, code)
+    assert invite is not None
+    return invite
+
+
+def get_invite(db: Database, code: str) -> Invite | None:
+    """The invite with that code, if any."""
+    rows = list(db.query("SELECT * FROM invites WHERE code = ?", [code]))
+    return _invite(rows[0]) if rows else None
+
+
+def open_invite(db: Database, code: str, manager_id: int) -> None:
+    """A manager opened the invite: remember it until they confirm (or another replaces it)."""
+    with db.atomic():
+        close_opened_invites(db, manager_id)
+        db.execute("UPDATE invites SET opened_by = ? WHERE code = ?", [manager_id, code])
+
+
+def close_opened_invites(db: Database, manager_id: int) -> None:
+    """The manager declined: the invites they opened are no longer waiting for them."""
+    db.execute(
+        "UPDATE invites SET opened_by = NULL WHERE opened_by = ? AND used_at IS NULL",
+        [manager_id],
+    )
+
+
+def opened_invite(db: Database, manager_id: int) -> Invite | None:
+    """The invite the manager opened and has not confirmed yet."""
+    rows = list(
+        db.query(
+            "SELECT * FROM invites WHERE opened_by = ? AND used_at IS NULL "
+            "ORDER BY created_at DESC LIMIT 1",
+            [manager_id],
+        )
+    )
+    return _invite(rows[0]) if rows else None
+
+
+def use_invite(db: Database, code: str, manager_id: int, now: str) -> bool:
+    """Spend the invite for this manager; False if already used or expired."""
+    cursor = db.execute(
+        "UPDATE invites SET used_by = ?, used_at = ?, opened_by = NULL "
+        "WHERE code = ? AND used_at IS NULL AND expires_at > ?",
+        [manager_id, now, code, now],
+    )
+    return cursor.rowcount == 1
+
+
+# --- links -------------------------------------------------------------------------------------
+
+
+def create_link(
+    db: Database, coach_id: int, manager_id: int, include_checkins: bool, now: str
+) -> Link | None:
+    """Link the manager to the coach; returns the link it replaced, if any."""
+    previous = active_link(db, manager_id)
+    if previous is not None:
+        db.execute("UPDATE links SET ended_at = ? WHERE id = ?", [now, previous.id])
+    db.execute(
+        "INSERT INTO links (coach_id, manager_id, include_checkins, created_at) "
+        "VALUES (?, ?, ?, ?)",
+        [coach_id, manager_id, int(include_checkins), now],
+    )
+    return previous
+
+
+def active_link(db: Database, manager_id: int) -> Link | None:
+    """The manager's active link, if they share with a coach."""
+    rows = list(
+        db.query("SELECT * FROM links WHERE manager_id = ? AND ended_at IS NULL", [manager_id])
+    )
+    return _link(rows[0]) if rows else None
+
+
+def coach_link(db: Database, coach_id: int, link_id: int) -> Link | None:
+    """The coach's active link with that id; None if it is not theirs or has ended."""
+    rows = list(
+        db.query(
+            "SELECT * FROM links WHERE id = ? AND coach_id = ? AND ended_at IS NULL",
+            [link_id, coach_id],
+        )
+    )
+    return _link(rows[0]) if rows else None
+
+
+def link_between(db: Database, coach_id: int, manager_id: int) -> Link | None:
+    """The active link between this coach and this manager, if any."""
+    rows = list(
+        db.query(
+            "SELECT * FROM links WHERE coach_id = ? AND manager_id = ? AND ended_at IS NULL",
+            [coach_id, manager_id],
+        )
+    )
+    return _link(rows[0]) if rows else None
+
+
+def end_link(db: Database, manager_id: int, now: str) -> Link | None:
+    """End the manager's sharing at once; the link it ended, if any."""
+    link = active_link(db, manager_id)
+    if link is not None:
+        db.execute("UPDATE links SET ended_at = ? WHERE id = ?", [now, link.id])
+    return link
+
+
+# --- what a coach may see ----------------------------------------------------------------------
+
+_VISIBLE = (
+    "sessions.flow = 'lost_client' AND sessions.status = 'completed' AND sessions.private = 0 "
+    "AND sessions.shared_at IS NOT NULL AND sessions.shared_at <= :now"
+)
+
+
+def managers_overview(db: Database, coach_id: int, now: str) -> list[ManagerOverview]:
+    """The coach's linked managers, with last activity and shared reflections done."""
+    rows = db.query(
+        f"""
+        SELECT links.id AS link_id, users.id AS manager_id, users.display_name AS name,
+               users.last_seen_at, links.include_checkins,
+               (SELECT count(*) FROM sessions WHERE sessions.user_id = users.id AND {_VISIBLE})
+                   AS reflections
+        FROM links JOIN users ON users.id = links.manager_id
+        WHERE links.coach_id = :coach AND links.ended_at IS NULL
+        ORDER BY users.last_seen_at DESC
+        """,
+        {"coach": coach_id, "now": now},
+    )
+    return [
+        ManagerOverview(
+            link_id=row["link_id"],
+            manager_id=row["manager_id"],
+            name=row["name"],
+            last_seen_at=row["last_seen_at"],
+            reflections=row["reflections"],
+            include_checkins=bool(row["include_checkins"]),
+        )
+        for row in rows
+    ]
+
+
+def shared_reflections(db: Database, manager_id: int, now: str) -> list[SessionRow]:
+    """The manager's reflections a linked coach may see, newest first."""
+    return [
+        session_from_row(row)
+        for row in db.query(
+            f"SELECT * FROM sessions WHERE sessions.user_id = :manager AND {_VISIBLE} "
+            "ORDER BY completed_at DESC",
+            {"manager": manager_id, "now": now},
+        )
+    ]
+
+
+def visible_reflection(db: Database, coach_id: int, session_id: int, now: str) -> SessionRow | None:
+    """A reflection if this coach may read it now (linked, shared, not private), else None."""
+    rows = list(
+        db.query(
+            f"""
+            SELECT sessions.* FROM sessions
+            JOIN links ON links.manager_id = sessions.user_id AND links.ended_at IS NULL
+            WHERE sessions.id = :session AND links.coach_id = :coach AND {_VISIBLE}
+            """,
+            {"session": session_id, "coach": coach_id, "now": now},
+        )
+    )
+    return session_from_row(rows[0]) if rows else None
+
+
+def mood_average(db: Database, manager_id: int, since: str, until: str) -> float | None:
+    """Mean check-in mood between two local dates (inclusive), None without any."""
+    rows = list(
+        db.query(
+            """
+            SELECT avg(CAST(answers.value AS REAL)) AS mood FROM checkins
+            JOIN answers ON answers.session_id = checkins.session_id AND answers.step = 'mood'
+            WHERE checkins.user_id = ? AND checkins.local_date BETWEEN ? AND ?
+                  AND answers.value != 'null'
+            """,
+            [manager_id, since, until],
+        )
+    )
+    mood = rows[0]["mood"] if rows else None
+    return float(mood) if mood is not None else None
+
+
+# --- privacy of reflections --------------------------------------------------------------------
+
+
+def set_private(db: Database, session_id: int, private: bool, now: str) -> None:
+    """Keep a reflection private (the coach cannot see it exists) or share it from now."""
+    db.execute(
+        "UPDATE sessions SET private = ?, shared_at = CASE WHEN ? THEN NULL "
+        "ELSE coalesce(shared_at, ?) END WHERE id = ?",
+        [int(private), int(private), now, session_id],
+    )
+
+
+def share_if_not_private(db: Database, session_id: int, now: str) -> bool:
+    """Share a reflection whose manager did not keep it private; True if it is shared now."""
+    db.execute(
+        "UPDATE sessions SET shared_at = coalesce(shared_at, ?) WHERE id = ? AND private = 0",
+        [now, session_id],
+    )
+    rows = list(db.query("SELECT shared_at FROM sessions WHERE id = ?", [session_id]))
+    return bool(rows and rows[0]["shared_at"])
+
+
+# --- notes, feedback ---------------------------------------------------------------------------
+
+
+def add_note(db: Database, coach_id: int, session_id: int, text: str, now: str) -> None:
+    """A coach's private note on a reflection."""
+    db.execute(
+        "INSERT INTO coach_notes (coach_id, session_id, text, created_at) VALUES (?, ?, ?, ?)",
+        [coach_id, session_id, text, now],
+    )
+
+
+def notes_for(db: Database, coach_id: int, session_id: int) -> list[dict[str, Any]]:
+    """This coach's notes on a reflection, oldest first."""
+    return list(
+        db.query(
+            "SELECT text, created_at FROM coach_notes WHERE coach_id = ? AND session_id = ? "
+            "ORDER BY id",
+            [coach_id, session_id],
+        )
+    )
+
+
+def add_feedback(
+    db: Database, coach_id: int, manager_id: int, session_id: int, text: str, now: str
+) -> int:
+    """A coach's message to a manager about a reflection; its id."""
+    cursor = db.execute(
+        "INSERT INTO feedback (coach_id, manager_id, session_id, text, created_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [coach_id, manager_id, session_id, text, now],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def mark_feedback_delivered(db: Database, feedback_id: int, now: str) -> None:
+    """The manager received the feedback."""
+    db.execute("UPDATE feedback SET delivered_at = ? WHERE id = ?", [now, feedback_id])
+
+
+def undelivered_feedback(db: Database, limit: int) -> list[dict[str, Any]]:
+    """Feedback not yet delivered (the bot stopped, or the manager was unreachable)."""
+    return list(
+        db.query("SELECT * FROM feedback WHERE delivered_at IS NULL ORDER BY id LIMIT ?", [limit])
+    )
+
+
+def feedback_for_manager(db: Database, manager_id: int) -> list[dict[str, Any]]:
+    """Every feedback a manager received, oldest first, with the reflection it is about."""
+    return list(
+        db.query(
+            "SELECT id, session_id, text, created_at FROM feedback WHERE manager_id = ? "
+            "ORDER BY id",
+            [manager_id],
+        )
+    )
+
+
+# --- notifications -----------------------------------------------------------------------------
+
+
+def set_notify(db: Database, coach_id: int, notify: bool) -> None:
+    """Whether the coach wants a message when a linked manager completes a shared reflection."""
+    db.execute(
+        "INSERT INTO coach_preferences (coach_id, notify) VALUES (?, ?) "
+        "ON CONFLICT (coach_id) DO UPDATE SET notify = excluded.notify",
+        [coach_id, int(notify)],
+    )
+
+
+def wants_notifications(db: Database, coach_id: int) -> bool:
+    """True when the coach turned notifications on."""
+    rows = list(db.query("SELECT notify FROM coach_preferences WHERE coach_id = ?", [coach_id]))
+    return bool(rows and rows[0]["notify"])
+
+
+def queue_notification(
+    db: Database, coach_id: int, manager_id: int, session_id: int, not_before: str
+) -> None:
+    """Tell the coach about a completed reflection, not before the manager could keep it private."""
+    db.execute(
+        "INSERT INTO notifications (coach_id, manager_id, session_id, not_before) "
+        "VALUES (?, ?, ?, ?)",
+        [coach_id, manager_id, session_id, not_before],
+    )
+
+
+def due_notifications(db: Database, now: str, limit: int) -> list[dict[str, Any]]:
+    """Notifications whose time has come."""
+    return list(
+        db.query(
+            "SELECT * FROM notifications WHERE sent_at IS NULL AND not_before <= ? "
+            "ORDER BY not_before LIMIT ?",
+            [now, limit],
+        )
+    )
+
+
+def mark_notification_done(db: Database, notification_id: int, now: str) -> None:
+    """Sent, or dropped because the reflection is no longer shared."""
+    db.execute("UPDATE notifications SET sent_at = ? WHERE id = ?", [now, notification_id])
+
+
+# --- audit -------------------------------------------------------------------------------------
+
+
+def log_read(
+    db: Database, coach_id: int | None, manager_id: int, action: str, target: str | None, now: str
+) -> None:
+    """Record that a coach (or the operator, coach None) read something about a manager."""
+    db.execute(
+        "INSERT INTO audit (coach_id, manager_id, action, target, at) VALUES (?, ?, ?, ?, ?)",
+        [coach_id, manager_id, action, target, now],
+    )
+
+
+def audit_for(db: Database, manager_id: int) -> list[dict[str, Any]]:
+    """Every recorded read about a manager, oldest first."""
+    return list(
+        db.query(
+            "SELECT audit.action, audit.target, audit.at, users.display_name AS coach "
+            "FROM audit LEFT JOIN users ON users.id = audit.coach_id "
+            "WHERE audit.manager_id = ? ORDER BY audit.id",
+            [manager_id],
+        )
+    )

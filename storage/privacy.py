@@ -1,0 +1,81 @@
+"""A manager's data: everything stored about them (for /mydata), erasure, retention."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlite_utils import Database
+
+# Every table that holds rows about a user, and the column that names them.
+USER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "users": ("id",),
+    "sessions": ("user_id",),
+    "checkin_settings": ("user_id",),
+    "checkins": ("user_id",),
+    "processed_updates": ("user_id",),
+    "invites": ("coach_id", "opened_by", "used_by"),
+    "links": ("coach_id", "manager_id"),
+    "coach_notes": ("coach_id",),
+    "feedback": ("coach_id", "manager_id"),
+    "coach_preferences": ("coach_id",),
+    "notifications": ("coach_id", "manager_id"),
+    "audit": ("coach_id", "manager_id"),
+}
+
+
+def user_data(db: Database, user_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Every stored row about the user, table by table (answers with their sessions)."""
+    data: dict[str, list[dict[str, Any]]] = {}
+    for table, columns in USER_COLUMNS.items():
+        where = " OR ".join(f"{column} = :user" for column in columns)
+        data[table] = list(db.query(f"SELECT * FROM {table} WHERE {where}", {"user": user_id}))
+    data["answers"] = list(
+        db.query(
+            "SELECT answers.* FROM answers JOIN sessions ON sessions.id = answers.session_id "
+            "WHERE sessions.user_id = ? ORDER BY answers.id",
+            [user_id],
+        )
+    )
+    data["coach_notes"] += list(
+        db.query(
+            "SELECT coach_notes.* FROM coach_notes JOIN sessions "
+            "ON sessions.id = coach_notes.session_id WHERE sessions.user_id = ?",
+            [user_id],
+        )
+    )
+    for session in data["sessions"]:
+        for column in ("state", "outputs", "summary"):
+            if session.get(column):
+                session[column] = json.loads(session[column])
+    for answer in data["answers"]:
+        if answer.get("value"):
+            answer["value"] = json.loads(answer["value"])
+    return data
+
+
+def forget_user(db: Database, user_id: int) -> dict[str, int]:
+    """Delete every row about the user, in every table; counts of rows removed by table."""
+    before = _counts(db, user_id)
+    with db.atomic():
+        # Sessions cascade to answers, notes and feedback about them; the user row cascades
+        # to everything that names them, and invites they opened or used forget them.
+        db.execute("DELETE FROM users WHERE id = ?", [user_id])
+    after = _counts(db, user_id)
+    return {table: before[table] - after[table] for table in before if before[table]}
+
+
+def delete_sessions_started_before(db: Database, cutoff: str) -> int:
+    """Delete sessions (and their answers, notes, feedback) started before `cutoff`."""
+    with db.atomic():
+        cursor = db.execute("DELETE FROM sessions WHERE started_at < ?", [cutoff])
+    return cursor.rowcount
+
+
+def _counts(db: Database, user_id: int) -> dict[str, int]:
+    counts = {}
+    for table, columns in USER_COLUMNS.items():
+        where = " OR ".join(f"{column} = :user" for column in columns)
+        rows = list(db.query(f"SELECT count(*) AS n FROM {table} WHERE {where}", {"user": user_id}))
+        counts[table] = rows[0]["n"]
+    return counts

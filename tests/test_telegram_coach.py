@@ -1,0 +1,199 @@
+"""Coach review on Telegram, end to end: consent, reads, feedback, refusals, /mydata, /forget."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from storage.privacy import USER_COLUMNS
+
+from .e2e import BotHarness, harness, walk
+from .helpers import FakeClock, reflect
+
+pytestmark = pytest.mark.e2e
+
+COACH = 900
+TICK = 0.05
+
+
+def last_text(user) -> str:
+    return user.messages[-1].text or user.messages[-1].caption or ""
+
+
+async def said(user, text: str, timeout: float = 10):
+    return await user.wait_until(
+        lambda: next(
+            (m for m in reversed(user.messages) if text in (m.text or m.caption or "")), None
+        ),
+        timeout=timeout,
+    )
+
+
+async def new_invite(coach) -> str:
+    coach.skip_messages()
+    await coach.send("/invite")
+    invite = await coach.next_message()
+    return re.search(r"start=([A-Za-z0-9_-]+)", invite.text).group(1)
+
+
+async def pair_through_telegram(bot: BotHarness, coach, manager) -> int:
+    code = await new_invite(coach)
+    await manager.send(f"/start {code}")
+    preview = await said(manager, "aimerait suivre vos réflexions")
+    toggle = next(label for label in preview.button_texts if "points quotidiens" in label)
+    await manager.wait_for_answer(await manager.press(preview, toggle))
+    await manager.wait_until(lambda: any(t.startswith("☑") for t in preview.button_texts))
+    await manager.wait_for_answer(await manager.press(preview, "Partager"))
+    await said(manager, "voit désormais les réflexions")
+    shared = await said(coach, "partage désormais ses réflexions")
+    return int(re.search(r"n° (\d+)", shared.text).group(1))
+
+
+async def test_a_coach_reviews_what_a_manager_shares_and_nothing_else(tmp_path: Path):
+    clock = FakeClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    async with harness(
+        tmp_path, clock=clock, checkin_tick_seconds=TICK, coach_ids=str(COACH)
+    ) as bot:
+        ui = bot.playbook.ui
+        coach = bot.user(COACH, "Camille")
+        claire = bot.user(5001, "Claire")
+        ben = bot.user(5002, "Ben")
+        mallory = bot.user(5003, "Mallory")
+        number = await pair_through_telegram(bot, coach, claire)
+        await coach.send("/notify on")
+        await said(coach, ui.coach_notify_on.fr)
+
+        # Claire's reflection through the chat ends with the offer to keep it private
+        await claire.send("/reflect")
+        reflection = walk(
+            claire,
+            bot.playbook,
+            "lost_client",
+            "fr",
+            lambda a: "Non" if a.step == "checkin_offer" else "",
+        )
+        await reflection.to_the_end()
+        offer = await said(claire, "verra cette réflexion dans 10 minutes")
+        assert offer.button_texts == ["Garder privée", "Partager maintenant"]
+        conversation = bot.conversation
+        claire_user = conversation.user("telegram:5001")
+        shared = conversation.history(claire_user)[0].id
+        kept = reflect(bot.services, claire_user, "Globex")  # a second one, kept private
+        assert bot.services.coach.set_private(claire_user, kept, True)
+        other = reflect(
+            bot.services, conversation.user("telegram:5002"), "Initech"
+        )  # Ben, unlinked
+
+        clock.advance(minutes=11)  # the private window passes: shared, and the coach is told
+        await said(coach, f"/read {shared}")
+
+        await coach.send("/managers")
+        await said(coach, f"N° {number} · Claire")
+        await coach.send(f"/reflections {number}")
+        listing = await said(coach, "Réflexions de Claire")
+        assert f"/read {shared}" in listing.text and f"/read {kept}" not in listing.text
+        await coach.send(f"/read {shared}")
+        transcript = await said(coach, "Les faits")
+        assert "Éviter le piège de la culpabilité" in transcript.text
+        await coach.send(f"/trend {number}")
+        chart = await coach.wait_until(lambda: next((m for m in coach.messages if m.file), None))
+        assert chart.file.data.startswith(b"\x89PNG")
+        await coach.send(f"/note {shared} Beau recul")
+        await said(coach, ui.coach_note_saved.fr)
+        await coach.send(f"/feedback {shared} Bravo pour la lucidité")
+        await said(coach, "Message envoyé à Claire")
+        await said(claire, "Bravo pour la lucidité")
+        await claire.send("/history")
+        await said(claire, "Message de votre coach :")
+
+        # Attempts that must all fail with a clear answer and no data
+        attempts = successes = 0
+
+        async def refused(user, command: str, answer: str) -> None:
+            nonlocal attempts, successes
+            attempts += 1
+            user.skip_messages()
+            await user.send(command)
+            reply = await user.next_message()
+            if (reply.text or "") != answer:
+                successes += 1
+
+        for command in (
+            "/managers",
+            f"/read {shared}",
+            f"/reflections {number}",
+            f"/trend {number}",
+            f"/note {shared} x",
+            f"/feedback {shared} x",
+            "/invite",
+        ):
+            await refused(claire, command, ui.coach_only.fr)  # a manager using coach commands
+        await refused(coach, f"/read {other}", ui.coach_no_access.fr)  # an unlinked manager
+        await refused(coach, f"/read {kept}", ui.coach_no_access.fr)  # a private reflection
+        await refused(coach, f"/note {kept} x", ui.coach_no_access.fr)
+        await refused(coach, f"/reflections {number + 1}", ui.coach_no_access.fr)
+
+        # forged privacy button naming Claire's reflection, from Mallory's chat
+        await mallory.send("/help")
+        own = await mallory.next_message()
+        attempts += 1
+        forged = await mallory.wait_for_answer(await mallory.press_data(own, f"p:{kept}::share"))
+        successes += forged.text != ui.button_inactive.fr
+        await refused(coach, f"/read {kept}", ui.coach_no_access.fr)  # still private
+
+        await claire.send("/unshare")
+        await said(claire, "Partage arrêté")
+        await said(coach, "a arrêté de partager avec vous")
+        await refused(coach, f"/read {shared}", ui.coach_no_access.fr)
+        await refused(coach, f"/reflections {number}", ui.coach_no_access.fr)
+        await refused(coach, f"/trend {number}", ui.coach_no_access.fr)
+
+        # invite codes: reused, then expired
+        code = await new_invite(coach)
+        await ben.send(f"/share {code}")
+        preview = await said(ben, "aimerait suivre")
+        await ben.wait_for_answer(await ben.press(preview, "Partager"))
+        await said(ben, "voit désormais")
+        await refused(mallory, f"/share {code}", ui.invite_used.fr)
+        late = await new_invite(coach)
+        clock.advance(days=8)
+        await refused(mallory, f"/start {late}", ui.invite_expired.fr)
+
+        print(f"authorisation attempts: {attempts}, successes: {successes}")
+        assert (attempts, successes) == (18, 0)
+        assert claire.unanswered_callback_queries == []
+        assert mallory.unanswered_callback_queries == []
+
+
+async def test_mydata_and_forget(tmp_path: Path):
+    async with harness(tmp_path, coach_ids=str(COACH)) as bot:
+        claire = bot.user(5101, "Claire")
+        coach = bot.user(COACH, "Camille")
+        await pair_through_telegram(bot, coach, claire)
+        user = bot.conversation.user("telegram:5101")
+        reflect(bot.services, user, "Acme")
+        await claire.send("/mydata")
+        document = await claire.wait_until(
+            lambda: next((m for m in claire.messages if m.file), None)
+        )
+        data = json.loads(document.file.data)
+        assert data["users"][0]["key"] == "telegram:5101"
+        assert any(answer["value"] == "Acme" for answer in data["answers"])
+        assert data["links"] and "audit_of_coach_reads" in data
+
+        await claire.send("/forget")
+        confirm = await said(claire, "C'est définitif")
+        await claire.wait_for_answer(await claire.press(confirm, "Tout effacer"))
+        await said(claire, bot.playbook.ui.forgotten.fr)
+        await claire.wait_until(lambda: bot.fake_bot.pending_update_count == 0)
+        for table, columns in USER_COLUMNS.items():
+            for column in columns:
+                rows = bot.query(f"SELECT count(*) AS n FROM {table} WHERE {column} = ?", [user.id])
+                assert rows[0]["n"] == 0, f"{table}.{column}"
+        assert bot.query("SELECT count(*) AS n FROM users WHERE key = 'telegram:5101'")[0]["n"] == 0
+        # Claire was the only one with sessions; the coach never started a flow
+        assert bot.query("SELECT count(*) AS n FROM sessions")[0]["n"] == 0
