@@ -70,7 +70,7 @@ def build_application(settings: Settings, services: Services) -> RunningBot:
         manager,
         CheckinHandlers(manager, services.checkins),
         PrivacyHandlers(manager, services.coach),
-        CoachHandlers(manager, services.coach),
+        CoachHandlers(manager, services.coach, publish_coach_menu),
     )
     sender = CheckinSender(conversation, services.checkins, settings.checkin_batch)
 
@@ -112,14 +112,24 @@ async def publish_commands(
         language = None if lang == "en" else lang
         commands = [BotCommand(name, described[name].get(lang)) for name in REQUIRED_COMMANDS]
         await application.bot.set_my_commands(commands, language_code=language)
-        extra = [BotCommand(name, described[name].get(lang)) for name in COACH_COMMANDS]
-        for coach_id in sorted(coach_ids):
-            try:
-                await application.bot.set_my_commands(
-                    commands + extra, scope=BotCommandScopeChat(coach_id), language_code=language
-                )
-            except BadRequest:  # the coach has not opened the bot yet
-                log.info("commands.coach_menu_skipped coach=%s", coach_id)
+    for coach_id in sorted(coach_ids):
+        try:
+            await publish_coach_menu(application.bot, conversation, coach_id)
+        except BadRequest:  # the coach has not opened the bot yet: done at their first command
+            log.info("commands.coach_menu_later coach=%s", coach_id)
+
+
+async def publish_coach_menu(bot: Bot, conversation: Conversation, coach_id: int) -> None:
+    """A coach's menu: the managers' commands and the coaches', in their chat only."""
+    described = conversation.playbook.ui.commands
+    for lang in LANGUAGES:
+        names = (*REQUIRED_COMMANDS, *COACH_COMMANDS)
+        commands = [BotCommand(name, described[name].get(lang)) for name in names]
+        await bot.set_my_commands(
+            commands,
+            scope=BotCommandScopeChat(coach_id),
+            language_code=None if lang == "en" else lang,
+        )
 
 
 async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> None:

@@ -66,6 +66,11 @@ async def test_a_coach_reviews_what_a_manager_shares_and_nothing_else(tmp_path: 
         number = await pair_through_telegram(bot, coach, claire)
         await coach.send("/notify on")
         await said(coach, ui.coach_notify_on.fr)
+        menu = bot.fake_bot.get_commands(
+            scope={"type": "chat", "chat_id": COACH}, language_code="fr"
+        )
+        assert {"invite", "managers", "read", "start"} <= {c["command"] for c in menu}
+        assert "managers" not in {c["command"] for c in bot.fake_bot.get_commands()}
 
         # Claire's reflection through the chat ends with the offer to keep it private
         await claire.send("/reflect")

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
-from telegram import Update
+from telegram import Bot, Update
 
 from ..charts import ReflectionScores, trend_chart
 from ..coach.markdown import transcript_markdown
 from ..coach.service import CoachService, Delivery, ReflectionCard, Transcript
+from ..conversation import Conversation
 from ..flows.text import fill
 from .chat import Blocked, ChatView
 from .checkins import chart_texts
@@ -29,9 +31,16 @@ LONG_TRANSCRIPT = 2 * MESSAGE_LIMIT
 class CoachHandlers:
     """Handlers for coaches; registered in `bot.handlers.register`."""
 
-    def __init__(self, manager: ManagerHandlers, coach: CoachService) -> None:
+    def __init__(
+        self,
+        manager: ManagerHandlers,
+        coach: CoachService,
+        publish_menu: Callable[[Bot, Conversation, int], Awaitable[None]] | None = None,
+    ) -> None:
         self.manager = manager
         self.coach = coach
+        self.publish_menu = publish_menu
+        self._menus_published: set[int] = set()
 
     async def invite(self, update: Update, context: Context) -> None:
         """/invite: a single-use link for a manager, valid 7 days."""
@@ -174,6 +183,10 @@ class CoachHandlers:
             log.info("coach.refused_not_coach user=%s", view.user.id)
             await view.text(view.ui.coach_only.get(view.lang))
             return None
+        if self.publish_menu is not None and view.chat_id not in self._menus_published:
+            # A coach who had never opened the bot at start-up gets their menu now.
+            await self.publish_menu(view.bot, self.manager.conversation, view.chat_id)
+            self._menus_published.add(view.chat_id)
         return view
 
     async def _coach_number(
