@@ -30,8 +30,8 @@ from .delivery.dispatcher import Dispatcher
 from .delivery.polling import Poller
 from .delivery.ratelimit import BACKGROUND, PriorityRateLimiter
 from .delivery.webhook import WebhookServer
+from .flows.contract import COACH_COMMANDS, REQUIRED_COMMANDS
 from .flows.model import LANGUAGES
-from .flows.validate import COACH_COMMANDS, REQUIRED_COMMANDS
 from .handlers import CheckinHandlers, CoachHandlers, ManagerHandlers, PrivacyHandlers, register
 from .handlers.chat import Blocked, ChatView
 from .handlers.coach import deliver

@@ -18,10 +18,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from .flows.contract import REQUIRED_FLOWS
 from .flows.graph import mermaid
 from .flows.loader import PlaybookError, load_playbook
 from .flows.model import Playbook
-from .flows.validate import REQUIRED_FLOWS
 from .settings import Settings
 
 Command = Callable[[Settings, argparse.Namespace], int]

@@ -9,9 +9,9 @@ from sqlite_utils import Database
 
 from storage import repository
 
+from .flows.contract import REQUIRED_FLOWS
 from .flows.loader import PlaybookError, parse_playbook, read_source
 from .flows.model import Playbook
-from .flows.validate import REQUIRED_FLOWS
 
 log = logging.getLogger(__name__)
 

@@ -7,13 +7,35 @@ loader turns it into `file:line:col`.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 
+from .analysis import (
+    PathT,
+    Problem,
+    all_nexts,
+    all_texts,
+    answered_on_arrival,
+    did_you_mean,
+    flow_texts,
+    graph,
+    has_unknown_targets,
+    input_steps,
+    reachable_from,
+    step_path,
+    text_length_estimate,
+    texts_of,
+)
 from .answers import parse_time
-from .conditions import branch_conditions, next_targets, referenced_steps, targets
+from .conditions import branch_conditions, next_targets, referenced_steps
+from .contract import (
+    COACH_COMMANDS,
+    REQUIRED_COMMANDS,
+    REQUIRED_FLOWS,
+    commands_are_described,
+    required_flows_present,
+    ui_placeholders_are_known,
+)
 from .model import (
     END,
     ID_PATTERN,
@@ -28,14 +50,11 @@ from .model import (
     Flow,
     In,
     InputStep,
-    Localized,
     MessageStep,
     MultiChoiceStep,
-    Next,
     NumberStep,
     Playbook,
     ScaleStep,
-    Step,
     TextStep,
     TimeStep,
     TimezoneStep,
@@ -44,8 +63,7 @@ from .model import (
 from .text import placeholders
 from .timezones import is_known
 
-PathPart = str | int
-PathT = tuple[PathPart, ...]
+__all__ = ["COACH_COMMANDS", "REQUIRED_COMMANDS", "REQUIRED_FLOWS", "PathT", "Problem", "validate"]
 
 TELEGRAM_MESSAGE_LIMIT = 4096
 TELEGRAM_CALLBACK_LIMIT = 64
@@ -53,99 +71,6 @@ CALLBACK_PREFIX_BYTES = 24
 """Bytes the Telegram adapter puts before an option id in callback data ("q:<session>:<turn>:")."""
 QUESTION_OVERHEAD = 200
 """Characters an adapter may add around a question: progress line, hints, previous answer."""
-INPUT_LENGTH_ESTIMATE = 1000
-NUMBER_LENGTH_ESTIMATE = 20
-REQUIRED_FLOWS = ("onboarding", "lost_client", "daily_checkin", "checkin_setup")
-REQUIRED_STEPS: dict[str, dict[str, str]] = {
-    "lost_client": {
-        "client": "text",
-        "guilt_before": "scale",
-        "guilt_after": "scale",
-        "worry_before": "scale",
-        "worry_after": "scale",
-        "checkin_offer": "yes_no",
-    },
-    "daily_checkin": {"mood": "scale"},
-    "checkin_setup": {
-        "checkin_action": "choice",
-        "checkin_time": "time",
-        "checkin_zone": "timezone",
-        "checkin_pause_days": "number",
-    },
-}
-"""Steps the code reads answers from, by flow, with their type."""
-REQUIRED_OPTIONS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("checkin_setup", "checkin_action"): ("daily", "weekdays", "pause", "off"),
-}
-"""Options the code acts on, by (flow, step)."""
-REQUIRED_COMMANDS = (
-    "start",
-    "reflect",
-    "resume",
-    "back",
-    "skip",
-    "pause",
-    "cancel",
-    "history",
-    "language",
-    "checkin",
-    "progress",
-    "share",
-    "unshare",
-    "mydata",
-    "forget",
-    "help",
-)
-"""The commands of the managers' menu, in menu order; the playbook describes each one."""
-COACH_COMMANDS = (
-    "invite",
-    "managers",
-    "reflections",
-    "read",
-    "trend",
-    "note",
-    "feedback",
-    "notify",
-)
-"""The commands added to coaches' menus."""
-
-UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
-    "share_preview": frozenset({"coach"}),
-    "share_done": frozenset({"coach"}),
-    "unshare_done": frozenset({"coach"}),
-    "private_offer": frozenset({"coach"}),
-    "shared_now": frozenset({"coach"}),
-    "feedback_received": frozenset({"coach", "date", "text"}),
-    "coach_invite": frozenset({"link", "code"}),
-    "coach_manager_line": frozenset({"number", "name", "last_seen", "count", "trend"}),
-    "coach_reflections_title": frozenset({"name"}),
-    "coach_reflection_line": frozenset({"number", "date", "client", "guilt", "worry"}),
-    "coach_no_reflections": frozenset({"name"}),
-    "coach_feedback_sent": frozenset({"name"}),
-    "coach_feedback_saved": frozenset({"name"}),
-    "coach_notification": frozenset({"name", "client", "number"}),
-    "coach_shared_with_you": frozenset({"name", "number"}),
-    "coach_unshared": frozenset({"name"}),
-    "coach_trend_title": frozenset({"name"}),
-    "progress_summary": frozenset({"count", "average", "streak"}),
-    "invalid_choice": frozenset({"count"}),
-    "invalid_multi_choice": frozenset({"count"}),
-    "too_few_selected": frozenset({"min"}),
-    "too_many_selected": frozenset({"max"}),
-    "invalid_scale": frozenset({"min", "max"}),
-    "number_out_of_range": frozenset({"min", "max"}),
-    "text_too_short": frozenset({"min"}),
-    "text_too_long": frozenset({"max", "length"}),
-}
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A rule broken at `path`, with a message that says how to fix it."""
-
-    path: PathT
-    message: str
-
 
 Rule = Callable[[Playbook], Iterable[Problem]]
 
@@ -155,162 +80,6 @@ def validate(playbook: Playbook, required_flows: Iterable[str] = ()) -> list[Pro
     problems = [problem for rule in RULES for problem in rule(playbook)]
     problems.extend(required_flows_present(playbook, required_flows))
     return problems
-
-
-# --- helpers -----------------------------------------------------------------------------------
-
-
-def step_path(flow_id: str, step_id: str, *rest: PathPart) -> PathT:
-    """The logical path of a step field: flows.<flow>.steps.<step>...."""
-    return ("flows", flow_id, "steps", step_id, *rest)
-
-
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """' (did you mean 'x'?)' when a candidate is close to `word`, else ''."""
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def input_steps(flow: Flow) -> Iterator[InputStep]:
-    """Steps that wait for an answer."""
-    for step in flow.steps:
-        if not isinstance(step, MessageStep):
-            yield step
-
-
-def texts_of(step: Step) -> Iterator[tuple[PathT, Localized]]:
-    """Every translatable text of a step, with its path below the step."""
-    if isinstance(step, MessageStep):
-        yield ("text",), step.text
-        return
-    yield ("prompt",), step.prompt
-    if isinstance(step, ChoiceStep | MultiChoiceStep):
-        for option in step.options:
-            yield ("options", option.id, "label"), option.label
-    if isinstance(step, ScaleStep):
-        for point, label in step.labels.items():
-            yield ("labels", point), label
-    if isinstance(step, NumberStep) and step.unit is not None:
-        yield ("unit",), step.unit
-
-
-def flow_texts(flow_id: str, flow: Flow) -> Iterator[tuple[PathT, Localized]]:
-    """Every translatable text of a flow, with its logical path."""
-    base: PathT = ("flows", flow_id)
-    yield (*base, "title"), flow.title
-    if flow.description is not None:
-        yield (*base, "description"), flow.description
-    for section in flow.sections:
-        yield (*base, "sections", section.id, "title"), section.title
-    for step in flow.steps:
-        for rest, text in texts_of(step):
-            yield step_path(flow_id, step.id, *rest), text
-    for name, text in flow.inputs.items():
-        yield (*base, "inputs", name), text
-    for name, text in flow.outputs.items():
-        yield (*base, "outputs", name), text
-    if flow.summary is not None:
-        yield (*base, "summary", "title"), flow.summary.title
-        for index, line in enumerate(flow.summary.lines):
-            yield (*base, "summary", "lines", index), line
-
-
-def all_texts(playbook: Playbook) -> Iterator[tuple[PathT, Localized]]:
-    """Every translatable text of the playbook, with its logical path."""
-    for name, text in ui_texts(playbook):
-        yield ("ui", *name), text
-    yield ("safety", "message"), playbook.safety.message
-    for flow_id, flow in playbook.flows.items():
-        yield from flow_texts(flow_id, flow)
-
-
-def all_nexts(playbook: Playbook) -> Iterator[tuple[PathT, Next]]:
-    """Every `next` of every step, and every flow's `next_flow`, with its path."""
-    for flow_id, flow in playbook.flows.items():
-        for step in flow.steps:
-            if step.next is not None:
-                yield step_path(flow_id, step.id, "next"), step.next
-        if flow.next_flow is not None:
-            yield ("flows", flow_id, "next_flow"), flow.next_flow
-
-
-def ui_texts(playbook: Playbook) -> Iterator[tuple[PathT, Localized]]:
-    """Every text of the `ui` section, with its path below `ui`."""
-    for name in type(playbook.ui).model_fields:
-        value = getattr(playbook.ui, name)
-        if isinstance(value, dict):
-            for key, text in value.items():
-                yield (name, key), text
-        else:
-            yield (name,), value
-
-
-def graph(flow: Flow) -> dict[str, list[str]]:
-    """Each step id mapped to the step ids (or END) it may lead to."""
-    return {step.id: targets(flow, step) for step in flow.steps}
-
-
-def reachable_from(edges: dict[str, list[str]], start: str) -> set[str]:
-    """Step ids (and END) reachable from `start`, itself included."""
-    seen = {start}
-    todo = [start]
-    while todo:
-        for target in edges.get(todo.pop(), []):
-            if target not in seen:
-                seen.add(target)
-                todo.append(target)
-    return seen
-
-
-def answered_on_arrival(flow: Flow, must: bool) -> dict[str, set[str]]:
-    """For each step (and END), the answers given on every path to it (`must`) or on some path.
-
-    With `must`, an optional question does not count: it may have been skipped.
-    """
-    edges = graph(flow)
-    everything = {step.id for step in input_steps(flow)}
-    start = flow.first_step
-    arriving: dict[str, set[str]] = {
-        node: set() if node == start or not must else set(everything)
-        for node in [*(step.id for step in flow.steps), END]
-    }
-    changed = True
-    while changed:
-        changed = False
-        for step in flow.steps:
-            leaving = set(arriving[step.id])
-            if not isinstance(step, MessageStep) and not (must and step.optional):
-                leaving.add(step.id)
-            for target in edges[step.id]:
-                if target not in arriving or (must and target == start):
-                    continue
-                merged = arriving[target] & leaving if must else arriving[target] | leaving
-                if merged != arriving[target]:
-                    arriving[target] = merged
-                    changed = True
-    return arriving
-
-
-def text_length_estimate(flow: Flow, template: str) -> int:
-    """The longest a text can be once its placeholders are replaced by answers."""
-    length = len(template)
-    for name in placeholders(template):
-        step = flow.step_by_id.get(name)
-        length -= len(name) + 2
-        if isinstance(step, TextStep):
-            length += step.max_length
-        elif isinstance(step, ChoiceStep | MultiChoiceStep):
-            labels = [max(len(o.label.fr), len(o.label.en)) for o in step.options]
-            length += (
-                sum(labels) + 2 * len(labels)
-                if isinstance(step, MultiChoiceStep)
-                else max(labels, default=0)
-            )
-        elif step is not None:
-            length += NUMBER_LENGTH_ESTIMATE
-        else:
-            length += INPUT_LENGTH_ESTIMATE
-    return length
 
 
 # --- rules -------------------------------------------------------------------------------------
@@ -417,11 +186,6 @@ def branches_end_with_default(playbook: Playbook) -> Iterator[Problem]:
             yield Problem(
                 path, "branches need a last item '- default: <target>' for when no condition holds"
             )
-
-
-def has_unknown_targets(flow: Flow) -> bool:
-    """True when a `next` names a missing step (reported once, by `goto_targets_exist`)."""
-    return any(t != END and t not in flow.step_by_id for ts in graph(flow).values() for t in ts)
 
 
 def every_step_reachable(playbook: Playbook) -> Iterator[Problem]:
@@ -704,38 +468,6 @@ def next_flows_exist(playbook: Playbook) -> Iterator[Problem]:
             yield from _condition_problems(flow, (*path, index, "when"), arm.when, answered)
 
 
-def ui_placeholders_are_known(playbook: Playbook) -> Iterator[Problem]:
-    """Texts around questions quote only the values the engine gives them."""
-    for path, text in ui_texts(playbook):
-        allowed = UI_PLACEHOLDERS.get(str(path[0]), frozenset())
-        for lang in LANGUAGES:
-            for used in placeholders(text.get(lang)):
-                if used not in allowed:
-                    offer = ", ".join(f"{{{a}}}" for a in sorted(allowed)) or "none"
-                    yield Problem(
-                        ("ui", *path, lang),
-                        f"'{{{used}}}' is not available here (available: {offer})",
-                    )
-
-
-def commands_are_described(playbook: Playbook) -> Iterator[Problem]:
-    """Every command of the bot's menu has a description, and no unknown one is described."""
-    described = playbook.ui.commands
-    for command in (*REQUIRED_COMMANDS, *COACH_COMMANDS):
-        if command not in described:
-            yield Problem(
-                ("ui", "commands"), f"missing description of /{command}; add a '{command}:' entry"
-            )
-    for command in described:
-        if command not in (*REQUIRED_COMMANDS, *COACH_COMMANDS):
-            known = ", ".join((*REQUIRED_COMMANDS, *COACH_COMMANDS))
-            yield Problem(
-                ("ui", "commands", command),
-                f"/{command} is not a command of Rebond{did_you_mean(command, REQUIRED_COMMANDS)}"
-                f"; known: {known}",
-            )
-
-
 def safety_keywords_present(playbook: Playbook) -> Iterator[Problem]:
     """The safety net has keywords in every language."""
     for lang in LANGUAGES:
@@ -745,42 +477,6 @@ def safety_keywords_present(playbook: Playbook) -> Iterator[Problem]:
                 f"no {LANGUAGE_NAMES[lang]} keywords; add a '{lang}:' list of words that signal "
                 "distress",
             )
-
-
-def required_flows_present(playbook: Playbook, required: Iterable[str]) -> Iterator[Problem]:
-    """The flows the bot starts by name exist, with the steps and options its code reads."""
-    required = list(required)
-    for flow_id in required:
-        if flow_id not in playbook.flows:
-            hint = did_you_mean(flow_id, playbook.flows)
-            yield Problem(
-                ("flows",), f"missing flow '{flow_id}', which Rebond starts by name{hint}"
-            )
-            continue
-        flow = playbook.flows[flow_id]
-        for step_id, kind in REQUIRED_STEPS.get(flow_id, {}).items():
-            step = flow.step_by_id.get(step_id)
-            if step is None:
-                hint = did_you_mean(step_id, flow.step_by_id)
-                yield Problem(
-                    ("flows", flow_id, "sections"),
-                    f"missing step '{step_id}' ({kind}), whose answer Rebond reads{hint}",
-                )
-            elif step.type != kind:
-                yield Problem(
-                    step_path(flow_id, step_id, "type"),
-                    f"'{step_id}' must stay a {kind} question: Rebond reads its answer",
-                )
-        for (owner, step_id), options in REQUIRED_OPTIONS.items():
-            step = flow.step_by_id.get(step_id) if owner == flow_id else None
-            if isinstance(step, ChoiceStep):
-                ids = [option.id for option in step.options]
-                for option in options:
-                    if option not in ids:
-                        yield Problem(
-                            step_path(flow_id, step_id, "options"),
-                            f"missing option '{option}', which Rebond acts on",
-                        )
 
 
 def suggestions_are_valid(playbook: Playbook) -> Iterator[Problem]:
