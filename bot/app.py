@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import signal
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,7 +21,7 @@ from datetime import timedelta
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, Update
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from .bootstrap import Services
@@ -209,5 +210,19 @@ def run_telegram(settings: Settings, services: Services) -> int:
                 loop.add_signal_handler(sig, stop.set)
         await serve(settings, services, stop)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except InvalidToken:
+        print(
+            "rebond: Telegram refused TELEGRAM_BOT_TOKEN; copy the token again from @BotFather",
+            file=sys.stderr,
+        )
+        return 1
+    except NetworkError as error:
+        print(
+            f"rebond: cannot reach the Bot API at {settings.telegram_api_url} ({error}); check "
+            "the network, or REBOND_TELEGRAM_API_URL",
+            file=sys.stderr,
+        )
+        return 1
     return 0

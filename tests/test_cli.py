@@ -127,3 +127,13 @@ def test_a_bad_setting_stops_start_up_with_one_clear_line(monkeypatch, capsys):
         "TELEGRAM_BOT_TOKEN: does not look like a bot token (digits, ':' then letters); copy it "
         "from @BotFather, or unset it to chat in the terminal",
     ]
+
+
+def test_an_unreachable_bot_api_stops_start_up_with_one_clear_line(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("REBOND_TELEGRAM_API_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("REBOND_DB", str(tmp_path / "bot.db"))
+    assert main(["run"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("rebond: cannot reach the Bot API at http://127.0.0.1:9 (")
+    assert "Traceback" not in err
