@@ -112,6 +112,9 @@ class TerminalChat:
             reply = self._opening(user)
             self._show(reply, user)
             while reply.question is not None:
+                if not self.echo:  # a person at a terminal: show where to type
+                    self.stdout.write("> ")
+                    self.stdout.flush()
                 line = self.stdin.readline()
                 if not line:
                     self._say(self.ui.saved_and_exit.get(self._lang(user)))
