@@ -69,6 +69,11 @@ def delete_sessions_started_before(db: Database, cutoff: str) -> int:
     """Delete sessions (and their answers, notes, feedback) started before `cutoff`."""
     with db.atomic():
         cursor = db.execute("DELETE FROM sessions WHERE started_at < ?", [cutoff])
+        # A session id may be given again later: no user may keep pointing at a deleted one.
+        db.execute(
+            "UPDATE users SET current_session_id = NULL WHERE current_session_id IS NOT NULL "
+            "AND current_session_id NOT IN (SELECT id FROM sessions)"
+        )
     return cursor.rowcount
 
 

@@ -225,6 +225,7 @@ def current_session(db: Database, user_id: int) -> SessionRow | None:
         db.query(
             """
             SELECT sessions.* FROM users JOIN sessions ON sessions.id = users.current_session_id
+                AND sessions.user_id = users.id
             WHERE users.id = ? AND sessions.status IN ('active', 'paused')
             """,
             [user_id],

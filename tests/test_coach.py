@@ -11,6 +11,7 @@ import pytest
 
 from bot.bootstrap import Services, build_services
 from bot.coach.service import Refusal
+from bot.flows.state import Answer
 from bot.export import ExportError, export
 from bot.settings import load_settings
 from storage.db import open_database
@@ -215,6 +216,22 @@ def test_retention_deletes_old_reflections(services, clock):
     assert services.coach.apply_retention(30) == 1
     ids = [row["id"] for row in services.conversation.db.query("SELECT id FROM sessions")]
     assert old not in ids and recent in ids
+
+
+def test_after_retention_a_reused_session_id_never_reaches_another_manager(services, clock):
+    ana, ben = person(services, 1, "Ana"), person(services, 2, "Ben")
+    conversation = services.conversation
+    old = conversation.start(ana, "lost_client").session_id  # Ana's current, never finished
+    clock.advance(days=40)
+    assert services.coach.apply_retention(30) == 1
+    new = conversation.start(ben, "lost_client").session_id
+    conversation.handle(ben, Answer("Initech"))
+    assert new == old  # SQLite gives the freed id again
+    ana = conversation.user("telegram:1")
+    assert conversation.resume(ana).question is None
+    assert conversation.handle(ana, Answer("Acme")).session_id is None
+    state = json.loads(conversation.session(new).state)
+    assert state["answers"] == {"client": "Initech"}
 
 
 def test_export_for_a_coach_only_what_is_shared(services, clock, tmp_path):
