@@ -299,31 +299,51 @@ class Conversation:
                 idempotency_key=_answer_key(row.id, state, recorded, receipt),
                 source_ref=source_ref,
             )
-        stored = repository.record_step(
-            self.db,
-            row.id,
-            state.model_dump_json(),
-            answer=answer,
-            completed=done is not None,
-            outputs=json.dumps(dict(done.outputs), ensure_ascii=False) if done else None,
-            summary=json.dumps({"title": done.title, "lines": list(done.lines)}, ensure_ascii=False)
-            if done
-            else None,
-            receipt=receipt,
-            now=self._now(),
-        )
-        if not stored:
-            log.info("flow.duplicate_ignored user=%s session=%s", user.id, row.id)
-            return Reply(row.id, (), stored=False)
+        # The answer, the new state, and all that completing a flow does (hooks, the next
+        # flow) commit together: a crash in between leaves the update to be applied again.
+        with self.db.atomic():
+            stored = repository.record_step(
+                self.db,
+                row.id,
+                state.model_dump_json(),
+                answer=answer,
+                completed=done is not None,
+                outputs=json.dumps(dict(done.outputs), ensure_ascii=False) if done else None,
+                summary=json.dumps(
+                    {"title": done.title, "lines": list(done.lines)}, ensure_ascii=False
+                )
+                if done
+                else None,
+                receipt=receipt,
+                now=self._now(),
+            )
+            if not stored:
+                log.info("flow.duplicate_ignored user=%s session=%s", user.id, row.id)
+                return Reply(row.id, (), stored=False)
+            for output in outputs:
+                if isinstance(output, LanguageChanged):
+                    repository.set_user_language(self.db, user.id, output.lang)
+            reply = (
+                Reply(row.id, outputs, answered=answered)
+                if done is None
+                else self._complete(user, row, state, done, outputs, answered)
+            )
         if recorded is not None:
             log.info("flow.answered user=%s flow=%s step=%s", user.id, row.flow, recorded.step)
         if any(isinstance(o, SafetyNote) for o in outputs):
             log.info("flow.safety_note user=%s flow=%s", user.id, row.flow)
-        for output in outputs:
-            if isinstance(output, LanguageChanged):
-                repository.set_user_language(self.db, user.id, output.lang)
-        if done is None:
-            return Reply(row.id, outputs, answered=answered)
+        return reply
+
+    def _complete(
+        self,
+        user: User,
+        row: SessionRow,
+        state: SessionState,
+        done: Done,
+        outputs: tuple[Output, ...],
+        answered: Ask | None,
+    ) -> Reply:
+        """What finishing a flow does: hooks, then the next flow or the interrupted reflection."""
         log.info("flow.completed user=%s flow=%s session=%s", user.id, row.flow, row.id)
         if row.flow == ONBOARDING:
             repository.mark_onboarded(self.db, user.id)
@@ -335,8 +355,10 @@ class Conversation:
             return Reply(
                 chained.session_id, outputs + chained.outputs, answered=answered, completed=row.id
             )
-        waiting = repository.latest_active_session(self.db, user.id)
-        if waiting is None:
+        waiting = None
+        if row.flow != REFLECTION:
+            waiting = repository.open_session(self.db, user.id, REFLECTION)
+        if waiting is None or waiting.status != "active":
             return Reply(row.id, outputs, answered=answered, completed=row.id)
         # A check-in came in the middle of a reflection: go back to where it was left.
         resumed = self.focus(user, waiting.id)

@@ -246,18 +246,6 @@ def open_session(db: Database, user_id: int, flow: str) -> SessionRow | None:
     return session_from_row(rows[0]) if rows else None
 
 
-def latest_active_session(db: Database, user_id: int) -> SessionRow | None:
-    """The user's most recently touched active session (a paused one stays paused), if any."""
-    rows = list(
-        db.query(
-            "SELECT * FROM sessions WHERE user_id = ? AND status = 'active' "
-            "ORDER BY updated_at DESC, id DESC LIMIT 1",
-            [user_id],
-        )
-    )
-    return session_from_row(rows[0]) if rows else None
-
-
 def focus_session(db: Database, user_id: int, session_id: int) -> None:
     """Make an open session the one the user's next message goes to, and active again."""
     with db.atomic():

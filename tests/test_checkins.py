@@ -305,3 +305,11 @@ def test_a_checkin_in_the_middle_of_a_reflection_returns_to_it(services, clock):
         )["state"]
     )
     assert state["answers"] == {"client": "Acme"}
+
+
+def test_only_an_interrupted_reflection_is_resumed_after_a_flow(services, clock):
+    user = set_up(services, "ned")
+    conversation = services.conversation
+    conversation.start(user, "onboarding")  # left unfinished
+    reflect(services, user)
+    assert conversation.current(user) is None  # no "back to your reflection" into onboarding

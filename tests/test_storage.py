@@ -242,3 +242,29 @@ def test_one_open_session_per_flow(db: Database):
             "updated_at) VALUES (?, 'reflect', 'v1', 'active', '{}', 'now', 'now')",
             [user.id],
         )
+
+
+def test_completion_commits_with_the_last_answer_or_not_at_all(db: Database, conversation):
+    """A crash in what completing a flow does leaves the update to be applied again whole."""
+    user = conversation.user("terminal:ana")
+    session_id = conversation.start(user, "reflect").session_id
+    conversation.handle(user, Answer("Acme"))
+    conversation.handle(user, Skip())
+    finished: list[int] = []
+
+    def crashing_hook(user, row, state) -> None:
+        raise RuntimeError("the process dies here")
+
+    conversation.on_completed(crashing_hook)
+    receipt = Receipt("telegram:update:99", user.id)
+    with pytest.raises(RuntimeError):
+        conversation.handle(user, Pick("3"), receipt=receipt)
+    row = repository.get_session(db, session_id)
+    assert row.status == "active" and json.loads(row.state)["step"] == "guilt"
+    assert [a.step for a in repository.answers_for(db, session_id)] == ["client", "note"]
+    assert repository.update_status(db, receipt.key) is None
+
+    conversation._completion_hooks = [lambda user, row, state: finished.append(row.id)]
+    reply = conversation.handle(user, Pick("3"), receipt=receipt)  # delivered again
+    assert reply.stored and finished == [session_id]
+    assert repository.get_session(db, session_id).status == "completed"
