@@ -285,8 +285,38 @@ def test_streak_and_progress(services, clock):
     assert checkin_days(services, user)[2][1] == "missed"
 
 
+def test_a_manager_in_the_middle_of_a_reflection_gets_the_checkin_once_they_pause(services, clock):
+    user = set_up(services, "kit")
+    clock.now = datetime(2026, 11, 26, 7, 50, tzinfo=UTC)
+    services.conversation.start(user, "lost_client")
+    services.conversation.handle(user, Answer("Acme"))  # 08:50 in Paris
+    clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    assert send_due(services) == []  # chatting: it waits
+    clock.advance(minutes=15)
+    services.conversation.handle(user, Pick("this_week"))  # still going
+    clock.advance(minutes=29)
+    assert send_due(services) == []
+    clock.advance(minutes=2)  # 31 minutes without an answer
+    assert send_due(services) == [user.key]
+
+
+def test_later_returns_the_chat_to_the_interrupted_reflection(services, clock):
+    user = set_up(services, "liv")
+    clock.now = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
+    services.conversation.start(user, "lost_client")
+    services.conversation.handle(user, Answer("Acme"))
+    clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)  # an hour later: not chatting
+    [due] = services.checkins.claim_due(10)
+    services.checkins.start(due)
+    assert services.checkins.snooze(user, due.checkin_id)
+    reply = services.conversation.handle(user, Pick("this_week"))
+    assert reply.question.step == "revenue_share"  # the reflection, not the check-in's mood
+    assert checkin_days(services, user) == [("2026-11-26", "snoozed")]
+
+
 def test_a_checkin_in_the_middle_of_a_reflection_returns_to_it(services, clock):
     user = set_up(services, "max")
+    clock.now = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
     services.conversation.start(user, "lost_client")
     services.conversation.handle(user, Answer("Acme"))
     clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)

@@ -11,8 +11,8 @@ import pytest
 
 from bot.bootstrap import Services, build_services
 from bot.coach.service import Refusal
-from bot.flows.state import Answer
 from bot.export import ExportError, export
+from bot.flows.state import Answer
 from bot.settings import load_settings
 from storage.db import open_database
 from storage.privacy import USER_COLUMNS

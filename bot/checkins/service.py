@@ -26,12 +26,15 @@ from .schedule import Plan, local_day, next_due, parse_hhmm
 log = logging.getLogger(__name__)
 
 SETUP = "checkin_setup"
+CHECKIN_FLOWS = frozenset({CHECKIN, SETUP, "followup_contact", "followup_idea"})
 DEFAULT_ZONE = "Europe/Paris"
 DEFAULT_TIME = "09:00"
 SNOOZE = timedelta(hours=1)
 FOLLOWUP_LATE_DAYS = 6
 """A follow-up still makes sense this many days after its day (check-ins paused meanwhile)."""
 STALE_CLAIM = timedelta(minutes=2)
+BUSY_WINDOW = timedelta(minutes=30)
+"""A manager who answered within this time is chatting: their check-in waits."""
 
 Clock = Callable[[], datetime]
 
@@ -184,8 +187,19 @@ class CheckinService:
                 repository.set_session_status(self.db, checkin.session_id, "paused")
             soonest = min(to_stored(later), regular) if regular else to_stored(later)
             store.set_next_due(self.db, user.id, soonest, checkin.id)
+            # What the manager types next goes to the reflection the check-in interrupted.
+            reflection = repository.open_session(self.db, user.id, REFLECTION)
+            if reflection is not None and reflection.status == "active":
+                repository.focus_session(self.db, user.id, reflection.id)
         log.info("checkin.snoozed user=%s", user.id)
         return True
+
+    def busy(self, user_id: int, now: datetime) -> bool:
+        """True while the manager is in the middle of a conversation (not a check-in)."""
+        current = repository.current_session(self.db, user_id)
+        if current is None or current.status != "active" or current.flow in CHECKIN_FLOWS:
+            return False
+        return current.updated_at > to_stored(now - BUSY_WINDOW)
 
     def _claim(self, user_id: int, now: datetime) -> DueCheckin | None:
         with self.db.atomic():
@@ -194,6 +208,8 @@ class CheckinService:
                 return None
             if settings.next_due_at > to_stored(now):
                 return None  # claimed meanwhile
+            if self.busy(user_id, now):
+                return None  # still due: it goes out once they pause (the grace still counts)
             plan = _plan(settings)
             due_at = datetime.fromisoformat(settings.next_due_at)
             if settings.snoozed_checkin_id is not None:

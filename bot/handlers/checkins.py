@@ -85,3 +85,6 @@ class CheckinHandlers:
                 view.chat_id, query.message.message_id, reply_markup=None
             )
         await view.text(view.ui.checkin_snoozed.get(view.lang))
+        reply = self.manager.conversation.resume(view.user)
+        if reply.question is not None:  # the reflection the check-in interrupted
+            await view.show(reply)
