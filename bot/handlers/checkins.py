@@ -9,6 +9,7 @@ from telegram import Update
 
 from ..charts import ChartTexts, mood_chart
 from ..checkins.service import SETUP, CheckinService
+from ..conversation import REFLECTION
 from ..flows.model import Lang, UiTexts
 from ..flows.text import fill
 from .callbacks import ButtonData
@@ -85,6 +86,7 @@ class CheckinHandlers:
                 view.chat_id, query.message.message_id, reply_markup=None
             )
         await view.text(view.ui.checkin_snoozed.get(view.lang))
-        reply = self.manager.conversation.resume(view.user)
-        if reply.question is not None:  # the reflection the check-in interrupted
-            await view.show(reply)
+        conversation = self.manager.conversation
+        current = conversation.current(conversation.user(view.user.key))
+        if current is not None and current[0].flow == REFLECTION and current[0].status == "active":
+            await view.show(conversation.resume(view.user))  # the interrupted reflection
