@@ -93,6 +93,9 @@ def test_times_as_people_type_them(typed: str, expected: str | None):
         ("europe/london", "Europe/London"),
         ("Asia/Tokyo", "Asia/Tokyo"),
         ("Atlantis", None),
+        ("America/Argentina", None),  # a folder of the database, not a zone
+        ("America/Argentina/Buenos_Aires", "America/Argentina/Buenos_Aires"),
+        ("../../etc/passwd", None),
         ("Europe/Atlantis", None),
         ("", None),
     ],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import available_timezones
 
 from .normal import normalise
 
@@ -52,12 +52,8 @@ def resolve(text: str) -> str | None:
     wanted = text.strip()
     if not wanted:
         return None
-    if "/" in wanted:
-        try:
-            ZoneInfo(wanted)
-            return wanted
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
+    if wanted in _known():
+        return wanted
     return _index().get(normalise(wanted))
 
 
@@ -68,8 +64,11 @@ def city(name: str) -> str:
 
 def is_known(name: str) -> bool:
     """True when `name` is an IANA time zone this machine knows."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+    return name in _known()
+
+
+@lru_cache(maxsize=1)
+def _known() -> frozenset[str]:
+    # The database's own list: opening a name like "America/Argentina" (a folder) would fail
+    # with an OSError rather than a ZoneInfoNotFoundError.
+    return frozenset(available_timezones())
