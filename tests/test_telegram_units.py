@@ -8,6 +8,7 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from telegram import Update
 
 from bot.delivery.dispatcher import Dispatcher
 from bot.handlers.callbacks import ButtonData
@@ -131,3 +132,43 @@ async def test_an_update_already_answered_is_skipped():
 
     await Dispatcher(handle, seen, mark_done).process(fake_update(9, 1))
     assert ran == []
+
+
+def member_update(chat: dict, status: str) -> Update:
+    user = {"id": 77, "is_bot": False, "first_name": "Zoé"}
+    bot_user = {"id": 1, "is_bot": True, "first_name": "Rebond"}
+    return Update.de_json(
+        {
+            "update_id": 5,
+            "my_chat_member": {
+                "chat": chat,
+                "from": user,
+                "date": 0,
+                "old_chat_member": {"status": "member", "user": bot_user},
+                "new_chat_member": {"status": status, "user": bot_user, "until_date": 0},
+            },
+        },
+        None,
+    )
+
+
+async def test_removing_the_bot_from_a_group_does_not_mark_anyone_blocked(tmp_path):
+    from bot.bootstrap import build_services
+    from bot.handlers.manager import ManagerHandlers
+    from bot.settings import load_settings
+    from storage.db import open_database
+
+    from .helpers import REAL_PLAYBOOK
+
+    settings = load_settings(db_path=tmp_path / "m.db", playbook_path=REAL_PLAYBOOK)
+    services = build_services(settings, open_database(settings.db_path))
+    handlers = ManagerHandlers(services.conversation)
+    try:
+        group = {"id": -100, "type": "supergroup", "title": "Sales"}
+        await handlers.membership(member_update(group, "left"), SimpleNamespace())
+        assert services.conversation.user("telegram:77").blocked_at is None
+        private = {"id": 77, "type": "private", "first_name": "Zoé"}
+        await handlers.membership(member_update(private, "kicked"), SimpleNamespace())
+        assert services.conversation.user("telegram:77").blocked_at is not None
+    finally:
+        services.conversation.db.close()

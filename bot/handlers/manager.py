@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 
 from telegram import ChatMemberUpdated, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from storage.repository import Receipt, User
@@ -234,9 +235,11 @@ class ManagerHandlers:
                     await self._offer_privacy(view, reply)
 
     async def membership(self, update: Update, context: Context) -> None:
-        """The manager blocked or unblocked the bot."""
+        """The manager blocked or unblocked the bot (in their private chat; groups don't count)."""
         change = update.my_chat_member
         assert isinstance(change, ChatMemberUpdated)
+        if change.chat.type != ChatType.PRIVATE:
+            return
         user = await self._user(update)
         blocked = change.new_chat_member.status in ("kicked", "left")
         self.conversation.set_blocked(user, blocked)
