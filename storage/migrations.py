@@ -172,7 +172,7 @@ def coach_tables(db: Database) -> None:
         CREATE INDEX coach_notes_by_session ON coach_notes(session_id);
         CREATE TABLE feedback (
             id INTEGER PRIMARY KEY,
-            coach_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            coach_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
             manager_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
             session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
             text TEXT NOT NULL,
@@ -196,7 +196,7 @@ def coach_tables(db: Database) -> None:
         CREATE INDEX notifications_pending ON notifications(not_before) WHERE sent_at IS NULL;
         CREATE TABLE audit (
             id INTEGER PRIMARY KEY,
-            coach_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+            coach_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
             manager_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
             action TEXT NOT NULL,
             target TEXT,

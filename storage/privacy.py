@@ -59,7 +59,9 @@ def forget_user(db: Database, user_id: int) -> dict[str, int]:
     before = _counts(db, user_id)
     with db.atomic():
         # Sessions cascade to answers, notes and feedback about them; the user row cascades
-        # to everything that names them, and invites they opened or used forget them.
+        # to everything that names them. Rows that belong to someone else forget them instead:
+        # invites they opened or used, and a coach's reads and messages, which stay in the
+        # manager's audit and history as a coach's.
         db.execute("DELETE FROM users WHERE id = ?", [user_id])
     after = _counts(db, user_id)
     return {table: before[table] - after[table] for table in before if before[table]}

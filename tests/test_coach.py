@@ -208,6 +208,28 @@ def test_forget_leaves_no_row_about_them_anywhere(services, clock):
     assert db["users"].count == 2  # the coach and Ben are untouched
 
 
+def test_a_coach_who_forgets_leaves_the_manager_s_audit_and_messages(services, clock):
+    coach, ana = person(services, COACH_TELEGRAM_ID, "Coach"), person(services, 1, "Ana")
+    pair(services, coach, ana)
+    session = reflect(services, ana)
+    settle(services, clock)
+    services.coach.read(coach, session)
+    services.coach.feedback(coach, session, "Bravo")
+    services.coach.forget(coach)
+    data = json.loads(services.coach.my_data(ana))
+    assert [(row["action"], row["coach"]) for row in data["audit_of_coach_reads"]] == [
+        ("read", None)
+    ]
+    assert [f["text"] for f in data["feedback"]] == ["Bravo"]
+    assert services.coach.feedback_for(ana) == {session: ["Bravo"]}
+    for table, columns in USER_COLUMNS.items():
+        for column in columns:
+            rows = services.conversation.db.query(
+                f"SELECT count(*) AS n FROM {table} WHERE {column} = ?", [coach.id]
+            )
+            assert next(iter(rows))["n"] == 0, f"{table}.{column}"
+
+
 def test_retention_deletes_old_reflections(services, clock):
     ana = person(services, 1, "Ana")
     old = reflect(services, ana)
