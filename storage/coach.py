@@ -89,30 +89,18 @@ def get_invite(db: Database, code: str) -> Invite | None:
 
 
 def open_invite(db: Database, code: str, manager_id: int) -> None:
-    """A manager opened the invite: remember it until they confirm (or another replaces it)."""
-    with db.atomic():
-        close_opened_invites(db, manager_id)
-        db.execute("UPDATE invites SET opened_by = ? WHERE code = ?", [manager_id, code])
-
-
-def close_opened_invites(db: Database, manager_id: int) -> None:
-    """The manager declined: the invites they opened are no longer waiting for them."""
+    """A manager opened the invite: remember it until they confirm or decline it."""
     db.execute(
-        "UPDATE invites SET opened_by = NULL WHERE opened_by = ? AND used_at IS NULL",
-        [manager_id],
+        "UPDATE invites SET opened_by = ? WHERE code = ? AND used_at IS NULL", [manager_id, code]
     )
 
 
-def opened_invite(db: Database, manager_id: int) -> Invite | None:
-    """The invite the manager opened and has not confirmed yet."""
-    rows = list(
-        db.query(
-            "SELECT * FROM invites WHERE opened_by = ? AND used_at IS NULL "
-            "ORDER BY created_at DESC LIMIT 1",
-            [manager_id],
-        )
+def close_opened_invite(db: Database, manager_id: int, code: str) -> None:
+    """The manager declined this invite: it no longer waits for them."""
+    db.execute(
+        "UPDATE invites SET opened_by = NULL WHERE code = ? AND opened_by = ? AND used_at IS NULL",
+        [code, manager_id],
     )
-    return _invite(rows[0]) if rows else None
 
 
 def use_invite(db: Database, code: str, manager_id: int, now: str) -> bool:

@@ -47,7 +47,7 @@ def person(services: Services, telegram_id: int, name: str) -> User:
 def pair(services: Services, coach: User, manager: User, checkins: bool = False) -> int:
     invite = services.coach.invite(coach)
     assert services.coach.open_invite(manager, invite.code).id == coach.id
-    linked = services.coach.confirm_share(manager, checkins)
+    linked = services.coach.confirm_share(manager, checkins, invite.code)
     assert not isinstance(linked, Refusal)
     link = services.coach.link_of(manager)
     assert link is not None
@@ -70,12 +70,27 @@ def test_an_invite_is_single_use_and_lasts_seven_days(services, clock):
     assert len(invite.code) >= 12
     assert services.coach.open_invite(ana, invite.code).id == coach.id
     assert services.coach.open_invite(coach, invite.code) is Refusal.OWN
-    assert not isinstance(services.coach.confirm_share(ana, False), Refusal)
+    assert (
+        services.coach.confirm_share(ben, False, invite.code) is Refusal.UNKNOWN
+    )  # not shown to Ben
+    assert not isinstance(services.coach.confirm_share(ana, False, invite.code), Refusal)
     assert services.coach.open_invite(ben, invite.code) is Refusal.USED
     assert services.coach.open_invite(ben, "nope") is Refusal.UNKNOWN
     late = services.coach.invite(coach)
     clock.advance(days=7, seconds=1)
     assert services.coach.open_invite(ben, late.code) is Refusal.EXPIRED
+
+
+def test_an_older_preview_confirms_its_own_coach(services, clock):
+    first, second = person(services, COACH_TELEGRAM_ID, "Camille"), person(services, 901, "Dom")
+    ana = person(services, 1, "Ana")
+    from_first = services.coach.invite(first)
+    from_second = services.coach.invite(second)
+    services.coach.open_invite(ana, from_first.code)
+    services.coach.open_invite(ana, from_second.code)
+    coach, _ = services.coach.confirm_share(ana, False, from_first.code)
+    assert coach.id == first.id
+    assert services.coach.coach_of(ana).id == first.id
 
 
 def test_private_and_delayed_reflections_are_invisible(services, clock):

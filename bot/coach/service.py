@@ -125,10 +125,13 @@ class CoachService:
         return repository.get_user(self.db, invite.coach_id)
 
     def confirm_share(
-        self, manager: User, include_checkins: bool
+        self, manager: User, include_checkins: bool, code: str
     ) -> tuple[User, Link | None] | Refusal:
-        """The manager confirmed: link them to the coach (replacing an earlier link)."""
-        invite = store.opened_invite(self.db, manager.id)
+        """The manager confirmed the invite they opened: link them to its coach (replacing an
+        earlier link)."""
+        invite = store.get_invite(self.db, code)
+        if invite is not None and invite.used_at is None and invite.opened_by != manager.id:
+            invite = None  # only an invite shown to this manager can be confirmed by them
         refusal = self._refusal(manager, invite)
         if refusal is not None or invite is None:
             return refusal or Refusal.UNKNOWN
@@ -141,9 +144,9 @@ class CoachService:
         log.info("coach.linked coach=%s manager=%s", invite.coach_id, manager.id)
         return repository.get_user(self.db, invite.coach_id), previous
 
-    def cancel_share(self, manager: User) -> None:
-        """The manager declined the invite they opened."""
-        store.close_opened_invites(self.db, manager.id)
+    def cancel_share(self, manager: User, code: str) -> None:
+        """The manager declined an invite they opened."""
+        store.close_opened_invite(self.db, manager.id, code)
 
     def unshare(self, manager: User) -> tuple[User, Link] | None:
         """End sharing at once; the coach (to tell them) and the link, if there was one."""

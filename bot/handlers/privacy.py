@@ -18,6 +18,8 @@ from .manager import Context, ManagerHandlers
 
 log = logging.getLogger(__name__)
 BOX = {False: "☐", True: "☑"}
+TOGGLE, CONFIRM, CANCEL = "t", "c", "x"
+"""Actions of an invite's buttons, written before its code in the callback data."""
 
 
 class PrivacyHandlers:
@@ -99,38 +101,40 @@ class PrivacyHandlers:
             await view.text(getattr(view.ui, coach.value).get(view.lang))
             return
         text = fill(view.ui.share_preview.get(view.lang), {"coach": _name(coach)})
-        await view.text(text, self._invite_keyboard(view, include=False))
+        await view.text(text, self._invite_keyboard(view, code.strip(), include=False))
 
-    def _invite_keyboard(self, view: ChatView, include: bool) -> InlineKeyboardMarkup:
+    def _invite_keyboard(self, view: ChatView, code: str, include: bool) -> InlineKeyboardMarkup:
+        # The invite's code travels with its buttons: an older preview confirms its own coach.
         def button(label: str, action: str) -> InlineKeyboardButton:
-            data = ButtonData("h", None, int(include), action).encode()
+            data = ButtonData("h", None, int(include), action + code).encode()
             return InlineKeyboardButton(label, callback_data=data)
 
         ui, lang = view.ui, view.lang
         return InlineKeyboardMarkup(
             [
-                [button(f"{BOX[include]} {ui.share_include_checkins.get(lang)}", "toggle")],
+                [button(f"{BOX[include]} {ui.share_include_checkins.get(lang)}", TOGGLE)],
                 [
-                    button(ui.share_confirm_button.get(lang), "confirm"),
-                    button(ui.cancel_button.get(lang), "cancel"),
+                    button(ui.share_confirm_button.get(lang), CONFIRM),
+                    button(ui.cancel_button.get(lang), CANCEL),
                 ],
             ]
         )
 
     async def _answer_invite(self, view: ChatView, query: CallbackQuery, data: ButtonData) -> None:
         include = bool(data.turn)  # the manager's own tick on their own screen
+        action, code = data.value[:1], data.value[1:]
         ui, lang = view.ui, view.lang
-        if data.value == "toggle":
+        if action == TOGGLE:
             await query.answer()
-            await query.edit_message_reply_markup(self._invite_keyboard(view, not include))
+            await query.edit_message_reply_markup(self._invite_keyboard(view, code, not include))
             return
-        if data.value == "cancel":
-            self.coach.cancel_share(view.user)
+        if action == CANCEL:
+            self.coach.cancel_share(view.user, code)
             await query.answer()
             await query.edit_message_reply_markup(None)
             await view.text(ui.share_cancelled.get(lang))
             return
-        result = self.coach.confirm_share(view.user, include)
+        result = self.coach.confirm_share(view.user, include, code)
         await query.answer()
         await query.edit_message_reply_markup(None)
         if isinstance(result, Refusal):
