@@ -77,3 +77,39 @@ async def test_a_5xx_is_retried_but_a_bad_request_is_not():
 
     with pytest.raises(BadRequest):
         await call(limiter, bad)
+
+
+async def test_a_short_flood_wait_does_not_end_a_longer_one():
+    limiter = PriorityRateLimiter(rate=0)
+    loop = asyncio.get_running_loop()
+    in_flight = asyncio.Event()
+    long_wait_started = asyncio.Event()
+    sent: dict[str, float] = {}
+
+    async def slow_then_short() -> bool:  # already on its way when the long wait starts
+        if "a" not in sent:
+            sent["a"] = 0
+            in_flight.set()
+            await long_wait_started.wait()
+            raise RetryAfter(timedelta(seconds=0.1))
+        return True
+
+    async def long() -> bool:
+        if "b" not in sent:
+            sent["b"] = 0
+            long_wait_started.set()
+            raise RetryAfter(timedelta(seconds=0.8))
+        return True
+
+    async def later() -> bool:
+        sent["c"] = loop.time()
+        return True
+
+    began = loop.time()
+    first = asyncio.create_task(call(limiter, slow_then_short))
+    await in_flight.wait()
+    second = asyncio.create_task(call(limiter, long))
+    await asyncio.sleep(0.3)  # the short wait is over, the long one is not
+    await call(limiter, later)
+    await asyncio.gather(first, second)
+    assert sent["c"] - began >= 0.8

@@ -172,3 +172,17 @@ async def test_removing_the_bot_from_a_group_does_not_mark_anyone_blocked(tmp_pa
         assert services.conversation.user("telegram:77").blocked_at is not None
     finally:
         services.conversation.db.close()
+
+
+async def test_an_update_whose_receipt_cannot_be_read_is_still_processed():
+    ran: list[int] = []
+
+    async def handle(update) -> None:
+        ran.append(update.update_id)
+
+    async def broken(update) -> bool:
+        raise RuntimeError("database is locked")
+
+    done: list[int] = []
+    await Dispatcher(handle, broken, recorder(done)).process(fake_update(11, 1))
+    assert ran == [11] and done == [11]

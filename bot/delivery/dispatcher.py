@@ -57,8 +57,9 @@ class Dispatcher:
                 log.info("update.duplicate_ignored update=%s", update.update_id)
                 return
         except Exception:
+            # Not knowing is no reason to drop it: the receipt stored with its effects still
+            # makes a second application impossible.
             log.exception("update.check_failed update=%s", update.update_id)
-            return
         for attempt in range(1, MAX_ATTEMPTS + 1):
             self._failures.pop(update.update_id, None)
             try:

@@ -40,8 +40,7 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
         self._tokens = 1.0
         self._stamp: float | None = None
         self._replies_waiting = 0
-        self._resume = asyncio.Event()
-        self._resume.set()
+        self._paused_until = 0.0
         self.retry_after_count = 0
 
     async def initialize(self) -> None:
@@ -66,7 +65,7 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
         while True:
             if limited:
                 await self._acquire(background)
-            await self._resume.wait()
+            await self._wait_out_flood()
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
@@ -75,11 +74,9 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
                     raise
                 pause = seconds(error.retry_after) + 0.1
                 log.warning("telegram.flood_wait endpoint=%s seconds=%.1f", endpoint, pause)
-                self._resume.clear()
-                try:
-                    await asyncio.sleep(pause)
-                finally:
-                    self._resume.set()
+                # Every request waits until the latest end of all flood waits.
+                now = asyncio.get_running_loop().time()
+                self._paused_until = max(self._paused_until, now + pause)
             except (TimedOut, NetworkError) as error:
                 # BadRequest and friends are NetworkErrors too: only a bare one (5xx, reset
                 # connection) or a time-out is worth another try, and never a long poll.
@@ -89,6 +86,11 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
                 log.warning("telegram.retry endpoint=%s attempt=%s", endpoint, attempt + 1)
                 await asyncio.sleep(0.5 * (attempt + 1))
             attempt += 1
+
+    async def _wait_out_flood(self) -> None:
+        loop = asyncio.get_running_loop()
+        while (remaining := self._paused_until - loop.time()) > 0:
+            await asyncio.sleep(remaining)
 
     async def _acquire(self, background: bool) -> None:
         if not background:
