@@ -273,11 +273,14 @@ def share_if_not_private(db: Database, session_id: int, now: str) -> bool:
 # --- notes, feedback ---------------------------------------------------------------------------
 
 
-def add_note(db: Database, coach_id: int, session_id: int, text: str, now: str) -> None:
-    """A coach's private note on a reflection."""
+def add_note(
+    db: Database, coach_id: int, session_id: int, text: str, now: str, source_key: str | None
+) -> None:
+    """A coach's private note on a reflection (once per `source_key`, the update carrying it)."""
     db.execute(
-        "INSERT INTO coach_notes (coach_id, session_id, text, created_at) VALUES (?, ?, ?, ?)",
-        [coach_id, session_id, text, now],
+        "INSERT INTO coach_notes (coach_id, session_id, text, created_at, source_key) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source_key) DO NOTHING",
+        [coach_id, session_id, text, now, source_key],
     )
 
 
@@ -293,15 +296,30 @@ def notes_for(db: Database, coach_id: int, session_id: int) -> list[dict[str, An
 
 
 def add_feedback(
-    db: Database, coach_id: int, manager_id: int, session_id: int, text: str, now: str
-) -> int:
-    """A coach's message to a manager about a reflection; its id."""
-    cursor = db.execute(
-        "INSERT INTO feedback (coach_id, manager_id, session_id, text, created_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [coach_id, manager_id, session_id, text, now],
+    db: Database,
+    coach_id: int,
+    manager_id: int,
+    session_id: int,
+    text: str,
+    now: str,
+    source_key: str | None,
+) -> tuple[int, str | None]:
+    """A coach's message to a manager about a reflection, once per `source_key`: its id, and
+    when it was delivered if this update already stored it."""
+    db.execute(
+        "INSERT INTO feedback (coach_id, manager_id, session_id, text, created_at, source_key) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source_key) DO NOTHING",
+        [coach_id, manager_id, session_id, text, now, source_key],
     )
-    return int(cursor.lastrowid or 0)
+    if source_key is None:
+        rows = list(
+            db.query("SELECT id, delivered_at FROM feedback WHERE rowid = last_insert_rowid()")
+        )
+    else:
+        rows = list(
+            db.query("SELECT id, delivered_at FROM feedback WHERE source_key = ?", [source_key])
+        )
+    return int(rows[0]["id"]), rows[0]["delivered_at"]
 
 
 def mark_feedback_delivered(db: Database, feedback_id: int, now: str) -> None:

@@ -28,6 +28,7 @@ def open_database(path: str | Path, *, durable: bool = True) -> Database:
     db = Database(connection)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA secure_delete = ON")  # a forgotten manager's words are overwritten
     if location != MEMORY:
         db.enable_wal()
     db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")

@@ -167,7 +167,8 @@ def coach_tables(db: Database) -> None:
             coach_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
             session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
             text TEXT NOT NULL,
-            created_at TEXT NOT NULL
+            created_at TEXT NOT NULL,
+            source_key TEXT UNIQUE
         );
         CREATE INDEX coach_notes_by_session ON coach_notes(session_id);
         CREATE TABLE feedback (
@@ -177,7 +178,8 @@ def coach_tables(db: Database) -> None:
             session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
             text TEXT NOT NULL,
             created_at TEXT NOT NULL,
-            delivered_at TEXT
+            delivered_at TEXT,
+            source_key TEXT UNIQUE
         );
         CREATE INDEX feedback_by_session ON feedback(session_id);
         CREATE INDEX feedback_undelivered ON feedback(delivered_at) WHERE delivered_at IS NULL;

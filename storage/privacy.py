@@ -63,6 +63,9 @@ def forget_user(db: Database, user_id: int) -> dict[str, int]:
         # invites they opened or used, and a coach's reads and messages, which stay in the
         # manager's audit and history as a coach's.
         db.execute("DELETE FROM users WHERE id = ?", [user_id])
+    # With secure_delete the freed pages are zeroed; folding the write-ahead log back into the
+    # file leaves no earlier copy of those pages behind.
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     after = _counts(db, user_id)
     return {table: before[table] - after[table] for table in before if before[table]}
 

@@ -223,6 +223,20 @@ def test_forget_leaves_no_row_about_them_anywhere(services, clock):
     assert db["users"].count == 2  # the coach and Ben are untouched
 
 
+def test_forgotten_words_are_gone_from_the_file_itself(tmp_path, clock):
+    path = tmp_path / "disk.db"
+    settings = load_settings(db_path=path, playbook_path=REAL_PLAYBOOK)
+    services = build_services(settings, open_database(path), clock)
+    try:
+        ana = person(services, 1, "Ana")
+        reflect(services, ana, text="Zyxwvut-secret-words")
+        services.coach.forget(ana)
+        for file in tmp_path.iterdir():
+            assert b"Zyxwvut-secret-words" not in file.read_bytes(), file.name
+    finally:
+        services.conversation.db.close()
+
+
 def test_a_coach_who_forgets_leaves_the_manager_s_audit_and_messages(services, clock):
     coach, ana = person(services, COACH_TELEGRAM_ID, "Coach"), person(services, 1, "Ana")
     pair(services, coach, ana)
@@ -243,6 +257,23 @@ def test_a_coach_who_forgets_leaves_the_manager_s_audit_and_messages(services, c
                 f"SELECT count(*) AS n FROM {table} WHERE {column} = ?", [coach.id]
             )
             assert next(iter(rows))["n"] == 0, f"{table}.{column}"
+
+
+def test_a_note_or_a_message_handled_twice_is_stored_once(services, clock):
+    coach, ana = person(services, COACH_TELEGRAM_ID, "Coach"), person(services, 1, "Ana")
+    pair(services, coach, ana)
+    session = reflect(services, ana)
+    settle(services, clock)
+    key = "telegram:update:42"
+    assert services.coach.note(coach, session, "Une note", key)
+    assert services.coach.note(coach, session, "Une note", key)  # the handler ran again
+    first = services.coach.feedback(coach, session, "Bravo", "telegram:update:43")
+    services.coach.feedback_delivered(first)
+    again = services.coach.feedback(coach, session, "Bravo", "telegram:update:43")
+    assert again.feedback_id == first.feedback_id and again.delivered_before
+    data = json.loads(services.coach.my_data(ana))
+    assert [n["text"] for n in data["coach_notes"]] == ["Une note"]
+    assert [f["text"] for f in data["feedback"]] == ["Bravo"]
 
 
 def test_retention_deletes_old_reflections(services, clock):

@@ -578,3 +578,14 @@ def test_an_empty_line_passes_an_optional_question(playbook: Playbook):
     state, outputs = advance(playbook, state, Answer("   "))
     assert outputs[0] == Recorded("extra", "contact", "", None)
     assert state.step == "checkin"
+
+
+@pytest.mark.parametrize("steps_before", [1, 2, 3])
+def test_thousands_of_digits_are_refused_not_raised(playbook: Playbook, steps_before: int):
+    state, _ = start(playbook, "reflect", "en")
+    for event in [Answer("Acme"), Answer("2"), Pick("crisis")][: steps_before - 1]:
+        state, _ = advance(playbook, state, event)
+    after, outputs = advance(playbook, state, Answer("9" * 5000))
+    assert after.step == state.step
+    if state.step != "client":
+        assert isinstance(outputs[0], Invalid)

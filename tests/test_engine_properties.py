@@ -41,6 +41,7 @@ texts = st.one_of(
     st.text(max_size=60),
     st.sampled_from(["1", "2", "10", "-1", "oui", "no", "1, 3", "7/10", "3,5", "", "épuisé"]),
     st.text(min_size=1500, max_size=1600),
+    st.just("9" * 5000),
 )
 options = st.one_of(
     st.sampled_from(

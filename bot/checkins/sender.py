@@ -62,10 +62,22 @@ class CheckinSender:
             claimed = self.service.claim_due(self.batch)
             if not claimed:
                 return sent
-            results = await asyncio.gather(*(send(due) for due in claimed))
-            sent += sum(results)
+            results = await asyncio.gather(*(send(due) for due in claimed), return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    log.error("checkin.send_crashed error=%s", type(result).__name__)
+            sent += sum(result is True for result in results)
 
     async def _send(self, bot: Bot, due: DueCheckin) -> bool:
+        try:
+            return await self._deliver(bot, due)
+        except Blocked:
+            self.service.user_blocked(due.user)
+        except Exception:  # one manager's problem must not stop the others' check-ins
+            log.exception("checkin.send_failed user=%s", due.user.id)
+        return False
+
+    async def _deliver(self, bot: Bot, due: DueCheckin) -> bool:
         user = due.user
         if not user.key.startswith(TELEGRAM_PREFIX):
             self.service.skip(due)
@@ -82,12 +94,5 @@ class CheckinSender:
             later = [InlineKeyboardButton(label, callback_data=data)]
         chat_id = int(user.key.removeprefix(TELEGRAM_PREFIX))
         view = ChatView(bot, self.conversation, chat_id, user, BACKGROUND, later)
-        try:
-            await view.show(reply)
-        except Blocked:
-            self.service.user_blocked(user)
-            return False
-        except Exception:
-            log.exception("checkin.send_failed user=%s", user.id)
-            return False
+        await view.show(reply)
         return True

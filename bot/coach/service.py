@@ -83,6 +83,8 @@ class Delivery:
     user: User
     text: str
     feedback_id: int | None = None
+    delivered_before: bool = False
+    """The same update was handled before and its message went out: do not send it twice."""
 
 
 class CoachService:
@@ -316,25 +318,26 @@ class CoachService:
         store.log_read(self.db, coach.id, manager.id, "trend", None, self._now())
         return manager, moods, [c for c in cards if start <= c.day <= end], start, end
 
-    def note(self, coach: User, session_id: int, text: str) -> bool:
-        """A private note on a reflection this coach may read."""
+    def note(self, coach: User, session_id: int, text: str, key: str | None = None) -> bool:
+        """A private note on a reflection this coach may read (once per update `key`)."""
         if not text.strip() or self.read_allowed(coach, session_id) is None:
             return False
-        store.add_note(self.db, coach.id, session_id, text.strip(), self._now())
+        store.add_note(self.db, coach.id, session_id, text.strip(), self._now(), key)
         return True
 
-    def feedback(self, coach: User, session_id: int, text: str) -> Delivery | None:
-        """A message to the manager about a reflection this coach may read."""
+    def feedback(
+        self, coach: User, session_id: int, text: str, key: str | None = None
+    ) -> Delivery | None:
+        """A message to the manager about a reflection this coach may read (once per `key`)."""
         session = self.read_allowed(coach, session_id)
         if session is None or not text.strip():
             return None
         manager = repository.get_user(self.db, session.user_id)
-        feedback_id = store.add_feedback(
-            self.db, coach.id, manager.id, session_id, text.strip(), self._now()
+        feedback_id, delivered_at = store.add_feedback(
+            self.db, coach.id, manager.id, session_id, text.strip(), self._now(), key
         )
-        return Delivery(
-            manager, self._feedback_text(coach, manager, session, text.strip()), feedback_id
-        )
+        text = self._feedback_text(coach, manager, session, text.strip())
+        return Delivery(manager, text, feedback_id, delivered_before=delivered_at is not None)
 
     def feedback_delivered(self, delivery: Delivery) -> None:
         """The manager's chat received the feedback."""

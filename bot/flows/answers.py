@@ -81,7 +81,7 @@ def parse_pick(ui: UiTexts, step: InputStep, option: str, lang: Lang) -> AnswerV
 
 def parse_time(text: str) -> str | None:
     """ "9h", "9:30", "09.30", "18" as "HH:MM"; None if it is not a time of day."""
-    match = _TIME.match(text)
+    match = _TIME.match(text) if len(text) <= MAX_NUMBER_CHARACTERS else None
     if match is None:
         return None
     hour, minute = int(match.group(1)), int(match.group(2) or 0)
@@ -116,7 +116,7 @@ def match_option(options: list[Option], text: str) -> Option | None:
     """The option meant by a number (1-based), an id or a label in either language."""
     wanted = normalise(text)
     if wanted.isdigit():
-        index = int(wanted)
+        index = int(wanted) if len(wanted) <= MAX_NUMBER_CHARACTERS else 0
         return options[index - 1] if 1 <= index <= len(options) else None
     for option in options:
         names = (option.id, option.label.fr, option.label.en)
@@ -151,8 +151,12 @@ def _parse_multi(
     return check_selection(ui, step, chosen, lang)
 
 
+MAX_NUMBER_CHARACTERS = 30
+"""Longer input is no number anyone means (and Python refuses int() of 4,300+ digits)."""
+
+
 def _parse_scale(ui: UiTexts, step: ScaleStep, text: str, lang: Lang) -> int | Rejected:
-    match = _SCALE.match(text)
+    match = _SCALE.match(text) if len(text) <= MAX_NUMBER_CHARACTERS else None
     if match is None or not step.min <= int(match.group(1)) <= step.max:
         return Rejected(
             fill(ui.invalid_scale.get(lang), {"min": str(step.min), "max": str(step.max)})
@@ -171,7 +175,7 @@ def _parse_yes_no(ui: UiTexts, text: str, lang: Lang) -> bool | Rejected:
 
 def _parse_number(ui: UiTexts, step: NumberStep, text: str, lang: Lang) -> AnswerValue | Rejected:
     compact = text.strip().replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
-    if not _NUMBER.match(compact):
+    if len(compact) > MAX_NUMBER_CHARACTERS or not _NUMBER.match(compact):
         return Rejected(ui.invalid_number.get(lang))
     number = float(compact.replace(",", "."))
     if step.integer and not number.is_integer():

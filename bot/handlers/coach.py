@@ -19,7 +19,7 @@ from ..conversation import Conversation
 from ..flows.text import fill
 from .chat import Blocked, ChatView
 from .checkins import chart_texts
-from .manager import Context, ManagerHandlers
+from .manager import Context, ManagerHandlers, receipt_key
 from .render import MESSAGE_LIMIT, Span
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ class CoachHandlers:
         if view is None or number is None:
             return
         text = " ".join((context.args or [])[1:])
-        if not self.coach.note(view.user, number, text):
+        if not self.coach.note(view.user, number, text, receipt_key(update)):
             await view.text(view.ui.coach_no_access.get(view.lang))
             return
         await view.text(view.ui.coach_note_saved.get(view.lang))
@@ -152,12 +152,13 @@ class CoachHandlers:
         view, number = await self._coach_number(update, context, with_text=True)
         if view is None or number is None:
             return
-        delivery = self.coach.feedback(view.user, number, " ".join((context.args or [])[1:]))
+        text = " ".join((context.args or [])[1:])
+        delivery = self.coach.feedback(view.user, number, text, receipt_key(update))
         if delivery is None:
             await view.text(view.ui.coach_no_access.get(view.lang))
             return
         name = delivery.user.display_name or f"#{delivery.user.id}"
-        reached = await deliver(view, delivery)
+        reached = delivery.delivered_before or await deliver(view, delivery)
         if reached:
             self.coach.feedback_delivered(delivery)
         key = "coach_feedback_sent" if reached else "coach_feedback_saved"
