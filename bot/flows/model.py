@@ -272,18 +272,6 @@ class TimezoneStep(StepBase):
     suggestions: dict[Lang, list[str]] = {}
 
 
-Step = Annotated[
-    MessageStep
-    | TextStep
-    | ChoiceStep
-    | MultiChoiceStep
-    | ScaleStep
-    | YesNoStep
-    | NumberStep
-    | TimeStep
-    | TimezoneStep,
-    Field(discriminator="type"),
-]
 InputStep = (
     TextStep
     | ChoiceStep
@@ -294,6 +282,8 @@ InputStep = (
     | TimeStep
     | TimezoneStep
 )
+"""A step that waits for an answer."""
+Step = Annotated[MessageStep | InputStep, Field(discriminator="type")]
 
 
 class Section(Frozen):
