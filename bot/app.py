@@ -83,7 +83,15 @@ def build_application(settings: Settings, services: Services) -> RunningBot:
         user_key = f"telegram:{sender.id}" if sender is not None else None
         conversation.mark_replied(receipt_key(update), user_key)
 
-    dispatcher = Dispatcher(application.process_update, already_processed, mark_done)
+    async def apologise(update: Update) -> None:
+        chat, sender = update.effective_chat, update.effective_user
+        if chat is None or sender is None or chat.type != "private":
+            return
+        user = conversation.user(f"telegram:{sender.id}", sender.first_name)
+        text = conversation.playbook.ui.error_apology.get(conversation.language(user))
+        await application.bot.send_message(chat.id, text)
+
+    dispatcher = Dispatcher(application.process_update, already_processed, mark_done, apologise)
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error

@@ -186,3 +186,19 @@ async def test_an_update_whose_receipt_cannot_be_read_is_still_processed():
     done: list[int] = []
     await Dispatcher(handle, broken, recorder(done)).process(fake_update(11, 1))
     assert ran == [11] and done == [11]
+
+
+async def test_an_update_given_up_gets_an_apology(monkeypatch):
+    monkeypatch.setattr("bot.delivery.dispatcher.RETRY_DELAY_SECONDS", 0.0)
+    dispatcher: Dispatcher
+    apologies: list[int] = []
+
+    async def handle(update) -> None:
+        dispatcher.record_failure(update.update_id, RuntimeError("boom"))
+
+    async def apologise(update) -> None:
+        apologies.append(update.update_id)
+
+    dispatcher = Dispatcher(handle, never_seen, recorder([]), apologise)
+    await dispatcher.process(fake_update(12, 1))
+    assert apologies == [12]

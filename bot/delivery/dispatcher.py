@@ -29,10 +29,12 @@ class Dispatcher:
         handle: Callable[[Update], Awaitable[None]],
         already_processed: Callable[[Update], Awaitable[bool]],
         mark_done: Callable[[Update], Awaitable[None]],
+        on_given_up: Callable[[Update], Awaitable[None]] | None = None,
     ) -> None:
         self._handle = handle
         self._already_processed = already_processed
         self._mark_done = mark_done
+        self._on_given_up = on_given_up
         self._chats: dict[int, tuple[asyncio.Lock, int]] = {}
         self._failures: dict[int, BaseException] = {}
 
@@ -82,6 +84,11 @@ class Dispatcher:
                 log.error(
                     "update.given_up update=%s error=%s", update.update_id, type(failure).__name__
                 )
+                if self._on_given_up is not None:
+                    try:  # the manager hears that something failed rather than nothing at all
+                        await self._on_given_up(update)
+                    except Exception:
+                        log.exception("update.apology_failed update=%s", update.update_id)
                 await self._mark_done(update)
 
     def _acquire(self, chat_id: int) -> asyncio.Lock:

@@ -429,7 +429,6 @@ class UiTexts(Frozen):
     later_button: Localized
     checkin_snoozed: Localized
     checkin_already_done: Localized
-    checkin_not_set_up: Localized
     progress_summary: Localized
     progress_empty: Localized
     chart_title: Localized

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-KINDS = frozenset({"q", "t", "s", "c", "l", "k", "p", "h", "f"})
-"""q: answer an option; t: tick a multi-choice option; s: confirm the ticks;
-c: a control (resume or restart a session); l: choose a language; k: snooze a check-in;
-p: keep a reflection private or share it; h: answer a coach's invite; f: confirm /forget."""
+# Kinds: q answers an option; t ticks a multi-choice option; s confirms the ticks; c is a control
+# (resume or restart a session); l chooses a language; k snoozes a check-in; p keeps a reflection
+# private or shares it; h answers a coach's invite; f confirms /forget.
 _PATTERN = re.compile(r"^([qtsclkphf]):(\d{0,12}):(\d{0,12}):([A-Za-z0-9_-]{0,40})$")
 
 
