@@ -56,12 +56,12 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 
     db = open_storage(settings)
     try:
-        conversation = build_services(settings, db).conversation
+        services = build_services(settings, db)
         user = getattr(args, "user", None) or _local_user_name()
         options = ChatOptions(
             user=user, lang=getattr(args, "lang", None), flow=getattr(args, "flow", None)
         )
-        return run_chat(conversation, options)
+        return run_chat(services.conversation, options, checkins=services.checkins)
     finally:
         db.close()
 
@@ -84,7 +84,8 @@ def cmd_checkin(settings: Settings, args: argparse.Namespace) -> int:
             print(services.conversation.playbook.ui.checkin_already_done.get(lang))
             return 0
         opening = services.checkins.start(due)
-        return run_chat(services.conversation, ChatOptions(user=name, lang=args.lang), opening)
+        options = ChatOptions(user=name, lang=args.lang)
+        return run_chat(services.conversation, options, opening, services.checkins)
     finally:
         db.close()
 

@@ -27,6 +27,7 @@ from .flows.state import (
     Ask,
     Done,
     Event,
+    Invalid,
     LanguageChanged,
     Output,
     Recorded,
@@ -242,7 +243,7 @@ class Conversation:
         """
         current = self.current(user)
         if current is None:
-            return Reply(None, (), stale=expect is not None)
+            return Reply(None, self._without_session(user, event), stale=expect is not None)
         row, state = current
         if receipt is not None and repository.update_status(self.db, receipt.key) is not None:
             log.info("flow.duplicate_ignored user=%s session=%s", user.id, row.id)
@@ -252,7 +253,7 @@ class Conversation:
         playbook = self._playbook_for(state)
         if playbook is None:
             return self.start(user, state.flow)
-        new_state, outputs = engine.advance(playbook, state, event)
+        new_state, outputs = engine.advance(playbook, state, event, self.clock())
         if isinstance(event, Restart):
             return self._restart(user, row, new_state, outputs)
         if new_state is state:  # rejected input: nothing changed, nothing to store
@@ -263,6 +264,17 @@ class Conversation:
         )
 
     # --- internals -----------------------------------------------------------------------------
+
+    def _without_session(self, user: User, event: Event) -> tuple[Output, ...]:
+        """Text typed or edited when no flow is open is still heard: the safety note, and an
+        edit is told it can no longer change anything."""
+        lang = self.language(user)
+        outputs = engine.safety_outputs(self.playbook, event, lang)
+        if outputs:
+            log.info("flow.safety_note user=%s flow=none", user.id)
+        if isinstance(event, Amend):
+            outputs = (*outputs, Invalid(self.playbook.ui.amend_after_end.get(lang)))
+        return outputs
 
     def _now(self) -> str:
         return to_stored(self.clock())

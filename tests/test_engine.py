@@ -21,6 +21,7 @@ from bot.flows.state import (
     Recorded,
     Restart,
     SafetyNote,
+    SafetyOffer,
     Say,
     SessionState,
     Skip,
@@ -175,7 +176,7 @@ def test_bad_text_is_rejected_with_the_reason_and_the_question_again(
         (Pick("0"), 0),
         (Answer("11"), None),
         (Answer("-1"), None),
-        (Answer("sept"), None),
+        (Answer("sept"), 7),  # number words on a mood scale (refs #9)
         (Answer("7.5"), None),
         (Pick("42"), None),
     ],
@@ -259,7 +260,7 @@ def test_number_answers(playbook: Playbook, typed: str, value: int):
 @pytest.mark.parametrize(
     ("typed", "reason"),
     [
-        ("douze", "I need a number."),
+        ("beaucoup", "I need a number."),
         ("1.5", "A whole number, please."),
         ("501", "Between 0 and 500, please."),
         ("-3", "Between 0 and 500, please."),
@@ -390,7 +391,9 @@ def test_a_distress_word_brings_the_safety_note_first_then_goes_on(playbook: Pla
     state, _ = start(playbook, "reflect", "fr")
     state, outputs = advance(playbook, state, Answer("EPUISE !"))
     assert outputs[0] == SafetyNote("Aide: 3114.")
-    assert isinstance(outputs[1], Recorded) and state.step == "guilt"
+    assert isinstance(outputs[1], SafetyOffer)
+    assert [choice.id for choice in outputs[1].options] == ["pause", "go_on"]
+    assert isinstance(outputs[2], Recorded) and state.step == "guilt"
 
 
 @pytest.mark.parametrize(

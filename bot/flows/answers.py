@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
+
+import regex
 
 from .model import (
     AnswerValue,
@@ -20,28 +23,32 @@ from .model import (
     UiTexts,
     YesNoStep,
 )
+from .numbers import MAX_NUMBER_CHARACTERS, Ambiguous, read_number, read_time
 from .text import fill, normalise
-from .timezones import resolve
+from .timezones import Places, is_known, place, resolve
 
 YES_WORDS = frozenset({"oui", "o", "yes", "y", "ouais", "yep", "ok", "d accord", "sure"})
 NO_WORDS = frozenset({"non", "n", "no", "nope", "pas vraiment"})
-_SCALE = re.compile(r"^\s*(-?\d+)\s*(?:/\s*\d+)?\s*$")
-_NUMBER = re.compile(r"^-?\d+(?:[.,]\d+)?$")
+_SCALE = re.compile(r"^\s*(-?\d+)\s*/\s*\d+\s*$")
 _LIST_SEPARATORS = re.compile(r"[,;/]+|\s+(?:et|and)\s+")
-_TIME = re.compile(r"^\s*(\d{1,2})\s*(?:[:hH.]\s*(\d{2})?)?\s*$")
+_GRAPHEME = regex.compile(r"\X")
 
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """The input does not answer the question; `reason` says how to answer."""
+    """The input does not answer the question; `reason` says how to answer, `choices` are
+    (option id, label) pairs to offer when the input could mean several things."""
 
     reason: str
+    choices: tuple[tuple[str, str], ...] = ()
 
 
-def parse_text(ui: UiTexts, step: InputStep, text: str, lang: Lang) -> AnswerValue | Rejected:
-    """Read a typed answer for `step`."""
+def parse_text(
+    ui: UiTexts, step: InputStep, text: str, lang: Lang, now: datetime | None = None
+) -> AnswerValue | Rejected:
+    """Read a typed answer for `step`; `now` is when it was said (for dates like "demain")."""
     if isinstance(step, TextStep):
-        return _parse_free_text(ui, step, text, lang)
+        return _parse_free_text(ui, step, text, lang, now)
     if isinstance(step, ChoiceStep):
         option = match_option(step.options, text)
         if option is None:
@@ -56,7 +63,7 @@ def parse_text(ui: UiTexts, step: InputStep, text: str, lang: Lang) -> AnswerVal
     if isinstance(step, TimeStep):
         return parse_time(text) or Rejected(ui.invalid_time.get(lang))
     if isinstance(step, TimezoneStep):
-        return resolve(text) or Rejected(ui.invalid_timezone.get(lang))
+        return _parse_zone(ui, text, lang)
     return _parse_number(ui, step, text, lang)
 
 
@@ -75,19 +82,28 @@ def parse_pick(ui: UiTexts, step: InputStep, option: str, lang: Lang) -> AnswerV
         return times.get(option) or Rejected(ui.invalid_time.get(lang))
     if isinstance(step, TimezoneStep):
         zones = {zone_option_id(i): z for i, z in enumerate(step.suggestions.get(lang, []))}
+        if option.startswith(ZONE_PICK):  # one of the places offered for an ambiguous name
+            zone = option.removeprefix(ZONE_PICK)
+            return zone if is_known(zone) else Rejected(ui.invalid_timezone.get(lang))
         return zones.get(option) or Rejected(ui.invalid_timezone.get(lang))
     return parse_text(ui, step, option, lang)
 
 
 def parse_time(text: str) -> str | None:
-    """ "9h", "9:30", "09.30", "18" as "HH:MM"; None if it is not a time of day."""
-    match = _TIME.match(text) if len(text) <= MAX_NUMBER_CHARACTERS else None
-    if match is None:
-        return None
-    hour, minute = int(match.group(1)), int(match.group(2) or 0)
-    if hour > 23 or minute > 59:
-        return None
-    return f"{hour:02d}:{minute:02d}"
+    """ "9h", "9h30", "midi", "neuf heures", "8pm" as "HH:MM"; None if it is not a time of day."""
+    return read_time(text)
+
+
+ZONE_PICK = "tz:"
+"""Prefix of the option id that names a time zone offered when a typed place was ambiguous."""
+
+
+def grapheme_length(text: str) -> int:
+    """Characters as the manager sees them (grapheme clusters, by `regex`'s \\X): a flag or
+    an emoji with a skin tone counts one."""
+    if text.isascii():
+        return len(text) - text.count("\r\n")  # a CR LF pair is one cluster
+    return len(_GRAPHEME.findall(text))
 
 
 def time_option_id(time: str) -> str:
@@ -125,14 +141,31 @@ def match_option(options: list[Option], text: str) -> Option | None:
     return None
 
 
-def _parse_free_text(ui: UiTexts, step: TextStep, text: str, lang: Lang) -> str | Rejected:
+def _parse_free_text(
+    ui: UiTexts, step: TextStep, text: str, lang: Lang, now: datetime | None
+) -> str | Rejected:
     cleaned = text.strip()
-    if len(cleaned) < step.min_length:
+    length = grapheme_length(cleaned)
+    if length < step.min_length:
         return Rejected(fill(ui.text_too_short.get(lang), {"min": str(step.min_length)}))
-    if len(cleaned) > step.max_length:
-        values = {"max": str(step.max_length), "length": str(len(cleaned))}
+    if length > step.max_length:
+        values = {"max": str(step.max_length), "length": str(length)}
         return Rejected(fill(ui.text_too_long.get(lang), values))
+    if step.reads_date and now is not None:
+        from .dates import read_date  # dateparser is slow to import: date questions only
+
+        day = read_date(cleaned, lang, now)
+        if day is not None:
+            return day.isoformat()
     return cleaned
+
+
+def _parse_zone(ui: UiTexts, text: str, lang: Lang) -> str | Rejected:
+    found = resolve(text)
+    if isinstance(found, Places):
+        choices = tuple((ZONE_PICK + zone, place(zone, lang)) for zone in found.zones)
+        return Rejected(fill(ui.timezone_ambiguous.get(lang), {"text": text.strip()}), choices)
+    return found or Rejected(ui.invalid_timezone.get(lang))
 
 
 def _parse_multi(
@@ -151,17 +184,16 @@ def _parse_multi(
     return check_selection(ui, step, chosen, lang)
 
 
-MAX_NUMBER_CHARACTERS = 30
-"""Longer input is no number anyone means (and Python refuses int() of 4,300+ digits)."""
-
-
 def _parse_scale(ui: UiTexts, step: ScaleStep, text: str, lang: Lang) -> int | Rejected:
-    match = _SCALE.match(text) if len(text) <= MAX_NUMBER_CHARACTERS else None
-    if match is None or not step.min <= int(match.group(1)) <= step.max:
+    out_of = _SCALE.match(text) if len(text) <= MAX_NUMBER_CHARACTERS else None
+    number = float(out_of.group(1)) if out_of is not None else read_number(text, lang, whole=True)
+    if not isinstance(number, float) or not number.is_integer():
+        number = None
+    if number is None or not step.min <= number <= step.max:
         return Rejected(
             fill(ui.invalid_scale.get(lang), {"min": str(step.min), "max": str(step.max)})
         )
-    return int(match.group(1))
+    return int(number)
 
 
 def _parse_yes_no(ui: UiTexts, text: str, lang: Lang) -> bool | Rejected:
@@ -174,10 +206,13 @@ def _parse_yes_no(ui: UiTexts, text: str, lang: Lang) -> bool | Rejected:
 
 
 def _parse_number(ui: UiTexts, step: NumberStep, text: str, lang: Lang) -> AnswerValue | Rejected:
-    compact = text.strip().replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
-    if len(compact) > MAX_NUMBER_CHARACTERS or not _NUMBER.match(compact):
+    number = read_number(text, lang, whole=step.integer)
+    if isinstance(number, Ambiguous):
+        first, second = (_plain(reading) for reading in number.readings)
+        values = {"text": text.strip(), "first": first, "second": second}
+        return Rejected(fill(ui.number_ambiguous.get(lang), values))
+    if number is None:
         return Rejected(ui.invalid_number.get(lang))
-    number = float(compact.replace(",", "."))
     if step.integer and not number.is_integer():
         return Rejected(ui.number_not_whole.get(lang))
     if not step.min <= number <= step.max:

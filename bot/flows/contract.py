@@ -93,6 +93,11 @@ UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "number_out_of_range": frozenset({"min", "max"}),
     "text_too_short": frozenset({"min"}),
     "text_too_long": frozenset({"max", "length"}),
+    "timezone_ambiguous": frozenset({"text"}),
+    "timezone_confirmed": frozenset({"text", "place", "offset"}),
+    "number_ambiguous": frozenset({"text", "first", "second"}),
+    "date_understood": frozenset({"date"}),
+    "unknown_command": frozenset({"command", "commands"}),
 }
 
 

@@ -6,7 +6,10 @@ the `Recorded` outputs and the new state, and render the rest.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
 
 from . import answers as parse
 from .conditions import choose, next_step
@@ -22,12 +25,14 @@ from .model import (
     Playbook,
     ScaleStep,
     Step,
+    TextStep,
     TimeStep,
     TimezoneStep,
     YesNoStep,
 )
-from .safety import needs_safety_note
 from .state import (
+    GO_ON,
+    PAUSE,
     Amend,
     Answer,
     Ask,
@@ -43,6 +48,7 @@ from .state import (
     Recorded,
     Restart,
     SafetyNote,
+    SafetyOffer,
     Say,
     SessionState,
     Skip,
@@ -50,7 +56,10 @@ from .state import (
     Toggle,
 )
 from .text import display_value, fill, placeholders
-from .timezones import city
+from .timezones import place, utc_offset
+
+COMMAND = re.compile(r"^\s*/[A-Za-z]")
+"""A text that starts like a slash command is never stored as an answer."""
 
 MAX_AUTOMATIC_STEPS = 200
 """Message steps followed in one go before the engine stops (the validator forbids such loops)."""
@@ -70,15 +79,54 @@ def start(
     return _enter(playbook, flow, state, flow.first_step, [])
 
 
-def advance(playbook: Playbook, state: SessionState, event: Event) -> Result:
-    """React to one event; bad input never raises, it yields a reason and the question again."""
+def advance(
+    playbook: Playbook, state: SessionState, event: Event, now: datetime | None = None
+) -> Result:
+    """React to one event; bad input never raises, it yields a reason and the question again.
+
+    `now` is when the event happened (aware datetime): dates like "demain" are read from it and
+    a time zone's confirmation gives its offset at that moment. Without it, neither happens.
+    """
     ui = playbook.ui
+    notes = safety_outputs(playbook, event, state.lang)
     if state.step is None:
         if isinstance(event, Restart):
             return _restart(playbook, state)
-        return state, (Invalid(ui.flow_finished.get(state.lang)),)
+        if isinstance(event, Amend):
+            return state, (*notes, Invalid(ui.amend_after_end.get(state.lang)))
+        if isinstance(event, Answer) and COMMAND.match(event.text):
+            return state, (Invalid(unknown_command(playbook, event.text, state.lang)),)
+        return state, (*notes, Invalid(ui.flow_finished.get(state.lang)))
+    new_state, outputs = _advance(playbook, state, event, now)
+    return new_state, (*notes, *outputs)
+
+
+def safety_outputs(playbook: Playbook, event: Event, lang: Lang) -> tuple[Output, ...]:
+    """The safety note and the pause-or-go-on offer when the text an event carries (typed or
+    edited, at any question or none) signals distress; nothing otherwise."""
+    if not isinstance(event, Answer | Amend):
+        return ()  # buttons carry the playbook's own option ids, never the manager's words
+    safety = playbook.safety
+    if not safety.matcher.matches(event.text):
+        return ()
+    offer = safety.offer
+    options = (Choice(PAUSE, offer.pause.get(lang)), Choice(GO_ON, offer.go_on.get(lang)))
+    return SafetyNote(safety.message.get(lang)), SafetyOffer(offer.prompt.get(lang), options)
+
+
+def unknown_command(
+    playbook: Playbook, text: str, lang: Lang, commands: tuple[str, ...] | None = None
+) -> str:
+    """ "Unknown command" and the list (`commands`, else the playbook's Telegram commands)."""
+    command = text.strip().split()[0]
+    listed = " ".join(commands or tuple(f"/{name}" for name in playbook.ui.commands))
+    return fill(playbook.ui.unknown_command.get(lang), {"command": command, "commands": listed})
+
+
+def _advance(playbook: Playbook, state: SessionState, event: Event, now: datetime | None) -> Result:
+    ui = playbook.ui
     flow = playbook.flows[state.flow]
-    step = flow.step_by_id[state.step]
+    step = flow.step_by_id[state.step or ""]
     assert not isinstance(step, MessageStep), "a state never waits on a message step"
     lang = state.lang
     if isinstance(event, Restart):
@@ -92,7 +140,9 @@ def advance(playbook: Playbook, state: SessionState, event: Event) -> Result:
     if isinstance(event, Toggle):
         return _toggle(playbook, flow, state, step, event.option)
     if isinstance(event, Amend):
-        return _amend(playbook, flow, state, event)
+        if COMMAND.match(event.text):
+            return state, (Invalid(unknown_command(playbook, event.text, lang)),)
+        return _amend(playbook, flow, state, event, now)
     if isinstance(event, Submit):
         if not isinstance(step, MultiChoiceStep):
             return _reject(playbook, flow, state, _how_to_answer(playbook, step, lang))
@@ -100,13 +150,12 @@ def advance(playbook: Playbook, state: SessionState, event: Event) -> Result:
         if isinstance(checked, parse.Rejected):
             return _reject(playbook, flow, state, checked.reason)
         return _record(playbook, flow, state, step, checked, _raw_labels(step, checked, lang))
+    if isinstance(event, Answer) and COMMAND.match(event.text):
+        return _reject(playbook, flow, state, unknown_command(playbook, event.text, lang))
     if isinstance(event, Answer) and step.optional and not event.text.strip():
         return _record(playbook, flow, state, step, None, "")  # an empty line passes
-    notes: list[Output] = []
     if isinstance(event, Answer):
-        if needs_safety_note(playbook.safety, event.text):
-            notes.append(SafetyNote(playbook.safety.message.get(lang)))
-        value = parse.parse_text(ui, step, event.text, lang)
+        value = parse.parse_text(ui, step, event.text, lang, now)
         raw = event.text
     elif isinstance(step, MultiChoiceStep):  # a Pick on a multi-choice ticks the option
         return _toggle(playbook, flow, state, step, event.option)
@@ -114,12 +163,31 @@ def advance(playbook: Playbook, state: SessionState, event: Event) -> Result:
         value = parse.parse_pick(ui, step, event.option, lang)
         raw = event.option
     if isinstance(value, parse.Rejected):
-        new_state, outputs = _reject(playbook, flow, state, value.reason)
-        return new_state, (*notes, *outputs)
+        return _reject(playbook, flow, state, value.reason, value.choices)
     if isinstance(event, Pick):  # store the button's words, as the manager saw them
         raw = display_value(playbook, step, value, lang)
-    new_state, outputs = _record(playbook, flow, state, step, value, raw)
-    return new_state, (*notes, *outputs)
+    said = _understood(playbook, step, value, raw, lang, now)
+    return _record(playbook, flow, state, step, value, raw, said)
+
+
+def _understood(
+    playbook: Playbook,
+    step: InputStep,
+    value: AnswerValue,
+    raw: str,
+    lang: Lang,
+    now: datetime | None,
+) -> list[Output]:
+    """What the bot says it understood when it read more than the words (a zone, a date)."""
+    ui = playbook.ui
+    if isinstance(step, TimezoneStep) and isinstance(value, str) and now is not None:
+        offset = utc_offset(value, now)
+        values = {"text": raw.strip(), "place": place(value, lang), "offset": offset}
+        return [Say(fill(ui.timezone_confirmed.get(lang), values))]
+    if isinstance(step, TextStep) and step.reads_date and value != raw.strip():
+        shown = display_value(playbook, step, value, lang)
+        return [Say(fill(ui.date_understood.get(lang), {"date": shown}))]
+    return []
 
 
 def ask(playbook: Playbook, state: SessionState) -> Ask | None:
@@ -155,9 +223,10 @@ def _record(
     step: InputStep,
     value: AnswerValue,
     raw: str,
+    said: list[Output] | None = None,
 ) -> Result:
     section = flow.section_of[step.id][1].id
-    outputs: list[Output] = [Recorded(step.id, section, raw, value)]
+    outputs: list[Output] = [Recorded(step.id, section, raw, value), *(said or [])]
     lang = state.lang
     if isinstance(step, ChoiceStep) and step.sets_language and value in ("fr", "en"):
         lang = "fr" if value == "fr" else "en"
@@ -235,7 +304,9 @@ def _ask(playbook: Playbook, flow: Flow, state: SessionState, step: InputStep) -
         options = tuple(Choice(parse.time_option_id(t), t) for t in step.suggestions)
     elif isinstance(step, TimezoneStep):
         zones = step.suggestions.get(lang, [])
-        options = tuple(Choice(parse.zone_option_id(i), city(z)) for i, z in enumerate(zones))
+        options = tuple(
+            Choice(parse.zone_option_id(i), place(z, lang)) for i, z in enumerate(zones)
+        )
     if step.optional:
         hints.append(ui.optional_hint.get(lang))
     previous = None
@@ -254,11 +325,20 @@ def _ask(playbook: Playbook, flow: Flow, state: SessionState, step: InputStep) -
     )
 
 
-def _reject(playbook: Playbook, flow: Flow, state: SessionState, reason: str) -> Result:
+def _reject(
+    playbook: Playbook,
+    flow: Flow,
+    state: SessionState,
+    reason: str,
+    choices: tuple[tuple[str, str], ...] = (),
+) -> Result:
     assert state.step is not None
     step = flow.step_by_id[state.step]
     assert not isinstance(step, MessageStep)
-    return state, (Invalid(reason), _ask(playbook, flow, state, step))
+    question = _ask(playbook, flow, state, step)
+    if choices:  # the places a name may mean, offered instead of the usual suggestions
+        question = replace(question, options=tuple(Choice(i, label) for i, label in choices))
+    return state, (Invalid(reason), question)
 
 
 def _back(playbook: Playbook, flow: Flow, state: SessionState) -> Result:
@@ -293,7 +373,9 @@ def _toggle(playbook: Playbook, flow: Flow, state: SessionState, step: Step, opt
     return moved, (_ask(playbook, flow, moved, step),)
 
 
-def _amend(playbook: Playbook, flow: Flow, state: SessionState, event: Amend) -> Result:
+def _amend(
+    playbook: Playbook, flow: Flow, state: SessionState, event: Amend, now: datetime | None
+) -> Result:
     """Replace the last answer by corrected text, if that keeps the flow on the same path."""
     ui = playbook.ui
     lang = state.lang
@@ -301,7 +383,7 @@ def _amend(playbook: Playbook, flow: Flow, state: SessionState, event: Amend) ->
         return state, (Invalid(ui.amend_too_late.get(lang)),)
     step = flow.step_by_id[event.step]
     assert not isinstance(step, MessageStep)
-    value = parse.parse_text(ui, step, event.text, lang)
+    value = parse.parse_text(ui, step, event.text, lang, now)
     if isinstance(value, parse.Rejected):
         return state, (Invalid(value.reason),)
     answers = {**state.answers, step.id: value}

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
-from .normal import normalise
+from .safety import Matcher, build_matcher
 
 Lang = Literal["fr", "en"]
 LANGUAGES: tuple[Lang, ...] = ("fr", "en")
@@ -207,6 +207,9 @@ class TextStep(StepBase):
     prompt: Localized
     min_length: int = 1
     max_length: int = 1000
+    reads_date: bool = False
+    """A date typed here ("jeudi prochain") is stored as the date it meant (ISO); other text
+    stays text."""
 
 
 class ChoiceStep(StepBase):
@@ -355,23 +358,30 @@ class Followup(Frozen):
     flow: str
 
 
+class SafetyOffer(Frozen):
+    """The choice offered after the safety note: pause here, or go on."""
+
+    prompt: Localized
+    pause: Localized
+    go_on: Localized
+
+
 class Safety(Frozen):
-    """Words that signal distress; any answer containing one brings the safety message."""
+    """Phrases that signal distress (syntax in `safety.py`); an answer holding one, outside the
+    business senses listed in `exclusions`, brings the safety message and the offer."""
 
     keywords: dict[Lang, list[str]]
+    exclusions: dict[Lang, list[str]] = {}
     message: Localized
+    offer: SafetyOffer
 
     @cached_property
-    def patterns(self) -> tuple[tuple[str, bool], ...]:
-        """Normalised keywords as (text, is_prefix); `stem*` matches any word starting so."""
-        found = []
-        for words in self.keywords.values():
-            for word in words:
-                prefix = word.endswith("*")
-                text = normalise(word[:-1] if prefix else word)
-                if text:
-                    found.append((text, prefix))
-        return tuple(found)
+    def matcher(self) -> Matcher:
+        """Every language's patterns and exclusions, compiled once (answers mix languages)."""
+        return build_matcher(
+            (p for words in self.keywords.values() for p in words),
+            (p for words in self.exclusions.values() for p in words),
+        )
 
 
 class UiTexts(Frozen):
@@ -425,6 +435,13 @@ class UiTexts(Frozen):
     error_apology: Localized
     invalid_time: Localized
     invalid_timezone: Localized
+    timezone_ambiguous: Localized
+    timezone_confirmed: Localized
+    number_ambiguous: Localized
+    date_understood: Localized
+    unknown_command: Localized
+    amend_after_end: Localized
+    checkin_in_terminal: Localized
     back_to_reflection: Localized
     later_button: Localized
     checkin_snoozed: Localized

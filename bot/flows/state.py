@@ -130,6 +130,21 @@ class SafetyNote:
 
 
 @dataclass(frozen=True, slots=True)
+class SafetyOffer:
+    """After the safety note: pause here, or go on (buttons on Telegram, numbers elsewhere).
+
+    `options` ids are `PAUSE` and `GO_ON`; the question asked next, if any, follows this output.
+    """
+
+    prompt: str
+    options: tuple[Choice, ...]
+
+
+PAUSE = "pause"
+GO_ON = "go_on"
+
+
+@dataclass(frozen=True, slots=True)
 class Ask:
     """A question waiting for an answer."""
 
@@ -181,4 +196,4 @@ class Done:
     next_flow: str | None
 
 
-Output = Say | SafetyNote | Ask | Invalid | Recorded | LanguageChanged | Done
+Output = Say | SafetyNote | SafetyOffer | Ask | Invalid | Recorded | LanguageChanged | Done

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from .model import (
@@ -13,13 +14,16 @@ from .model import (
     NumberStep,
     Playbook,
     Step,
+    TextStep,
     TimezoneStep,
     YesNoStep,
 )
 from .normal import normalise
-from .timezones import city
+from .timezones import place
 
 __all__ = ["display_value", "fill", "normalise", "placeholders"]
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def placeholders(template: str) -> list[str]:
@@ -28,8 +32,31 @@ def placeholders(template: str) -> list[str]:
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:
-    """Replace each `{name}` by its value; names without a value are left as written."""
+    """Replace each `{name}` by its value; names without a value are left as written.
+
+    French elision follows the value: "que {client}" with "Acme" gives "qu'Acme".
+    """
+    if "{" not in template:
+        return template
+    if _ELIDABLE.search(template):
+        template = _ELIDABLE.sub(lambda match: _elide(match, values), template)
     return PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), template)
+
+
+# Words French writes with an apostrophe before a vowel ("qu'Acme", "d'Orange"). "le"/"la" are
+# left out: before a client's name they would guess its gender.
+_ELIDABLE = re.compile(
+    r"\b(que|Que|lorsque|Lorsque|puisque|Puisque|jusque|Jusque|de|De|ne|je|Je|me|te|se)"
+    r" \{([a-z][a-z0-9_]*)\}"
+)
+_VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüÿæœAEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜŸÆŒ")
+
+
+def _elide(match: re.Match[str], values: Mapping[str, str]) -> str:
+    value = values.get(match.group(2))
+    if not value or value[0] not in _VOWELS:
+        return match.group(0)
+    return f"{match.group(1)[:-1]}'{{{match.group(2)}}}"
 
 
 def display_value(playbook: Playbook, step: Step, value: AnswerValue, lang: Lang) -> str:
@@ -44,7 +71,12 @@ def display_value(playbook: Playbook, step: Step, value: AnswerValue, lang: Lang
     if isinstance(step, YesNoStep):
         return (playbook.ui.yes if value else playbook.ui.no).get(lang)
     if isinstance(step, TimezoneStep):
-        return city(str(value))
+        return place(str(value), lang)
+    reads_date = isinstance(step, TextStep) and step.reads_date
+    if reads_date and isinstance(value, str) and ISO_DATE.match(value):
+        from .dates import format_answer_date
+
+        return format_answer_date(value, lang)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(step, NumberStep) and step.unit is not None:

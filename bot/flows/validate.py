@@ -60,6 +60,7 @@ from .model import (
     TimezoneStep,
     YesNoStep,
 )
+from .safety import GAP, PatternError, compile_pattern
 from .text import placeholders
 from .timezones import is_known
 
@@ -479,6 +480,36 @@ def safety_keywords_present(playbook: Playbook) -> Iterator[Problem]:
             )
 
 
+def safety_patterns_compile(playbook: Playbook) -> Iterator[Problem]:
+    """Every safety keyword and exclusion is a usable phrase pattern (syntax in safety.py)."""
+    safety = playbook.safety
+    for kind, lists in (("keywords", safety.keywords), ("exclusions", safety.exclusions)):
+        for lang, patterns in lists.items():
+            for index, pattern in enumerate(patterns):
+                try:
+                    compile_pattern(pattern)
+                except PatternError as error:
+                    yield Problem(
+                        ("safety", kind, lang, index),
+                        f"'{pattern}': {error}; write words, `stem*`, `a|b` or `...` between words",
+                    )
+
+
+def safety_exclusions_keep_keywords(playbook: Playbook) -> Iterator[Problem]:
+    """No exclusion swallows a keyword written as a sentence (it would never be heard)."""
+    safety = playbook.safety
+    for lang, patterns in safety.keywords.items():
+        for index, pattern in enumerate(patterns):
+            if "|" in pattern or "*" in pattern or GAP in pattern:
+                continue
+            if not safety.matcher.matches(pattern):
+                yield Problem(
+                    ("safety", "keywords", lang, index),
+                    f"'{pattern}' is removed by an exclusion, so it never brings the note; "
+                    "narrow the exclusion",
+                )
+
+
 def suggestions_are_valid(playbook: Playbook) -> Iterator[Problem]:
     """Suggested times read HH:MM; suggested time zones exist."""
     for flow_id, flow in playbook.flows.items():
@@ -541,6 +572,8 @@ RULES: tuple[Rule, ...] = (
     ui_placeholders_are_known,
     commands_are_described,
     safety_keywords_present,
+    safety_patterns_compile,
+    safety_exclusions_keep_keywords,
     suggestions_are_valid,
     followups_are_sound,
 )

@@ -1,0 +1,248 @@
+"""Dates in commitments ("jeudi prochain", "fin janvier", "le 15", "next Friday"), read at the
+moment they are said, and shown as dates ("jeudi 3 décembre") rather than the words.
+
+Reading goes through dateparser (French and English), imported on first use only: it takes a
+third of a second to import and milliseconds per call, so only date questions pay for it.
+Dates are formatted by Babel. Anything that is not clearly a date stays text (None).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from babel.dates import format_date
+
+from .model import Lang
+from .normal import normalise
+
+_LEADING = re.compile(
+    r"^(?:d ici (?:a |au |le )?|jusqu a |jusqu au |avant (?:le )?|au plus tard (?:le )?"
+    r"|pour (?:le )?|by (?:the )?|before (?:the )?|on (?:the )?|until (?:the )?)"
+)
+_DAY_ONLY = re.compile(r"^(?:le |the )(\d{1,2})(?:er|st|nd|rd|th)?$|^(\d{1,2})(?:er|st|nd|rd|th)$")
+_NUMERIC = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{4}|\d{2}))?$")
+_MONTH_PART = re.compile(
+    r"^(?P<part>fin|fin de|fin du mois de|debut|debut de|debut du mois de|mi|mid|end of|the end of"
+    r"|late|early|beginning of|the beginning of|middle of|mi mois de)\s+(?P<month>.+)$"
+)
+_THIS_MONTH_END = frozenset(
+    {"fin du mois", "fin de mois", "la fin du mois", "end of the month", "end of month"}
+)
+_NEXT_WEEKDAY_FR = re.compile(
+    r"^(?P<day>lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)"
+    r" prochain$"
+)
+_FR_WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_DATE_WORDS = 6
+"""A longer answer is a sentence ("j'appelle Paul lundi"), kept as text rather than guessed."""
+DATE_WORDS = frozenset(
+    (
+        "lundi",
+        "mardi",
+        "mercredi",
+        "jeudi",
+        "vendredi",
+        "samedi",
+        "dimanche",
+        "janvier",
+        "fevrier",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "aout",
+        "septembre",
+        "octobre",
+        "novembre",
+        "decembre",
+        "demain",
+        "apres",
+        "aujourd",
+        "hui",
+        "semaine",
+        "mois",
+        "prochain",
+        "prochaine",
+        "fin",
+        "debut",
+        "mi",
+        "jour",
+        "jours",
+        "semaines",
+        "an",
+        "annee",
+        "noel",
+        "paques",
+        "soir",
+        "matin",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "tomorrow",
+        "today",
+        "tonight",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "next",
+        "end",
+        "early",
+        "mid",
+        "beginning",
+        "day",
+        "days",
+        "year",
+        "christmas",
+        "easter",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+    )
+)
+"""Words one of which a date needs, so that other text never pays for dateparser."""
+
+
+def read_date(text: str, lang: Lang, now: datetime) -> date | None:
+    """The calendar date `text` names, counted from `now`; None when it is not (only) a date."""
+    numeric = _NUMERIC.match(text.strip())
+    if numeric is not None:
+        return _numeric_date(numeric, lang, now.date())
+    said = normalise(text.replace("'", " ").replace("\u2019", " "))
+    said = _LEADING.sub("", said).strip()
+    words = said.split()
+    if not words or len(words) > MAX_DATE_WORDS:
+        return None
+    if not any(word in DATE_WORDS or word[:1].isdigit() for word in words):
+        return None
+    today = now.date()
+    if said in _THIS_MONTH_END:
+        return today.replace(day=calendar.monthrange(today.year, today.month)[1])
+    day_only = _DAY_ONLY.match(said)
+    if day_only is not None:
+        return _next_day_of_month(today, int(day_only.group(1) or day_only.group(2)))
+    if _is_number_word(said):
+        return None  # "sept" is seven before it is September
+    weekday = _NEXT_WEEKDAY_FR.match(said)
+    if weekday is not None:
+        wanted = _FR_WEEKDAYS.index(weekday.group("day"))
+        return today + timedelta(days=(wanted - today.weekday() - 1) % 7 + 1)
+    part = _MONTH_PART.match(said)
+    if part is not None:
+        return _part_of_month(part.group("part"), part.group("month"), lang, now)
+    found = _parse(said, lang, now)
+    if found is None:
+        return None
+    if found < today and not re.search(r"\d{4}", said):
+        # dateparser keeps a day of this month even when it has passed ("mardi 8")
+        found = _add_month(found)
+    return found
+
+
+def format_answer_date(value: str, lang: Lang, year: int | None = None) -> str:
+    """A stored ISO date as words; the year shown when it is not `year`."""
+    day = date.fromisoformat(value)
+    pattern = "EEEE d MMMM" if year is None or day.year == year else "EEEE d MMMM y"
+    return format_date(day, pattern, locale=lang)
+
+
+def _numeric_date(match: re.Match[str], lang: Lang, today: date) -> date | None:
+    first, second, year = int(match.group(1)), int(match.group(2)), match.group(3)
+    if lang == "en" and first <= 12 and second <= 12 and first != second:
+        return None  # 3/12: March in New York, December in London; not worth a guess
+    day, month = (second, first) if lang == "en" and first <= 12 < second else (first, second)
+    try:
+        full_year = int(year) + (2000 if len(year) == 2 else 0) if year else today.year
+        found = date(full_year, month, day)
+    except ValueError:
+        return None
+    if not year and found < today:
+        found = found.replace(year=today.year + 1)
+    return found
+
+
+def _next_day_of_month(today: date, day: int) -> date | None:
+    if not 1 <= day <= 31:
+        return None
+    cursor = today.replace(day=1)
+    for _ in range(13):
+        last = calendar.monthrange(cursor.year, cursor.month)[1]
+        if day <= last and cursor.replace(day=day) >= today:
+            return cursor.replace(day=day)
+        cursor = _add_month(cursor)
+    return None
+
+
+def _add_month(day: date) -> date:
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    last = calendar.monthrange(year, month)[1]
+    return day.replace(year=year, month=month, day=min(day.day, last))
+
+
+def _part_of_month(part: str, month_words: str, lang: Lang, now: datetime) -> date | None:
+    month = _parse(month_words, lang, now, prefer_first=True)
+    if month is None:
+        return None
+    if part.startswith(("fin", "end", "late", "the end")):
+        return month.replace(day=calendar.monthrange(month.year, month.month)[1])
+    if part.startswith(("mi", "mid", "middle")):
+        return month.replace(day=15)
+    return month.replace(day=1)
+
+
+def _is_number_word(said: str) -> bool:
+    from .numbers import read_number
+
+    return read_number(said, "fr", whole=True) is not None
+
+
+def _parse(said: str, lang: Lang, now: datetime, prefer_first: bool = False) -> date | None:
+    base = now.replace(tzinfo=None, microsecond=0)
+    found = _parser(lang, prefer_first, base).get_date_data(said).date_obj
+    return None if found is None else found.date()
+
+
+@lru_cache(maxsize=64)
+def _parser(lang: Lang, prefer_first: bool, base: datetime) -> Any:
+    """A dateparser parser for `lang` then the other language, counting from `base`."""
+    from dateparser.date import DateDataParser  # slow to import: only date questions need it
+
+    settings = {
+        "RELATIVE_BASE": base,
+        "PREFER_DATES_FROM": "future",
+        "PREFER_DAY_OF_MONTH": "first" if prefer_first else "current",
+        "DATE_ORDER": "DMY" if lang == "fr" else "MDY",
+    }
+    other = "en" if lang == "fr" else "fr"
+    return DateDataParser(languages=[lang, other], settings=settings)
