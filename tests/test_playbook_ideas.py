@@ -211,6 +211,7 @@ def test_every_idea_of_the_table_is_met_on_every_path_of_the_reflection():
 def test_the_walk_takes_every_arm_of_every_branch_and_lists_each_path_once(playbook):
     paths = cached_paths()
     assert len(set(paths)) == len(paths)
+    assert tuple(reflection_paths(playbook, "en")) == paths  # English texts render on each too
     flow = playbook.flows[REFLECTION]
     taken = set().union(*(branch_taken(flow, path) for path in paths))
     every_arm = {
