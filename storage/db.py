@@ -36,11 +36,6 @@ def open_database(path: str | Path, *, durable: bool = True) -> Database:
     return db
 
 
-def utc_now() -> str:
-    """The current time as stored: ISO 8601 in UTC, to the millisecond."""
-    return to_stored(datetime.now(UTC))
-
-
 def to_stored(moment: datetime) -> str:
     """A datetime as stored: ISO 8601 in UTC, to the millisecond."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
