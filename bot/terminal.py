@@ -160,6 +160,7 @@ class TerminalChat:
                     self.stdout.flush()
                 line = self.stdin.readline()
                 if not line:
+                    user = self.conversation.user(user.key)  # a /language may have changed it
                     self._say(self.ui.saved_and_exit.get(self._lang(user)))
                     return 0
                 user = self.conversation.user(user.key)

@@ -30,6 +30,7 @@ from bot.flows.text import fill
 from bot.playbooks import PlaybookLibrary
 from bot.terminal import ChatOptions, TerminalChat
 from storage import repository
+from storage.db import to_stored
 
 from .helpers import REAL_PLAYBOOK, FakeClock, reflect
 from .understanding import count, input_table, outcome, read, real_playbook, safety_table
@@ -43,6 +44,11 @@ def at_client(lang: str = "fr"):
     state, outputs = start(PLAYBOOK, "lost_client", lang)
     assert state.step == "client", outputs
     return state
+
+
+def library(db) -> PlaybookLibrary:
+    """The real playbook, first seen at the tests' moment."""
+    return PlaybookLibrary.from_file(db, REAL_PLAYBOOK, seen_at=to_stored(NOW))
 
 
 def notes(outputs) -> list[object]:
@@ -101,7 +107,8 @@ def test_a_refused_answer_is_checked_too():
     long = "je veux mourir " + "x" * 100
     after, outputs = advance(PLAYBOOK, state, Answer(long), NOW)
     assert after is state and isinstance(outputs[0], SafetyNote)
-    assert any(isinstance(o, Invalid) for o in outputs)
+    assert isinstance(outputs[1], SafetyOffer) and isinstance(outputs[-1], Ask)
+    assert not any(isinstance(o, Invalid) for o in outputs)  # no correction before the note
 
 
 def test_free_text_in_a_check_in_is_checked():
@@ -118,7 +125,7 @@ def test_free_text_in_a_check_in_is_checked():
 
 
 def test_text_after_the_end_is_checked_and_an_edit_there_is_told_it_is_too_late(db):
-    conversation = Conversation(db, PlaybookLibrary.from_file(db, REAL_PLAYBOOK), FakeClock())
+    conversation = Conversation(db, library(db), FakeClock())
     user = conversation.user("t:1", "Ann", "fr")
     reply = conversation.handle(user, Answer("je pense à en finir"))
     assert isinstance(reply.outputs[0], SafetyNote)
@@ -178,7 +185,7 @@ def test_a_slash_that_is_not_a_command_is_an_answer():
 
 
 def chat(db, lines: str, lang: str = "fr") -> str:
-    conversation = Conversation(db, PlaybookLibrary.from_file(db, REAL_PLAYBOOK), FakeClock())
+    conversation = Conversation(db, library(db), FakeClock())
     user = conversation.user("terminal:ann", "ann", lang)
     conversation.start(user, "lost_client")
     out = io.StringIO()
@@ -310,7 +317,7 @@ def _first_option(step) -> str:
 
 def test_a_commitment_date_is_stored_as_a_date_and_the_summary_shows_the_date(db):
     clock = FakeClock(NOW)
-    conversation = Conversation(db, PlaybookLibrary.from_file(db, REAL_PLAYBOOK), clock)
+    conversation = Conversation(db, library(db), clock)
     user = conversation.user("t:2", "Ann", "fr")
     session_id = reflect(SimpleNamespace(conversation=conversation), user, text="jeudi prochain")
     row = conversation.session(session_id)

@@ -98,6 +98,10 @@ def advance(
             return state, (Invalid(unknown_command(playbook, event.text, state.lang)),)
         return state, (*notes, Invalid(ui.flow_finished.get(state.lang)))
     new_state, outputs = _advance(playbook, state, event, now)
+    if notes and new_state is state and isinstance(event, Answer):
+        # Someone in distress is not told first that their answer was malformed: the note and
+        # the offer come, then the question again.
+        outputs = tuple(output for output in outputs if not isinstance(output, Invalid))
     return new_state, (*notes, *outputs)
 
 
