@@ -30,20 +30,41 @@ class PatternError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class PhraseIndex:
+    """Compiled phrase patterns filed by their first word, so that a text is only searched with
+    the few patterns whose first word it holds (one expression for all took ~4x longer)."""
+
+    by_word: dict[str, re.Pattern[str]]
+    by_prefix: tuple[tuple[str, re.Pattern[str]], ...]
+
+    def candidates(self, words: set[str]) -> list[re.Pattern[str]]:
+        """The expressions that may match a text made of `words`."""
+        found = [self.by_word[word] for word in words if word in self.by_word]
+        for prefix, expression in self.by_prefix:
+            if any(word.startswith(prefix) for word in words):
+                found.append(expression)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
 class Matcher:
     """Compiled safety patterns and exclusions, built once per playbook."""
 
-    found: re.Pattern[str] | None
-    excluded: re.Pattern[str] | None
+    found: PhraseIndex
+    excluded: PhraseIndex
 
     def matches(self, text: str) -> bool:
         """True when `text` holds a pattern outside every exclusion."""
-        if self.found is None:
-            return False
+        if not any(char.isalpha() for char in text):
+            return False  # every pattern has letters
         form = match_form(text)
-        if self.excluded is not None:
-            form = self.excluded.sub(" # ", form)
-        return self.found.search(form) is not None
+        words = set(form.split())
+        candidates = self.found.candidates(words)
+        if not candidates:
+            return False
+        for exclusion in self.excluded.candidates(words):
+            form = exclusion.sub(" # ", form)
+        return any(expression.search(form) for expression in candidates)
 
 
 def compile_pattern(pattern: str) -> str:
@@ -79,14 +100,33 @@ def _alternative(text: str, word: str) -> str:
 def build_matcher(patterns: Iterable[str], exclusions: Iterable[str]) -> Matcher:
     """The matcher for these patterns and exclusions; unusable ones are left out (the validator
     reports them)."""
-    return Matcher(_union(patterns), _union(exclusions))
+    return Matcher(_index(patterns), _index(exclusions))
 
 
-def _union(patterns: Iterable[str]) -> re.Pattern[str] | None:
-    compiled = []
+def first_words(pattern: str) -> list[tuple[str, bool]]:
+    """The words a match of `pattern` can start with, as (word, is_prefix)."""
+    found = []
+    for alternative in pattern.split()[0].split("|"):
+        core = match_form(alternative.rstrip("*").replace("_", " ")).split()
+        found.append((core[0], alternative.endswith("*") and len(core) == 1))
+    return found
+
+
+def _index(patterns: Iterable[str]) -> PhraseIndex:
+    by_word: dict[str, list[str]] = {}
+    by_prefix: dict[str, list[str]] = {}
     for pattern in patterns:
         try:
-            compiled.append(compile_pattern(pattern))
+            compiled = compile_pattern(pattern)
         except PatternError:
             continue
-    return re.compile("|".join(f"(?:{p})" for p in compiled)) if compiled else None
+        for word, is_prefix in first_words(pattern):
+            (by_prefix if is_prefix else by_word).setdefault(word, []).append(compiled)
+    return PhraseIndex(
+        {word: _either(found) for word, found in by_word.items()},
+        tuple((prefix, _either(found)) for prefix, found in by_prefix.items()),
+    )
+
+
+def _either(expressions: list[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{e})" for e in dict.fromkeys(expressions)))
