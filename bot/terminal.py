@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TextIO, assert_never
 
 from storage.repository import User
 
@@ -25,7 +25,9 @@ from .flows.state import (
     Done,
     Event,
     Invalid,
+    LanguageChanged,
     Output,
+    Recorded,
     Restart,
     SafetyNote,
     Say,
@@ -45,20 +47,29 @@ class ChatOptions:
 
 
 def render(output: Output, ui: UiTexts, lang: Lang) -> str:
-    """One engine output as terminal text ('' for outputs that show nothing)."""
-    if isinstance(output, Say):
-        return output.text + "\n"
-    if isinstance(output, SafetyNote):
-        rule = "-" * 60
-        return f"{rule}\n{output.text}\n{rule}\n"
-    if isinstance(output, Invalid):
-        return f"! {output.reason}\n"
-    if isinstance(output, Ask):
-        return render_question(output, ui, lang)
-    if isinstance(output, Done) and output.lines:
-        lines = "\n".join(f"  • {line}" for line in output.lines)
-        return f"\n== {output.title} ==\n{lines}\n"
-    return ""
+    """One engine output as terminal text ('' for outputs that show nothing).
+
+    Every output kind has its case: a new kind fails mypy here (assert_never) until rendered.
+    """
+    match output:
+        case Say():
+            return output.text + "\n"
+        case SafetyNote():
+            rule = "-" * 60
+            return f"{rule}\n{output.text}\n{rule}\n"
+        case Invalid():
+            return f"! {output.reason}\n"
+        case Ask():
+            return render_question(output, ui, lang)
+        case Done():
+            if not output.lines:
+                return ""
+            lines = "\n".join(f"  • {line}" for line in output.lines)
+            return f"\n== {output.title} ==\n{lines}\n"
+        case Recorded() | LanguageChanged():
+            return ""  # bookkeeping for the service: nothing to show
+        case _:
+            assert_never(output)
 
 
 def render_question(ask: Ask, ui: UiTexts, lang: Lang) -> str:

@@ -58,6 +58,22 @@ MAX_AUTOMATIC_STEPS = 200
 Result = tuple[SessionState, tuple[Output, ...]]
 
 
+class AutomaticStepLimit(RuntimeError):
+    """More than MAX_AUTOMATIC_STEPS message steps in a row: the playbook loops without a question.
+
+    The validator refuses such playbooks, so this means a validator gap: the engine stops loudly
+    rather than end the flow as if the manager had finished it.
+    """
+
+    def __init__(self, flow: str, step: str) -> None:
+        super().__init__(
+            f"flow '{flow}': more than {MAX_AUTOMATIC_STEPS} message steps in a row from "
+            f"'{step}' without a question; the playbook loops (run `rebond check`)"
+        )
+        self.flow = flow
+        self.step = step
+
+
 def start(
     playbook: Playbook, flow_id: str, lang: Lang, inputs: Mapping[str, str] | None = None
 ) -> Result:
@@ -189,7 +205,7 @@ def _enter(
         asked = state.model_copy(update={"step": step.id, "turn": state.turn + 1, "selection": ()})
         outputs.append(_ask(playbook, flow, asked, step))
         return asked, tuple(outputs)
-    return _finish(playbook, flow, state, outputs)
+    raise AutomaticStepLimit(state.flow, target)
 
 
 def _finish(playbook: Playbook, flow: Flow, state: SessionState, outputs: list[Output]) -> Result:
@@ -305,7 +321,7 @@ def _amend(playbook: Playbook, flow: Flow, state: SessionState, event: Amend) ->
     if isinstance(value, parse.Rejected):
         return state, (Invalid(value.reason),)
     answers = {**state.answers, step.id: value}
-    if _next_question(flow, step, answers) != state.step:
+    if _next_question(state.flow, flow, step, answers) != state.step:
         return state, (Invalid(ui.amend_changes_path.get(lang)),)
     section = flow.section_of[step.id][1].id
     amended = state.model_copy(update={"answers": answers})
@@ -315,14 +331,14 @@ def _amend(playbook: Playbook, flow: Flow, state: SessionState, event: Amend) ->
     return amended, (recorded, _ask(playbook, flow, amended, current))
 
 
-def _next_question(flow: Flow, step: Step, answers: Mapping[str, AnswerValue]) -> str:
+def _next_question(flow_id: str, flow: Flow, step: Step, answers: Mapping[str, AnswerValue]) -> str:
     """The question (or END) the flow reaches after `step` given the answers, past messages."""
     target = next_step(flow, step, answers)
     for _ in range(MAX_AUTOMATIC_STEPS):
         if target == END or not isinstance(flow.step_by_id[target], MessageStep):
             return target
         target = next_step(flow, flow.step_by_id[target], answers)
-    return END
+    raise AutomaticStepLimit(flow_id, target)
 
 
 def _restart(playbook: Playbook, state: SessionState) -> Result:
