@@ -83,7 +83,7 @@ def cmd_checkin(settings: Settings, args: argparse.Namespace) -> int:
         due = services.checkins.claim_today_for_terminal(user)
         if due is None:
             lang = services.conversation.language(user)
-            print(services.conversation.playbook.ui.checkin_already_done.get(lang))
+            print(services.conversation.playbook.ui.in_(lang).checkin_already_done)
             return 0
         opening = services.checkins.start(due)
         return run_chat(services.conversation, ChatOptions(user=name, lang=args.lang), opening)

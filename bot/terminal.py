@@ -88,7 +88,7 @@ def render_question(ask: Ask, ui: UiTexts, lang: Lang) -> str:
     if ask.hint:
         parts.append(ask.hint)
     if ask.previous is not None:
-        parts.append(f"{ui.previous_answer.get(lang)} {ask.previous}")
+        parts.append(f"{ui.in_(lang).previous_answer} {ask.previous}")
     return "\n".join(parts) + "\n"
 
 
@@ -173,14 +173,14 @@ class TerminalChat:
         command = line.strip().lower()
         lang = self._lang(user)
         if command == "/help":
-            self._say(self.ui.help_terminal.get(lang))
+            self._say(self.ui.in_(lang).help_terminal)
             return self.conversation.resume(user)
         if command == "/pause":
             self.conversation.pause(user)
-            self._say(self.ui.paused.get(lang))
+            self._say(self.ui.in_(lang).paused)
             return None
         if command == "/quit":
-            self._say(self.ui.saved_and_exit.get(lang))
+            self._say(self.ui.in_(lang).saved_and_exit)
             return None
         if command in COMMANDS:
             return self.conversation.handle(user, COMMANDS[command])
