@@ -25,6 +25,7 @@ from .flows.graph import mermaid
 from .flows.loader import PlaybookError, load_playbook
 from .flows.model import Playbook
 from .settings import Settings
+from .userkey import UserKey
 
 Command = Callable[[Settings, argparse.Namespace], int]
 
@@ -77,7 +78,7 @@ def cmd_checkin(settings: Settings, args: argparse.Namespace) -> int:
     try:
         services = build_services(settings, db)
         name = args.user or _local_user_name()
-        user = services.conversation.user(f"terminal:{name}", name)
+        user = services.conversation.user(UserKey.terminal(name), name)
         if args.lang is not None:
             user = services.conversation.set_language(user, args.lang)
         due = services.checkins.claim_today_for_terminal(user)

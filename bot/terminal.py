@@ -33,6 +33,7 @@ from .flows.state import (
     Say,
     Skip,
 )
+from .userkey import UserKey
 
 COMMANDS: dict[str, Event] = {"/back": Back(), "/skip": Skip(), "/restart": Restart()}
 
@@ -141,7 +142,7 @@ class TerminalChat:
         return 0
 
     def _user(self) -> User:
-        user = self.conversation.user(f"terminal:{self.options.user}", self.options.user)
+        user = self.conversation.user(UserKey.terminal(self.options.user), self.options.user)
         if self.options.lang is not None and user.lang != self.options.lang:
             user = self.conversation.set_language(user, self.options.lang)
         return user

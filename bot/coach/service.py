@@ -28,6 +28,7 @@ from ..flows.engine import values_for
 from ..flows.model import MessageStep, UiText
 from ..flows.state import SessionState
 from ..flows.text import display_value, fill
+from ..userkey import UserKey
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +103,7 @@ class CoachService:
 
     def is_coach(self, user: User) -> bool:
         """True for the Telegram users listed in REBOND_COACH_IDS."""
-        prefix, _, number = user.key.partition(":")
-        return prefix == "telegram" and number.isdigit() and int(number) in self.coach_ids
+        return UserKey(user.key).telegram_id in self.coach_ids
 
     # --- pairing -------------------------------------------------------------------------------
 
