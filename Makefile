@@ -8,7 +8,7 @@ PIP     = $(BIN)/python -m pip --disable-pip-version-check --quiet
 INSTALL = @sh -c 'echo "rebond: installing dependencies into $(VENV) (details: $(VENV)/install.log)..."; \
 	$(PIP) install "$$@" >$(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }' install
 
-.PHONY: run test check lint bench clean
+.PHONY: run install test check lint bench clean
 
 # The venv is (re)built when missing; the project is reinstalled when pyproject.toml changes.
 $(BIN)/python:
@@ -32,6 +32,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 ## run: start Rebond (Telegram when TELEGRAM_BOT_TOKEN is set, else the terminal chat)
 run: $(VENV)/.installed-run
 	@$(BIN)/python -m bot
+
+## install: set up .venv with Rebond and its dependencies, without starting it (servers)
+install: $(VENV)/.installed-run
 
 ## test: install what the tests need and run the whole suite
 test: $(VENV)/.installed-test
