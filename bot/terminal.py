@@ -16,7 +16,7 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, assert_never
 
 from storage.repository import User
 
@@ -33,8 +33,10 @@ from .flows.state import (
     Done,
     Event,
     Invalid,
+    LanguageChanged,
     Output,
     Pick,
+    Recorded,
     Restart,
     SafetyNote,
     SafetyOffer,
@@ -42,6 +44,7 @@ from .flows.state import (
     Skip,
 )
 from .flows.text import fill, normalise
+from .userkey import UserKey
 
 if TYPE_CHECKING:
     from .checkins.service import CheckinService
@@ -75,22 +78,31 @@ class ChatOptions:
 
 
 def render(output: Output, ui: UiTexts, lang: Lang) -> str:
-    """One engine output as terminal text ('' for outputs that show nothing)."""
-    if isinstance(output, Say):
-        return output.text + "\n"
-    if isinstance(output, SafetyNote):
-        rule = "-" * 60
-        return f"{rule}\n{output.text}\n{rule}\n"
-    if isinstance(output, SafetyOffer):
-        return render_menu(output.prompt, output.options)
-    if isinstance(output, Invalid):
-        return f"! {output.reason}\n"
-    if isinstance(output, Ask):
-        return render_question(output, ui, lang)
-    if isinstance(output, Done) and output.lines:
-        lines = "\n".join(f"  • {line}" for line in output.lines)
-        return f"\n== {output.title} ==\n{lines}\n"
-    return ""
+    """One engine output as terminal text ('' for outputs that show nothing).
+
+    Every output kind has its case: a new kind fails mypy here (assert_never) until rendered.
+    """
+    match output:
+        case Say():
+            return output.text + "\n"
+        case SafetyNote():
+            rule = "-" * 60
+            return f"{rule}\n{output.text}\n{rule}\n"
+        case SafetyOffer():
+            return render_menu(output.prompt, output.options)
+        case Invalid():
+            return f"! {output.reason}\n"
+        case Ask():
+            return render_question(output, ui, lang)
+        case Done():
+            if not output.lines:
+                return ""
+            lines = "\n".join(f"  • {line}" for line in output.lines)
+            return f"\n== {output.title} ==\n{lines}\n"
+        case Recorded() | LanguageChanged():
+            return ""  # bookkeeping for the service: nothing to show
+        case _:
+            assert_never(output)
 
 
 def render_menu(prompt: str, options: tuple[Choice, ...]) -> str:
@@ -115,7 +127,7 @@ def render_question(ask: Ask, ui: UiTexts, lang: Lang) -> str:
     if ask.hint:
         parts.append(ask.hint)
     if ask.previous is not None:
-        parts.append(f"{ui.previous_answer.get(lang)} {ask.previous}")
+        parts.append(f"{ui.in_(lang).previous_answer} {ask.previous}")
     return "\n".join(parts) + "\n"
 
 
@@ -161,7 +173,7 @@ class TerminalChat:
                 line = self.stdin.readline()
                 if not line:
                     user = self.conversation.user(user.key)  # a /language may have changed it
-                    self._say(self.ui.saved_and_exit.get(self._lang(user)))
+                    self._say(self.ui.in_(self._lang(user)).saved_and_exit)
                     return 0
                 user = self.conversation.user(user.key)
                 stepped = self._step(user, line.rstrip("\n"))
@@ -170,11 +182,11 @@ class TerminalChat:
                 reply = stepped
                 self._show(reply, user)
         except KeyboardInterrupt:
-            self._say("\n" + self.ui.saved_and_exit.get(self._lang(user)))
+            self._say("\n" + self.ui.in_(self._lang(user)).saved_and_exit)
         return 0
 
     def _user(self) -> User:
-        user = self.conversation.user(f"terminal:{self.options.user}", self.options.user)
+        user = self.conversation.user(UserKey.terminal(self.options.user), self.options.user)
         if self.options.lang is not None and user.lang != self.options.lang:
             user = self.conversation.set_language(user, self.options.lang)
         return user
@@ -197,7 +209,7 @@ class TerminalChat:
         return self.conversation.start(user, REFLECTION if user.onboarded_at else ONBOARDING)
 
     def _resumed(self, user: User, reply: Reply) -> Reply:
-        self._say(self.ui.resumed.get(self._lang(user)))
+        self._say(self.ui.in_(self._lang(user)).resumed)
         return reply
 
     def _step(self, user: User, line: str) -> Reply | None:
@@ -220,13 +232,13 @@ class TerminalChat:
     def _command(self, user: User, command: str, lang: Lang) -> Reply | None:
         """Run a slash command; none is ever sent to the engine as an answer."""
         if command == "/help":
-            self._say(self.ui.help_terminal.get(lang))
+            self._say(self.ui.in_(lang).help_terminal)
         elif command == "/pause":
             self.conversation.pause(user)
-            self._say(self.ui.paused.get(lang))
+            self._say(self.ui.in_(lang).paused)
             return None
         elif command == "/quit":
-            self._say(self.ui.saved_and_exit.get(lang))
+            self._say(self.ui.in_(lang).saved_and_exit)
             return None
         elif command in COMMANDS:
             return self.conversation.handle(user, COMMANDS[command])
@@ -235,10 +247,10 @@ class TerminalChat:
         elif command == "/progress":
             self._progress(user, lang)
         elif command == "/checkin":
-            self._say(self.ui.checkin_in_terminal.get(lang))
+            self._say(self.ui.in_(lang).checkin_in_terminal)
         elif command == "/language":
             options = tuple(Choice(code, LANGUAGE_NAMES[code]) for code in LANGUAGES)
-            self._say(render_menu(self.ui.language_prompt.get(lang), options))
+            self._say(render_menu(self.ui.in_(lang).language_prompt, options))
             self.menu = (options, self._set_language)
             return Reply(None, ())
         else:
@@ -254,7 +266,7 @@ class TerminalChat:
         )
         if chosen is None:
             count = {"count": str(len(options))}
-            self._say("! " + fill(self.ui.invalid_choice.get(self._lang(user)), count))
+            self._say("! " + fill(self.ui.in_(self._lang(user)).invalid_choice, count))
             return Reply(None, ())
         self.menu = None
         return action(user, chosen)
@@ -262,22 +274,22 @@ class TerminalChat:
     def _after_safety(self, user: User, chosen: Choice) -> Reply | None:
         if chosen.id == PAUSE:
             self.conversation.pause(user)
-            self._say(self.ui.paused.get(self._lang(user)))
+            self._say(self.ui.in_(self._lang(user)).paused)
             return None
         return self.conversation.resume(user)
 
     def _set_language(self, user: User, chosen: Choice) -> Reply | None:
         lang: Lang = "en" if chosen.id == "en" else "fr"
         user = self.conversation.set_language(user, lang)
-        self._say(self.ui.language_set.get(lang))
+        self._say(self.ui.in_(lang).language_set)
         return self.conversation.resume(user)
 
     def _history(self, user: User, lang: Lang) -> None:
         sessions = self.conversation.history(user)
         if not sessions:
-            self._say(self.ui.history_empty.get(lang))
+            self._say(self.ui.in_(lang).history_empty)
             return
-        self._say(f"== {self.ui.history_title.get(lang)} ==")
+        self._say(f"== {self.ui.in_(lang).history_title} ==")
         for row in sessions:
             summary = json.loads(row.summary or "{}")
             day = (row.completed_at or row.started_at)[:10]
@@ -287,11 +299,11 @@ class TerminalChat:
 
     def _progress(self, user: User, lang: Lang) -> None:
         if self.checkins is None:
-            self._say(self.ui.checkin_in_terminal.get(lang))
+            self._say(self.ui.in_(lang).checkin_in_terminal)
             return
         progress = self.checkins.progress(user)
         if not progress.moods and not progress.reflection_days:
-            self._say(self.ui.progress_empty.get(lang))
+            self._say(self.ui.in_(lang).progress_empty)
             return
         average = "-" if progress.average is None else f"{progress.average:.1f}"
         values = {
@@ -299,7 +311,7 @@ class TerminalChat:
             "average": average,
             "streak": str(progress.streak),
         }
-        self._say(fill(self.ui.progress_summary.get(lang), values))
+        self._say(fill(self.ui.in_(lang).progress_summary, values))
 
     def _show(self, reply: Reply, user: User) -> None:
         lang = self._lang(self.conversation.user(user.key))

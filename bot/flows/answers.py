@@ -52,7 +52,7 @@ def parse_text(
     if isinstance(step, ChoiceStep):
         option = match_option(step.options, text)
         if option is None:
-            return Rejected(fill(ui.invalid_choice.get(lang), {"count": str(len(step.options))}))
+            return Rejected(fill(ui.in_(lang).invalid_choice, {"count": str(len(step.options))}))
         return option.id
     if isinstance(step, MultiChoiceStep):
         return _parse_multi(ui, step, text, lang)
@@ -61,7 +61,7 @@ def parse_text(
     if isinstance(step, YesNoStep):
         return _parse_yes_no(ui, text, lang)
     if isinstance(step, TimeStep):
-        return parse_time(text) or Rejected(ui.invalid_time.get(lang))
+        return parse_time(text) or Rejected(ui.in_(lang).invalid_time)
     if isinstance(step, TimezoneStep):
         return _parse_zone(ui, text, lang)
     return _parse_number(ui, step, text, lang)
@@ -72,20 +72,20 @@ def parse_pick(ui: UiTexts, step: InputStep, option: str, lang: Lang) -> AnswerV
     if isinstance(step, ChoiceStep):
         if any(candidate.id == option for candidate in step.options):
             return option
-        return Rejected(fill(ui.invalid_choice.get(lang), {"count": str(len(step.options))}))
+        return Rejected(fill(ui.in_(lang).invalid_choice, {"count": str(len(step.options))}))
     if isinstance(step, YesNoStep) and option in ("yes", "no"):
         return option == "yes"
     if isinstance(step, ScaleStep):
         return _parse_scale(ui, step, option, lang)
     if isinstance(step, TimeStep):
         times = {time_option_id(t): t for t in step.suggestions}
-        return times.get(option) or Rejected(ui.invalid_time.get(lang))
+        return times.get(option) or Rejected(ui.in_(lang).invalid_time)
     if isinstance(step, TimezoneStep):
         zones = {zone_option_id(i): z for i, z in enumerate(step.suggestions.get(lang, []))}
         if option.startswith(ZONE_PICK):  # one of the places offered for an ambiguous name
             zone = option.removeprefix(ZONE_PICK)
-            return zone if is_known(zone) else Rejected(ui.invalid_timezone.get(lang))
-        return zones.get(option) or Rejected(ui.invalid_timezone.get(lang))
+            return zone if is_known(zone) else Rejected(ui.in_(lang).invalid_timezone)
+        return zones.get(option) or Rejected(ui.in_(lang).invalid_timezone)
     return parse_text(ui, step, option, lang)
 
 
@@ -121,9 +121,9 @@ def check_selection(
 ) -> list[str] | Rejected:
     """Accept the ticked options if their count is within the step's bounds."""
     if len(selection) < step.min_selected:
-        return Rejected(fill(ui.too_few_selected.get(lang), {"min": str(step.min_selected)}))
+        return Rejected(fill(ui.in_(lang).too_few_selected, {"min": str(step.min_selected)}))
     if step.max_selected is not None and len(selection) > step.max_selected:
-        return Rejected(fill(ui.too_many_selected.get(lang), {"max": str(step.max_selected)}))
+        return Rejected(fill(ui.in_(lang).too_many_selected, {"max": str(step.max_selected)}))
     order = [option.id for option in step.options]
     return sorted(set(selection), key=order.index)
 
@@ -147,10 +147,10 @@ def _parse_free_text(
     cleaned = text.strip()
     length = grapheme_length(cleaned)
     if length < step.min_length:
-        return Rejected(fill(ui.text_too_short.get(lang), {"min": str(step.min_length)}))
+        return Rejected(fill(ui.in_(lang).text_too_short, {"min": str(step.min_length)}))
     if length > step.max_length:
         values = {"max": str(step.max_length), "length": str(length)}
-        return Rejected(fill(ui.text_too_long.get(lang), values))
+        return Rejected(fill(ui.in_(lang).text_too_long, values))
     if step.reads_date and now is not None:
         from .dates import read_date  # dateparser is slow to import: date questions only
 
@@ -164,8 +164,8 @@ def _parse_zone(ui: UiTexts, text: str, lang: Lang) -> str | Rejected:
     found = resolve(text)
     if isinstance(found, Places):
         choices = tuple((ZONE_PICK + zone, place(zone, lang)) for zone in found.zones)
-        return Rejected(fill(ui.timezone_ambiguous.get(lang), {"text": text.strip()}), choices)
-    return found or Rejected(ui.invalid_timezone.get(lang))
+        return Rejected(fill(ui.in_(lang).timezone_ambiguous, {"text": text.strip()}), choices)
+    return found or Rejected(ui.in_(lang).invalid_timezone)
 
 
 def _parse_multi(
@@ -179,7 +179,7 @@ def _parse_multi(
         option = match_option(step.options, part)
         if option is None:
             count = str(len(step.options))
-            return Rejected(fill(ui.invalid_multi_choice.get(lang), {"count": count}))
+            return Rejected(fill(ui.in_(lang).invalid_multi_choice, {"count": count}))
         chosen.append(option.id)
     return check_selection(ui, step, chosen, lang)
 
@@ -191,18 +191,18 @@ def _parse_scale(ui: UiTexts, step: ScaleStep, text: str, lang: Lang) -> int | R
         number = None
     if number is None or not step.min <= number <= step.max:
         return Rejected(
-            fill(ui.invalid_scale.get(lang), {"min": str(step.min), "max": str(step.max)})
+            fill(ui.in_(lang).invalid_scale, {"min": str(step.min), "max": str(step.max)})
         )
     return int(number)
 
 
 def _parse_yes_no(ui: UiTexts, text: str, lang: Lang) -> bool | Rejected:
     said = normalise(text)
-    if said in YES_WORDS or said == normalise(ui.yes.get(lang)):
+    if said in YES_WORDS or said == normalise(ui.in_(lang).yes):
         return True
-    if said in NO_WORDS or said == normalise(ui.no.get(lang)):
+    if said in NO_WORDS or said == normalise(ui.in_(lang).no):
         return False
-    return Rejected(ui.invalid_yes_no.get(lang))
+    return Rejected(ui.in_(lang).invalid_yes_no)
 
 
 def _parse_number(ui: UiTexts, step: NumberStep, text: str, lang: Lang) -> AnswerValue | Rejected:
@@ -210,14 +210,14 @@ def _parse_number(ui: UiTexts, step: NumberStep, text: str, lang: Lang) -> Answe
     if isinstance(number, Ambiguous):
         first, second = (_plain(reading) for reading in number.readings)
         values = {"text": text.strip(), "first": first, "second": second}
-        return Rejected(fill(ui.number_ambiguous.get(lang), values))
+        return Rejected(fill(ui.in_(lang).number_ambiguous, values))
     if number is None:
-        return Rejected(ui.invalid_number.get(lang))
+        return Rejected(ui.in_(lang).invalid_number)
     if step.integer and not number.is_integer():
-        return Rejected(ui.number_not_whole.get(lang))
+        return Rejected(ui.in_(lang).number_not_whole)
     if not step.min <= number <= step.max:
         bounds = {"min": _plain(step.min), "max": _plain(step.max)}
-        return Rejected(fill(ui.number_out_of_range.get(lang), bounds))
+        return Rejected(fill(ui.in_(lang).number_out_of_range, bounds))
     return int(number) if step.integer else number
 
 
