@@ -208,3 +208,34 @@ def coach_tables(db: Database) -> None:
         CREATE INDEX answers_by_session_step ON answers(session_id, step);
         """
     )
+
+
+@MIGRATIONS(name="0009_web")
+def web_tables(db: Database) -> None:
+    """The coach's web view: its generated secret, one-time sign-in links, browser sessions."""
+    db.executescript(
+        """
+        CREATE TABLE web_secret (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            secret TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE web_links (
+            nonce TEXT PRIMARY KEY,
+            coach_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        );
+        CREATE TABLE web_sessions (
+            id INTEGER PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            coach_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            via TEXT NOT NULL CHECK (via IN ('link', 'telegram')),
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            ended_at TEXT
+        );
+        CREATE INDEX web_sessions_by_coach ON web_sessions(coach_id, ended_at);
+        """
+    )
