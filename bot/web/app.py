@@ -90,7 +90,6 @@ def create_web_app(settings: Settings, services: Services, access: WebAccess) ->
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
-        context_processors=[_common_context],
     )
     app.router.add_get(f"{root}/", _coach(_managers))
     app.router.add_get(root + r"/managers/{link:\d{1,18}}", _coach(_manager))
@@ -145,8 +144,14 @@ async def _security_headers(request: web.Request, handler: Handler) -> web.Strea
     return response
 
 
-async def _common_context(request: web.Request) -> dict[str, Any]:
-    return {"root": request.app[ROOT]}
+def _render(
+    request: web.Request, template: str, context: dict[str, Any], status: int = 200
+) -> web.Response:
+    """A template with the path prefix every link needs (not a context processor: those store
+    a plain string key on the request, which aiohttp warns about)."""
+    return aiohttp_jinja2.render_template(
+        template, request, {**context, "root": request.app[ROOT]}, status=status
+    )
 
 
 def _coach(handler: CoachHandler) -> Handler:
@@ -156,8 +161,8 @@ def _coach(handler: CoachHandler) -> Handler:
         signed = request.app[ACCESS].signed_in(request.cookies.get(request.app[COOKIE]))
         if signed is None:
             texts = _anonymous_texts(request)
-            response = aiohttp_jinja2.render_template(
-                "signin.html", request, {"t": texts, "signed": None}, status=401
+            response = _render(
+                request, "signin.html", {"t": texts, "signed": None}, status=401
             )
             response.del_cookie(request.app[COOKIE], path="/")
             return response
@@ -187,7 +192,7 @@ def _page(
 ) -> web.Response:
     """A page of one message (refused link, not found, expired form, signed out)."""
     context = {"t": texts, "signed": signed, "title": texts(title), "message": texts(message)}
-    return aiohttp_jinja2.render_template("message.html", request, context, status=status)
+    return _render(request, "message.html", context, status=status)
 
 
 def _not_found(request: web.Request, signed: SignedIn) -> web.Response:
@@ -202,7 +207,7 @@ async def _managers(request: web.Request, signed: SignedIn) -> web.StreamRespons
     pages = request.app[PAGES]
     context = {"t": pages.texts(signed.coach), "signed": signed}
     context["managers"] = pages.managers(signed.coach)
-    return aiohttp_jinja2.render_template("managers.html", request, context)
+    return _render(request, "managers.html", context)
 
 
 async def _manager(request: web.Request, signed: SignedIn) -> web.StreamResponse:
@@ -211,7 +216,7 @@ async def _manager(request: web.Request, signed: SignedIn) -> web.StreamResponse
     if page is None:
         return _not_found(request, signed)
     context = {"t": pages.texts(signed.coach), "signed": signed, "page": page}
-    return aiohttp_jinja2.render_template("manager.html", request, context)
+    return _render(request, "manager.html", context)
 
 
 async def _reflection(request: web.Request, signed: SignedIn) -> web.StreamResponse:
@@ -235,7 +240,7 @@ async def _reflection(request: web.Request, signed: SignedIn) -> web.StreamRespo
         if error == "empty_text"
         else None,
     }
-    return aiohttp_jinja2.render_template("reflection.html", request, context)
+    return _render(request, "reflection.html", context)
 
 
 async def _add_note(request: web.Request, signed: SignedIn) -> web.StreamResponse:
@@ -287,7 +292,7 @@ async def _login_page(request: web.Request) -> web.StreamResponse:
         return _refused(request, checked)
     texts = request.app[PAGES].texts(checked)
     context = {"t": texts, "signed": None, "token": request.match_info["token"]}
-    return aiohttp_jinja2.render_template("login.html", request, context)
+    return _render(request, "login.html", context)
 
 
 async def _login(request: web.Request) -> web.StreamResponse:
