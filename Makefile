@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PIP     = $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: run test check lint bench clean
+.PHONY: run test check lint bench clean browser
 
 # The venv is (re)built when missing; the project is reinstalled when pyproject.toml changes.
 $(BIN)/python:
@@ -29,8 +29,19 @@ run: $(VENV)/.installed-run
 	$(BIN)/python -m bot
 
 ## test: install what the tests need and run the whole suite
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest
+
+## browser: the browser tests' Chromium (the system's: Playwright's own download is not used)
+## and axe-core (npm); says in one line how to get them when it cannot install them itself
+AXE = $(VENV)/axe/node_modules/axe-core/axe.min.js
+browser: | $(BIN)/python
+	@command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || [ -n "$$REBOND_CHROMIUM" ] || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; } || \
+	  echo "make: no Chromium for the browser tests: install it (Debian/Ubuntu: sudo apt-get install chromium; macOS: brew install --cask chromium) or set REBOND_CHROMIUM=/path/to/chrome"
+	@[ -f $(AXE) ] || npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@4.14.1 >/dev/null || \
+	  echo "make: no axe-core for the accessibility test: install Node.js and npm, then run make test again"
 
 ## check: validate content/playbook.yaml
 check: $(VENV)/.installed-run

@@ -67,6 +67,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "add_note": {"fr": "Ajouter une note", "en": "Add a note"},
     "save_note": {"fr": "Enregistrer la note", "en": "Save the note"},
     "feedback_title": {"fr": "Envoyer un retour au manager", "en": "Send feedback to the manager"},
+    "feedback_label": {"fr": "Votre message au manager", "en": "Your message to the manager"},
     "feedback_help": {
         "fr": "Le bot le remet à {name} dans Telegram, signé de votre nom.",
         "en": "The bot delivers it to {name} in Telegram, signed with your name.",
