@@ -176,7 +176,7 @@ def test_web_settings_are_checked(tmp_path):
         8081,
         "127.0.0.1",
     )
-    with pytest.raises(SettingsError, match="REBOND_WEB_URL: 'coach.example' is not an http"):
+    with pytest.raises(SettingsError, match=r"REBOND_WEB_URL: 'coach\.example' is not an http"):
         load_settings(db_path=tmp_path / "x.db", web_url="coach.example")
     with pytest.raises(SettingsError, match="REBOND_WEB_SECRET: use at least 32"):
         load_settings(db_path=tmp_path / "x.db", web_secret="short")

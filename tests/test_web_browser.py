@@ -73,7 +73,7 @@ async def site(tmp_path: Path, clock):  # noqa: F811
     settings = web_settings(tmp_path, web_url=f"http://127.0.0.1:{port}", web_port=port)
     services = build_services(settings, open_database(settings.db_path), clock)
     world = build_world(services, clock)
-    access = build_web_access(settings, services, clock)
+    access = build_web_access(settings, services)
     server = await start_web(settings, services, access)
     yield settings.web_url, services, access, world
     await server.stop()
@@ -103,18 +103,21 @@ def watch(page, base: str) -> list[str]:
     )
     page.on(
         "console",
-        lambda message: problems.append(message.text)
-        if message.type == "error" and "status of 401" not in message.text
-        else None,
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" and "status of 401" not in message.text
+            else None
+        ),
     )
     page.on("pageerror", lambda error: problems.append(str(error)))
     return problems
 
 
 async def shoot(page, name: str) -> None:
+    """The README's image of this page, when REBOND_SCREENSHOTS names a folder."""
     folder = os.environ.get("REBOND_SCREENSHOTS")
     if folder:
-        await page.screenshot(path=str(Path(folder) / f"web-{name}.png"), full_page=True)
+        await page.screenshot(path=str(Path(folder) / f"web-{name}.png"))
 
 
 async def test_a_coach_reads_notes_and_sends_feedback(site, browser):
@@ -138,6 +141,7 @@ async def test_a_coach_reads_notes_and_sends_feedback(site, browser):
 
     await page.locator("table.cards tbody a").first.click()
     await page.get_by_role("heading", name="Synthèse", exact=False).wait_for()
+    await shoot(page, "reflection")
     await page.get_by_label("Ajouter une note").fill("Relancer sur l'équipe la semaine prochaine.")
     await page.get_by_role("button", name="Enregistrer la note").click()
     await page.get_by_text("Note enregistrée.").wait_for()
@@ -145,7 +149,6 @@ async def test_a_coach_reads_notes_and_sends_feedback(site, browser):
     await page.get_by_label("Votre message au manager").fill("Bravo pour la lucidité.")
     await page.get_by_role("button", name="Envoyer le retour").click()
     await page.get_by_text("Retour enregistré").wait_for()
-    await shoot(page, "reflection")
 
     db = services.conversation.db
     feedback = list(db.query("SELECT manager_id, text, session_id FROM feedback"))

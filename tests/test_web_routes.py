@@ -28,7 +28,7 @@ async def web(tmp_path: Path, clock: FakeClock):  # noqa: F811
     settings = web_settings(tmp_path)
     services = build_services(settings, open_database(settings.db_path), clock)
     world = build_world(services, clock)
-    access = build_web_access(settings, services, clock)
+    access = build_web_access(settings, services)
     client = TestClient(TestServer(create_web_app(settings, services, access)))
     await client.start_server()
     yield client, services, access, world
@@ -110,11 +110,15 @@ async def test_empty_and_forged_forms_are_refused(web):
     csrf = await csrf_of(client, headers, path)
     empty = await client.post(f"{path}/notes", data={"csrf": csrf, "text": "  "}, headers=headers)
     assert "Le texte est vide" in await empty.text()
-    long = await client.post(f"{path}/notes", data={"csrf": csrf, "text": "x" * 3501}, headers=headers)
+    long = await client.post(
+        f"{path}/notes", data={"csrf": csrf, "text": "x" * 3501}, headers=headers
+    )
     assert "dépasse 3500 caractères" in await long.text()
     forged = await client.post(f"{path}/notes", data={"text": "x"}, headers=headers)
     assert forged.status == 403 and "Rechargez la page" in await forged.text()
-    other = await client.post(f"{path}/notes", data={"csrf": "0" * 64, "text": "x"}, headers=headers)
+    other = await client.post(
+        f"{path}/notes", data={"csrf": "0" * 64, "text": "x"}, headers=headers
+    )
     assert other.status == 403
     assert rows(services, "coach_notes") == 0
 
@@ -188,7 +192,11 @@ def attempts_for(world: World) -> list[tuple[str, str, str, str]]:
         "after /unshare": world.unshared,
         "no session": world.shared,
     }
-    attempts = [(who, method, path, word) for who, tried in forbidden.items() for method, path, word in tried]
+    attempts = [
+        (who, method, path, word)
+        for who, tried in forbidden.items()
+        for method, path, word in tried
+    ]
     for who, session in writes.items():
         attempts += [
             (who, "POST", f"/reflections/{session}/notes", ""),

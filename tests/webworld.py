@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from bot.bootstrap import Services
 from bot.flows.state import Answer, Pick
 from bot.settings import Settings, load_settings

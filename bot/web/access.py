@@ -23,7 +23,7 @@ from storage import web as store
 from storage.db import to_stored
 from storage.repository import User
 
-from ..checkins.service import Clock
+from ..clock import Clock
 from ..coach.service import CoachService
 from .initdata import InitDataError, verify_init_data
 
@@ -201,4 +201,3 @@ def _clock_signer(clock: Clock) -> type[TimestampSigner]:
             return int(clock().timestamp())
 
     return ClockSigner
-

@@ -19,6 +19,7 @@ Routes (under the path of REBOND_WEB_URL):
 
 from __future__ import annotations
 
+import errno
 import hmac
 import logging
 import secrets
@@ -32,8 +33,8 @@ import jinja2
 from aiohttp import web
 
 from ..bootstrap import Services
-from ..checkins.service import Clock, system_clock
 from ..settings import Settings
+from ..startup import StartupError
 from .access import SESSION_LIFETIME, LinkRefusal, SignedIn, WebAccess
 from .pages import NOTE_LIMIT, Pages
 from .texts import Texts
@@ -56,10 +57,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CoachHandler = Callable[[web.Request, SignedIn], Awaitable[web.StreamResponse]]
 
 
-def build_web_access(
-    settings: Settings, services: Services, clock: Clock = system_clock
-) -> WebAccess:
-    """Sign-in links and sessions: what /web, /web logout and the web server share."""
+def build_web_access(settings: Settings, services: Services) -> WebAccess:
+    """Sign-in links and sessions, on the services' clock: what /web, /web logout and the web
+    server share."""
     if settings.web_url is None:
         raise ValueError("REBOND_WEB_URL is not set")
     token = settings.telegram_bot_token
@@ -67,7 +67,7 @@ def build_web_access(
     return WebAccess(
         services.coach,
         settings.web_url,
-        clock,
+        services.coach.clock,
         secret.get_secret_value() if secret is not None else None,
         token.get_secret_value() if token is not None else None,
     )
@@ -117,10 +117,21 @@ class WebServer:
 
 
 async def start_web(settings: Settings, services: Services, access: WebAccess) -> WebServer:
-    """Serve the web view on REBOND_WEB_LISTEN:REBOND_WEB_PORT until `stop()`."""
+    """Serve the web view on REBOND_WEB_LISTEN:REBOND_WEB_PORT until `stop()`; StartupError
+    if the port is taken."""
     runner = web.AppRunner(create_web_app(settings, services, access), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, settings.web_listen, settings.web_port).start()
+    try:
+        await web.TCPSite(runner, settings.web_listen, settings.web_port).start()
+    except OSError as error:
+        await runner.cleanup()
+        if error.errno != errno.EADDRINUSE:
+            raise
+        raise StartupError(
+            f"the web view's port {settings.web_listen}:{settings.web_port} is already in use: "
+            "stop the other server, or set REBOND_WEB_PORT to a free port and point the reverse "
+            "proxy at it"
+        ) from None
     # Never the URL of a request: a sign-in link's token is in its path.
     log.info("web.started listen=%s port=%s", settings.web_listen, settings.web_port)
     return WebServer(runner)
@@ -161,9 +172,7 @@ def _coach(handler: CoachHandler) -> Handler:
         signed = request.app[ACCESS].signed_in(request.cookies.get(request.app[COOKIE]))
         if signed is None:
             texts = _anonymous_texts(request)
-            response = _render(
-                request, "signin.html", {"t": texts, "signed": None}, status=401
-            )
+            response = _render(request, "signin.html", {"t": texts, "signed": None}, status=401)
             response.del_cookie(request.app[COOKIE], path="/")
             return response
         if request.method == "POST":

@@ -203,7 +203,7 @@ def _local(stored: str, zone: str) -> datetime:
 
 
 def _before_after(scores: tuple[int | None, int | None]) -> str:
-    before, after = (str(score) if score is not None else "–" for score in scores)
+    before, after = (str(score) if score is not None else "\N{EN DASH}" for score in scores)
     return f"{before} → {after}"
 
 

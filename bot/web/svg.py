@@ -93,8 +93,7 @@ def sparkline(moods: list[tuple[date, int]], start: date, end: date, label: str)
         f'<svg class="spark" viewBox="0 0 {SPARK_WIDTH} {SPARK_HEIGHT}" width="{SPARK_WIDTH}" '
         f'height="{SPARK_HEIGHT}" role="img" aria-label="{escape(label)}" '
         'xmlns="http://www.w3.org/2000/svg">',
-        f'<line x1="0" x2="{SPARK_WIDTH}" y1="{y(3):.1f}" y2="{y(3):.1f}" '
-        f'stroke="{GRID_COLOUR}"/>',
+        f'<line x1="0" x2="{SPARK_WIDTH}" y1="{y(3):.1f}" y2="{y(3):.1f}" stroke="{GRID_COLOUR}"/>',
     ]
     parts += _line(daily_means(moods, start, end), x, y, span, width=2, radius=2.5)
     parts.append("</svg>")

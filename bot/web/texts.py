@@ -55,7 +55,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "fr": "Humeur des 14 derniers jours : {values}",
         "en": "Mood over the last 14 days: {values}",
     },
-    "reflection_title": {"fr": "Réflexion du {date} · {client}", "en": "Reflection of {date} · {client}"},
+    "reflection_title": {
+        "fr": "Réflexion du {date} · {client}",
+        "en": "Reflection of {date} · {client}",
+    },
     "summary_title": {"fr": "Synthèse", "en": "Summary"},
     "transcript_title": {"fr": "Les échanges", "en": "The conversation"},
     "notes_title": {"fr": "Mes notes privées", "en": "My private notes"},
@@ -133,6 +136,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "This form has expired. Reload the page and try again.",
     },
 }
+
 
 class Texts:
     """The web view's words in one language: `texts.key`, or `texts("key", name=...)`."""
