@@ -26,7 +26,8 @@ from .helpers import ROOT
 from .test_coach import clock  # noqa: F401
 from .webworld import build_world, web_settings
 
-pytestmark = pytest.mark.browser
+# A browser start and a few pages take 20-40 s on a loaded 2-core machine.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 AXE = ROOT / ".venv" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM_FLAGS = [
