@@ -135,6 +135,11 @@ async def test_security_headers_and_cookie(web):
     opened = await client.post(path, allow_redirects=False)
     cookie = opened.headers["Set-Cookie"]
     assert opened.status == 303 and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert opened.headers["Content-Security-Policy"] == page.headers["Content-Security-Policy"]
+    wrong_method = await client.get("/logout")
+    assert wrong_method.status == 405 and "Content-Security-Policy" in wrong_method.headers
+    unknown = await client.get("/nowhere")
+    assert unknown.status == 404 and "Introuvable" in await unknown.text()
     assert "Max-Age=43200" in cookie and "Secure" not in cookie  # http here; Secure on https
     reused = await client.post(path)
     assert reused.status == 403 and "déjà servi" in await reused.text()

@@ -146,13 +146,18 @@ async def _security_headers(request: web.Request, handler: Handler) -> web.Strea
         response = await handler(request)
     except web.HTTPNotFound:
         response = _page(request, _anonymous_texts(request), 404, "not_found_title", "not_found")
-    except web.HTTPMethodNotAllowed as error:
-        response = error
+    except web.HTTPException as error:  # redirects, 405, 413: raised, as aiohttp wants
+        _harden(error)
+        raise
+    _harden(response)
+    return response
+
+
+def _harden(response: web.StreamResponse | web.HTTPException) -> None:
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"  # a sign-in token never leaves in a Referer
     response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _render(
