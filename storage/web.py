@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .coach import _VISIBLE as VISIBLE
+
 
 @dataclass(frozen=True)
 class WebSession:
@@ -32,6 +34,17 @@ def stored_secret(db: Database, candidate: str, now: str) -> str:
     )
     rows = list(db.query("SELECT secret FROM web_secret WHERE id = 1"))
     return str(rows[0]["secret"])
+
+
+def completion_times(db: Database, manager_id: int, now: str) -> dict[int, str]:
+    """When each reflection a linked coach may see was completed, by session id (from the
+    sessions_visible index alone, without reading the rows)."""
+    rows = db.query(
+        f"SELECT sessions.id, sessions.completed_at FROM sessions "
+        f"WHERE sessions.user_id = :manager AND {VISIBLE}",
+        {"manager": manager_id, "now": now},
+    )
+    return {row["id"]: row["completed_at"] for row in rows}
 
 
 def create_link(db: Database, nonce: str, coach_id: int, now: str, expires_at: str) -> None:

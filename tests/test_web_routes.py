@@ -250,3 +250,17 @@ async def test_no_route_shows_or_takes_what_is_not_shared(web):
     assert attempts == 24 and successes == 0
     # The manager's forged session was ended at its first request.
     assert web_store.live_session(db, forged, "2026") is None
+
+
+async def test_a_long_list_of_reflections_shows_the_latest_first(web, monkeypatch):
+    from bot.web import pages
+
+    client, _, access, world = web
+    monkeypatch.setattr(pages, "LATEST_REFLECTIONS", 0)
+    headers = cookie_for(access, world.coach)
+    short = await (await client.get(f"/managers/{world.ana_link}", headers=headers)).text()
+    assert "<td data-label=\"Client\">Acme</td>" not in short
+    assert f"/managers/{world.ana_link}?all=1" in short
+    assert "Voir les 1 réflexions plus anciennes" in short
+    full = await client.get(f"/managers/{world.ana_link}?all=1", headers=headers)
+    assert "Acme" in await full.text()

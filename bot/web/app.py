@@ -226,10 +226,12 @@ async def _managers(request: web.Request, signed: SignedIn) -> web.StreamRespons
 
 async def _manager(request: web.Request, signed: SignedIn) -> web.StreamResponse:
     pages = request.app[PAGES]
-    page = pages.manager(signed.coach, int(request.match_info["link"]))
+    everything = request.query.get("all") == "1"
+    page = pages.manager(signed.coach, int(request.match_info["link"]), everything)
     if page is None:
         return _not_found(request, signed)
     context = {"t": pages.texts(signed.coach), "signed": signed, "page": page}
+    context["link_id"] = int(request.match_info["link"])
     return _render(request, "manager.html", context)
 
 

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup
 
 from storage import checkins as checkin_store
+from storage import web as web_store
+from storage.db import to_stored
 from storage.repository import User
 
 from ..bootstrap import Services
@@ -24,6 +26,8 @@ from .svg import mood_chart, sparkline
 from .texts import Texts
 
 SPARK_DAYS = 14
+LATEST_REFLECTIONS = 50
+"""Reflections listed on a manager's page before "show all": the page stays light."""
 NOTE_LIMIT = 3500
 """Longest note or feedback, in characters: a feedback must fit one Telegram message (4096)
 with the words around it."""
@@ -60,6 +64,8 @@ class ManagerPage:
 
     name: str
     reflections: list[ReflectionRow]
+    hidden: int
+    """Older reflections left out of `reflections` (the page lists them all on request)."""
     mood_shared: bool
     chart: Markup
     chart_rows: list[tuple[str, str, bool]]
@@ -121,9 +127,9 @@ class Pages:
             )
         return rows
 
-    def manager(self, coach: User, link_id: int) -> ManagerPage | None:
-        """A linked manager's shared reflections and mood chart (the /reflections and /trend
-        reads, audited as such)."""
+    def manager(self, coach: User, link_id: int, everything: bool = False) -> ManagerPage | None:
+        """A linked manager's shared reflections (the latest 50 unless `everything`) and mood
+        chart (the /reflections and /trend reads, audited as such)."""
         listed = self.coach.reflections(coach, link_id)
         trend = self.coach.trend(coach, link_id)
         if listed is None or trend is None:
@@ -147,9 +153,14 @@ class Pages:
             (texts.day(day), str(by_day.get(day, "")), day in days)
             for day in sorted(set(by_day) | set(days))
         ]
+        shown = cards if everything else cards[:LATEST_REFLECTIONS]
+        completed = web_store.completion_times(
+            self.coach.db, manager.id, to_stored(self.coach.clock())
+        )
         return ManagerPage(
             name,
-            [self._reflection_row(card, texts, zone) for card in cards],
+            [self._reflection_row(card, completed, texts, zone) for card in shown],
+            len(cards) - len(shown),
             link is not None and link.include_checkins,
             mood_chart(moods, days, start, end, label, texts.reflection_day),
             chart_rows,
@@ -176,10 +187,14 @@ class Pages:
             transcript.notes,
         )
 
-    def _reflection_row(self, card: ReflectionCard, texts: Texts, zone: str) -> ReflectionRow:
+    def _reflection_row(
+        self, card: ReflectionCard, completed: dict[int, str], texts: Texts, zone: str
+    ) -> ReflectionRow:
+        when = completed.get(card.session_id)
+        day = _local(when, zone).date() if when else self._day(card, zone)
         return ReflectionRow(
             card.session_id,
-            texts.day(self._day(card, zone)),
+            texts.day(day),
             card.client,
             _before_after(card.guilt),
             _before_after(card.worry),

@@ -33,6 +33,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "fr": "Aucune réflexion partagée pour l'instant.",
         "en": "No shared reflection yet.",
     },
+    "show_all": {
+        "fr": "Voir les {count} réflexions plus anciennes",
+        "en": "Show the {count} older reflections",
+    },
     "col_date": {"fr": "Date", "en": "Date"},
     "col_client": {"fr": "Client", "en": "Client"},
     "col_guilt": {"fr": "Culpabilité avant → après", "en": "Guilt before → after"},
