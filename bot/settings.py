@@ -57,6 +57,16 @@ class Settings(BaseSettings):
         default=None, validation_alias="REBOND_LOG_LEVEL"
     )
     durable_writes: bool = Field(default=True, validation_alias="REBOND_DURABLE_WRITES")
+    quiet_hours: str = Field(default="21:00-08:00", validation_alias="REBOND_QUIET_HOURS")
+    """Local hours without unasked messages (reminders), until a manager sets their own."""
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_range(cls, hours: str) -> str:
+        from .journey.quiet import parse_quiet_hours
+
+        parse_quiet_hours(hours)
+        return hours.strip()
 
     @field_validator("telegram_bot_token")
     @classmethod

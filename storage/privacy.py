@@ -21,6 +21,9 @@ USER_COLUMNS: dict[str, tuple[str, ...]] = {
     "coach_preferences": ("coach_id",),
     "notifications": ("coach_id", "manager_id"),
     "audit": ("coach_id", "manager_id"),
+    "nudges": ("user_id",),
+    "commitments": ("user_id",),
+    "coach_thread": ("coach_id", "manager_id"),
 }
 
 

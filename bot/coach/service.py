@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import Enum
 
 from storage import checkins as checkin_store
 from storage import coach as store
+from storage import journey as journey_store
 from storage import privacy, repository
 from storage.coach import Invite, Link, ManagerOverview
 from storage.db import to_stored
@@ -25,6 +26,7 @@ from ..checkins.schedule import local_day
 from ..checkins.service import Clock
 from ..conversation import REFLECTION, Conversation
 from ..flows.engine import values_for
+from ..journey.commitments import describe
 from ..flows.model import Lang, MessageStep, UiTexts
 from ..flows.state import SessionState
 from ..flows.text import display_value, fill
@@ -74,6 +76,8 @@ class Transcript:
     card: ReflectionCard
     sections: list[TranscriptSection]
     notes: list[str]
+    commitments: list[str] = field(default_factory=list)
+    """The reflection's commitments and where they stand, in the reader's language (refs #11)."""
 
 
 @dataclass(frozen=True)
@@ -262,7 +266,13 @@ class CoachService:
         notes = []
         if reader is not None:
             notes = [note["text"] for note in store.notes_for(self.db, reader.id, session.id)]
-        return Transcript(manager, self._card(session), self._sections(session, reader), notes)
+        lang = self._lang(reader or manager)
+        commitments = [
+            describe(self.conversation.playbook.ui, commitment, lang)
+            for commitment in journey_store.commitments_of_session(self.db, session.id)
+        ]
+        sections = self._sections(session, reader)
+        return Transcript(manager, self._card(session), sections, notes, commitments)
 
     def card(self, session: SessionRow) -> ReflectionCard:
         """A reflection's date, client and scores."""

@@ -183,6 +183,8 @@ class Option(Frozen):
 
     id: str
     label: Localized
+    exclusive: bool = False
+    """In a multi-choice, an option such as "None of these": ticking it clears the others."""
 
 
 class StepBase(Frozen):
@@ -485,6 +487,68 @@ class UiTexts(Frozen):
     coach_unshared: Localized
     coach_notes_title: Localized
     coach_trend_title: Localized
+    # --- the journey after a reflection (refs #11) ---
+    home_title: Localized
+    home_resume: Localized
+    home_restore: Localized
+    home_new: Localized
+    home_checkin_todo: Localized
+    home_checkin_done: Localized
+    home_checkin_off: Localized
+    home_history: Localized
+    home_commitments: Localized
+    home_progress: Localized
+    home_settings: Localized
+    settings_summary: Localized
+    coach_welcome: Localized
+    checkin_schedule_on: Localized
+    checkin_days_daily: Localized
+    checkin_days_weekdays: Localized
+    checkin_schedule_paused: Localized
+    checkin_schedule_off: Localized
+    checkin_schedule_none: Localized
+    checkin_terminal: Localized
+    commitments_title: Localized
+    commitments_empty: Localized
+    commitment_line: Localized
+    commitment_due: Localized
+    commitment_no_date: Localized
+    commitment_status_open: Localized
+    commitment_status_in_progress: Localized
+    commitment_status_postponed: Localized
+    commitment_status_done: Localized
+    commitment_status_dropped: Localized
+    commitment_contact: Localized
+    commitment_team_talk: Localized
+    coach_commitments_title: Localized
+    cancel_confirm: Localized
+    cancel_confirm_button: Localized
+    cancel_keep_button: Localized
+    cancelled_restorable: Localized
+    cancel_kept: Localized
+    restored: Localized
+    skip_button: Localized
+    exclusive_option: Localized
+    reply_button: Localized
+    reply_prompt: Localized
+    reply_sent: Localized
+    reply_nothing: Localized
+    coach_reply_received: Localized
+    coach_reply_sent: Localized
+    thread_from_coach: Localized
+    history_reply: Localized
+    terminal: dict[str, Localized] = {}
+    """Texts that replace the ui texts of the same name in the terminal (no buttons there)."""
+
+
+class Nudges(Frozen):
+    """Reminders of an unfinished reflection: one per delay, counted from the last answer."""
+
+    after_hours: list[int]
+    text: Localized
+    resume_button: Localized
+    stop_button: Localized
+    stopped: Localized
 
 
 class Playbook(Frozen):
@@ -494,6 +558,7 @@ class Playbook(Frozen):
     safety: Safety
     flows: dict[str, Flow]
     followups: list[Followup] = []
+    nudges: Nudges
     version: str = ""
     """Content hash of the source text, set by the loader; the YAML must not set it."""
 
