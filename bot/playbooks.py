@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -12,6 +13,18 @@ from storage import repository
 from .flows.contract import REQUIRED_FLOWS
 from .flows.loader import PlaybookError, parse_playbook, read_source
 from .flows.model import Playbook
+
+Variant = Callable[[Playbook], Playbook]
+
+
+def for_terminal(playbook: Playbook) -> Playbook:
+    """The playbook as the terminal says it: its `ui.terminal` texts replace those of the same
+    name (no buttons to tap there)."""
+    overrides = playbook.ui.terminal
+    if not overrides:
+        return playbook
+    ui = playbook.ui.model_copy(update=dict(overrides))
+    return playbook.model_copy(update={"ui": ui})
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +36,7 @@ class PlaybookLibrary:
         self._db = db
         self.current = current
         self._by_version: dict[str, Playbook] = {current.version: current}
+        self._variant: Variant | None = None
         repository.save_playbook_version(db, current.version, text, source)
 
     @classmethod
@@ -31,6 +45,12 @@ class PlaybookLibrary:
         text = read_source(path)
         playbook = parse_playbook(text, str(path), REQUIRED_FLOWS)
         return cls(db, playbook, text, str(path))
+
+    def use_variant(self, variant: Variant) -> None:
+        """Say every text through `variant` from now on (e.g. `for_terminal`)."""
+        self._variant = variant
+        self.current = variant(self.current)
+        self._by_version = {v: variant(p) for v, p in self._by_version.items()}
 
     def for_version(self, version: str) -> Playbook:
         """The playbook a session started on; the current one if that version cannot be used."""
@@ -51,5 +71,7 @@ class PlaybookLibrary:
                     "playbook.version_unreadable version=%s issues=%d", version, len(error.issues)
                 )
                 playbook = self.current
+        if self._variant is not None and playbook is not self.current:
+            playbook = self._variant(playbook)
         self._by_version[version] = playbook
         return playbook
