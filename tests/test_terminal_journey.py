@@ -41,7 +41,9 @@ def test_home_checkin_schedule_cancel_and_restore(tmp_path: Path):
     lines, _, _ = scripted_reflection()
     chat(db, ONBOARDING_LINES + lines)
     ui = PLAYBOOK.ui
-    out = chat(db, ["1", "Globex", "/checkin", "/cancel", "2", "/cancel", "1"])
+    out = chat(db, ["1", "Globex", "zzz", "/checkin", "/cancel", "2", "/cancel", "1"])
+    assert "Tapez un numéro de 1 à 4, ou les mots de l'option." in out  # the terminal's words
+    assert not BUTTON_WORDS.findall(out), BUTTON_WORDS.findall(out)
     assert ui.checkin_schedule_none.fr + "\n" + ui.checkin_terminal.fr in out
     assert ui.cancel_kept.fr in out and ui.cancelled_restorable.fr in out
     out = chat(db, ["1"])

@@ -208,8 +208,9 @@ class CommitmentService:
                 self._apply(user, commitment, row, state.answers)
         elif row.flow == CHECKIN and state.answers.get("commitment_progress") == "done":
             current = self.current(user.id)
-            if current is not None and state.inputs.get("commitment") == current.text:
-                store.set_commitment_status(self.db, current.id, "done", self._now())
+            quoted = state.inputs.get("commitment", "")
+            if current is not None and current.text in quoted:
+                self._apply(user, current, row, {**state.answers, "commitment_status": "done"})
 
     def _from_reflection(self, user: User, row: SessionRow, answers: dict[str, AnswerValue]) -> None:
         ui, lang = self.conversation.playbook.ui, self.conversation.language(user)
