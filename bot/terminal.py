@@ -22,21 +22,21 @@ from .checkins.service import SETUP
 from .conversation import ONBOARDING, REFLECTION, Conversation, Reply
 from .flows.engine import SKIP_OPTION
 from .flows.model import Lang, UiTexts
-from .flows.text import fill
 from .flows.state import (
     Answer,
-    Pick,
     Ask,
     Back,
     Done,
     Event,
     Invalid,
     Output,
+    Pick,
     Restart,
     SafetyNote,
     Say,
     Skip,
 )
+from .flows.text import fill
 
 if TYPE_CHECKING:
     from .bootstrap import Services
@@ -213,9 +213,9 @@ class TerminalChat:
         if command in COMMANDS:
             return self.conversation.handle(user, COMMANDS[command])
         current = self.conversation.resume(user).question
-        if current is not None and current.skip is not None and current.options:
-            if command == str(len(current.options) + 1):  # the numbered skip choice
-                return self.conversation.handle(user, Pick(SKIP_OPTION))
+        skip_number = str(len(current.options) + 1) if current and current.options else None
+        if current is not None and current.skip is not None and command == skip_number:
+            return self.conversation.handle(user, Pick(SKIP_OPTION))  # the numbered skip choice
         return self.conversation.handle(user, Answer(line))
 
     # --- the journey: home, /checkin, /commitments, /cancel ------------------------------------

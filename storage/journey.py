@@ -144,7 +144,8 @@ def last_cancelled_reflection(db: Database, user_id: int) -> SessionRow | None:
             """
             SELECT * FROM sessions WHERE user_id = ? AND flow = ? AND cancelled_at IS NOT NULL
                 AND status = 'abandoned'
-                AND NOT EXISTS (SELECT 1 FROM sessions AS later WHERE later.user_id = sessions.user_id
+                AND NOT EXISTS (SELECT 1 FROM sessions AS later
+                                WHERE later.user_id = sessions.user_id
                                 AND later.flow = sessions.flow AND later.id > sessions.id)
             ORDER BY id DESC LIMIT 1
             """,
@@ -273,7 +274,9 @@ def current_commitment(db: Database, user_id: int) -> Commitment | None:
     return _commitment(rows[0]) if rows else None
 
 
-def mark_asked(db: Database, commitment_id: int, session_id: int, local_date: str, now: str) -> None:
+def mark_asked(
+    db: Database, commitment_id: int, session_id: int, local_date: str, now: str
+) -> None:
     """The commitment's question went out, in this session, on this local day."""
     db.execute(
         "UPDATE commitments SET asked_session_id = ?, asked_on = ?, updated_at = ? WHERE id = ?",
@@ -344,9 +347,7 @@ def add_thread_message(
         )
     else:
         rows = list(
-            db.query(
-                "SELECT id, delivered_at FROM coach_thread WHERE source_key = ?", [source_key]
-            )
+            db.query("SELECT id, delivered_at FROM coach_thread WHERE source_key = ?", [source_key])
         )
     return int(rows[0]["id"]), rows[0]["delivered_at"]
 

@@ -302,7 +302,13 @@ def test_the_home_offers_what_a_returning_manager_needs(services, clock):
     home = services.journey.home(ana)
     assert home.title == "Que souhaitez-vous faire ?"
     assert [item.action for item in home.items] == [
-        "resume", "new", "checkin", "history", "commitments", "progress", "settings"
+        "resume",
+        "new",
+        "checkin",
+        "history",
+        "commitments",
+        "progress",
+        "settings",
     ]
     labels = [item.label for item in home.items]
     assert labels[0] == "Reprendre votre réflexion (arrêtée à : Les faits)"
@@ -360,8 +366,14 @@ def test_keep_private_comes_after_the_checkin_setup(services, clock):
     answers = {"client": "Acme", "checkin_offer": "oui", **WHEN}
     while reply.question.step != "checkin_offer":
         step = reply.question
-        event = Answer(answers.get(step.step, "1" if step.options or step.kind in (
-            "number", "scale", "multi_choice") else "Texte"))
+        event = Answer(
+            answers.get(
+                step.step,
+                "1"
+                if step.options or step.kind in ("number", "scale", "multi_choice")
+                else "Texte",
+            )
+        )
         reply = conversation.handle(ana, event)
     reply = conversation.handle(ana, Answer("oui"))
     assert reply.completed == session and reply.question.step == "checkin_action"
@@ -394,12 +406,15 @@ def test_a_manager_replies_to_feedback_and_the_coach_answers(services, clock):
     assert thread.begin_reply(ana, session).startswith("Écrivez votre réponse à Claire")
     to_coach = thread.manager_reply(ana, "Merci, j'appelle Paul demain.", "telegram:update:7")
     assert to_coach.user.id == coach.id
-    assert to_coach.text.startswith(f"Ana vous répond au sujet de sa réflexion du 26/11/2026 (")
+    assert to_coach.text.startswith("Ana vous répond au sujet de sa réflexion du 26/11/2026 (")
     assert f"/reply {session}" in to_coach.text and "j'appelle Paul" in to_coach.text
     assert thread.pending(ana) is None
     assert thread.manager_reply(ana, "encore") is None  # no reply pending any more
     to_manager = thread.coach_reply(coach, session, "Tenez-moi au courant.")
     assert to_manager.user.id == ana.id and "Tenez-moi au courant." in to_manager.text
+    thread.delivered(to_coach)
+    db = services.conversation.db
+    assert [m.author for m in store.undelivered_thread(db, 10)] == ["coach"]  # to send again
     assert thread.coach_reply(ana, session, "usurpation") is None  # not a coach
     history = thread.thread_for(ana)[session]
     assert [(m.author, m.text) for m in history] == [

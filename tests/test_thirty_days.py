@@ -13,16 +13,16 @@ from zoneinfo import ZoneInfo
 
 from bot.flows.state import Answer, Pick, Skip
 
-from .test_journey import clock, person, reflect, services  # noqa: F401  (fixtures)
 from .helpers import FakeClock
+from .test_journey import clock, person, reflect, services  # noqa: F401  (fixtures)
 
 PARIS = ZoneInfo("Europe/Paris")
 START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # 10:00 in Paris, day 0
 
 
-def answer_flow(services, user, reply, picks: dict[str, str], texts: dict[str, str]) -> None:
+def answer_flow(built, user, reply, picks: dict[str, str], texts: dict[str, str]) -> None:
     """Answer what the manager is asked until nothing more is asked (chained flows included)."""
-    conversation = services.conversation
+    conversation = built.conversation
     for _ in range(200):
         question = reply.question
         if question is None:
@@ -66,7 +66,6 @@ def test_thirty_days_of_a_manager(services, clock: FakeClock):  # noqa: F811
             event = Answer("Acme" if step.step == "client" else "3")
         reply = conversation.handle(ana, event)
     ben_dates = {"first_step_when": (day0 + timedelta(days=2)).isoformat()}
-
 
     reflect(services, ben, ben_dates)
 

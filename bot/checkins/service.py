@@ -20,9 +20,9 @@ from storage.db import to_stored
 from storage.repository import SessionRow, User
 
 from ..conversation import CHECKIN, REFLECTION, Conversation, Reply
-from ..journey import commitments
 from ..flows.model import AnswerValue
 from ..flows.state import SessionState
+from ..journey import commitments
 from .schedule import Plan, local_day, next_due, parse_hhmm
 
 log = logging.getLogger(__name__)

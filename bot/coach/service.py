@@ -26,10 +26,10 @@ from ..checkins.schedule import local_day
 from ..checkins.service import Clock
 from ..conversation import REFLECTION, Conversation
 from ..flows.engine import values_for
-from ..journey.commitments import describe
 from ..flows.model import Lang, MessageStep, UiTexts
 from ..flows.state import SessionState
 from ..flows.text import display_value, fill
+from ..journey.commitments import describe
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,8 @@ class Delivery:
     feedback_id: int | None = None
     delivered_before: bool = False
     """The same update was handled before and its message went out: do not send it twice."""
+    thread_id: int | None = None
+    """The coach-thread message it carries (refs #11), marked delivered once sent."""
 
 
 class CoachService:

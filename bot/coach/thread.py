@@ -63,11 +63,19 @@ class CoachThread:
         session_id, coach = target
         with self.db.atomic():
             message_id, delivered_at = store.add_thread_message(
-                self.db, session_id, manager.id, coach.id, "manager", text.strip(), self._now(),
+                self.db,
+                session_id,
+                manager.id,
+                coach.id,
+                "manager",
+                text.strip(),
+                self._now(),
                 source_key=key,
             )
             store.set_replying_to(self.db, manager.id, None)
-            coach_store.log_read(self.db, coach.id, manager.id, "reply", str(session_id), self._now())
+            coach_store.log_read(
+                self.db, coach.id, manager.id, "reply", str(session_id), self._now()
+            )
         card = self.coach.card(repository.get_session(self.db, session_id))
         ui, lang = self.conversation.playbook.ui, self.conversation.language(coach)
         labelled = fill(
@@ -81,7 +89,7 @@ class CoachThread:
             },
         )
         log.info("coach.thread_reply manager=%s coach=%s", manager.id, coach.id)
-        return Delivery(coach, labelled, None, delivered_before=delivered_at is not None)
+        return Delivery(coach, labelled, None, delivered_at is not None, message_id)
 
     def sent_to_coach(self, manager: User) -> str:
         """The manager's confirmation that their reply is on its way."""
@@ -99,8 +107,14 @@ class CoachThread:
         if session is None or not text.strip():
             return None
         manager = repository.get_user(self.db, session.user_id)
-        _, delivered_at = store.add_thread_message(
-            self.db, session_id, manager.id, coach.id, "coach", text.strip(), self._now(),
+        message_id, delivered_at = store.add_thread_message(
+            self.db,
+            session_id,
+            manager.id,
+            coach.id,
+            "coach",
+            text.strip(),
+            self._now(),
             source_key=key,
         )
         card = self.coach.card(session)
@@ -109,7 +123,14 @@ class CoachThread:
             ui.thread_from_coach.get(lang),
             {"coach": _name(coach), "date": card.day.strftime("%d/%m/%Y"), "text": text.strip()},
         )
-        return Delivery(manager, words, None, delivered_before=delivered_at is not None)
+        return Delivery(manager, words, None, delivered_at is not None, message_id)
+
+    # --- delivery ------------------------------------------------------------------------------
+
+    def delivered(self, delivery: Delivery) -> None:
+        """The reader's chat received the thread message."""
+        if delivery.thread_id is not None:
+            store.mark_thread_delivered(self.db, delivery.thread_id, self._now())
 
     # --- reading back --------------------------------------------------------------------------
 

@@ -219,7 +219,7 @@ def nudges_are_sound(playbook: Playbook) -> Iterator[Problem]:
     nudges = playbook.nudges
     delays = nudges.after_hours
     if not delays:
-        yield Problem(("nudges", "after_hours"), "list at least one delay, in hours (e.g. [24, 72])")
+        yield Problem(("nudges", "after_hours"), "list at least one delay in hours, like [24, 72]")
     for index, hours in enumerate(delays):
         if hours < 1 or (index and hours <= delays[index - 1]):
             yield Problem(

@@ -26,7 +26,7 @@ from storage.repository import SessionRow, User
 
 from ..checkins.schedule import local_day
 from ..conversation import CHECKIN, REFLECTION, Conversation, Reply
-from ..flows.model import AnswerValue, Lang, UiTexts
+from ..flows.model import AnswerValue, Lang, Localized, UiTexts
 from ..flows.state import SessionState
 from ..flows.text import fill
 
@@ -78,7 +78,8 @@ def long_date(day: date, lang: Lang) -> str:
 
 def status_label(ui: UiTexts, status: str, lang: Lang) -> str:
     """The words for a commitment's state."""
-    return getattr(ui, f"commitment_status_{status}").get(lang)
+    label: Localized = getattr(ui, f"commitment_status_{status}")
+    return label.get(lang)
 
 
 def describe(ui: UiTexts, commitment: Commitment, lang: Lang) -> str:
@@ -212,7 +213,9 @@ class CommitmentService:
             if current is not None and current.text in quoted:
                 self._apply(user, current, row, {**state.answers, "commitment_status": "done"})
 
-    def _from_reflection(self, user: User, row: SessionRow, answers: dict[str, AnswerValue]) -> None:
+    def _from_reflection(
+        self, user: User, row: SessionRow, answers: dict[str, AnswerValue]
+    ) -> None:
         ui, lang = self.conversation.playbook.ui, self.conversation.language(user)
         made = []
         if answers.get("first_step"):

@@ -114,7 +114,9 @@ class NudgeService:
 
     def _nudge(self, playbook: Playbook, user: User, session_id: int, ordinal: int) -> Nudge:
         lang = self.conversation.language(user)
-        section = where_it_stopped(playbook, repository.get_session(self.db, session_id).state, lang)
+        section = where_it_stopped(
+            playbook, repository.get_session(self.db, session_id).state, lang
+        )
         nudges = playbook.nudges
         return Nudge(
             user,

@@ -11,7 +11,7 @@ _RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
 def parse_quiet_hours(text: str) -> tuple[time, time]:
-    """"21:00-08:00" as (start, end); ValueError saying how to write it otherwise."""
+    """ "21:00-08:00" as (start, end); ValueError saying how to write it otherwise."""
     match = _RANGE.match(text)
     if match is None:
         raise ValueError(f"'{text}' is not a range of hours; write it like 21:00-08:00")

@@ -16,8 +16,8 @@ from storage import repository
 from storage.db import to_stored
 from storage.repository import SessionRow, User
 
-from ..checkins.service import SETUP, CheckinService, Clock
 from ..checkins.schedule import local_day
+from ..checkins.service import SETUP, CheckinService, Clock
 from ..coach.service import CoachService
 from ..conversation import REFLECTION, Conversation, Reply
 from ..flows.state import Say
@@ -179,7 +179,10 @@ class JourneyService:
         section = where_it_stopped(self.conversation.playbook, current[0].state, lang)
         return (
             fill(ui.cancel_confirm.get(lang), {"section": section}),
-            (("drop", ui.cancel_confirm_button.get(lang)), ("keep", ui.cancel_keep_button.get(lang))),
+            (
+                ("drop", ui.cancel_confirm_button.get(lang)),
+                ("keep", ui.cancel_keep_button.get(lang)),
+            ),
         )
 
     def confirm_cancel(self, user: User, drop: bool) -> str:
