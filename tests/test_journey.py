@@ -440,3 +440,22 @@ def test_a_reply_handled_twice_is_stored_once(services, clock):
     store.add_thread_message(db, session, ana.id, coach.id, "coach", "Un", "t", source_key="k")
     store.add_thread_message(db, session, ana.id, coach.id, "coach", "Un", "t", source_key="k")
     assert len(list(db.query("SELECT * FROM coach_thread"))) == 1
+
+
+def test_while_checkins_are_paused_a_reminder_asks_instead(services, clock):
+    ana = person(services, "telegram:1")
+    set_up_checkins(services, ana)
+    services.conversation.start(ana, SETUP)
+    services.conversation.handle(ana, Pick("pause"))
+    services.conversation.handle(ana, Answer("5"))  # through Sunday 30 November
+    reflect(services, ana, {"first_step": "Appeler Paul"})
+    commitments = services.journey.commitments
+    clock.now = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    [reminder] = commitments.reminders_due()
+    assert reminder.commitment.text == "Appeler Paul"
+    commitments.start_reminder(reminder)
+    services.conversation.handle(ana, Pick("in_progress"))  # asked again on 1 December
+    clock.now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # the pause is over: the check-in asks
+    assert commitments.reminders_due() == []
+    [reply] = send_due_checkins(services)
+    assert reply.question.step == "commitment_status"

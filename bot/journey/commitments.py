@@ -173,10 +173,11 @@ class CommitmentService:
         found = []
         for user_id in store.users_with_due_commitments(self.db, latest_local, limit):
             settings = checkin_store.get_settings(self.db, user_id)
-            if settings is not None and settings.enabled and settings.paused_until is None:
+            day = self.today(user_id)
+            paused = settings is not None and (settings.paused_until or "") >= day.isoformat()
+            if settings is not None and settings.enabled and not paused:
                 continue  # the check-in of the due day asks about it
             user = repository.get_user(self.db, user_id)
-            day = self.today(user_id)
             commitment = self.due_on(user_id, day)
             if commitment is None or self.quiet(user) or self._occupied(user_id):
                 continue
