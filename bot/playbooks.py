@@ -26,6 +26,7 @@ def for_terminal(playbook: Playbook) -> Playbook:
     ui = playbook.ui.model_copy(update=dict(overrides))
     return playbook.model_copy(update={"ui": ui})
 
+
 log = logging.getLogger(__name__)
 
 

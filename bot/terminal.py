@@ -263,9 +263,11 @@ class TerminalChat:
         assert self.services is not None
         kind, actions = waiting
         lang = self._lang(user)
-        action = actions[int(command) - 1] if command.isdigit() and 0 < int(command) <= len(
-            actions
-        ) else None
+        action = (
+            actions[int(command) - 1]
+            if command.isdigit() and 0 < int(command) <= len(actions)
+            else None
+        )
         if action is None:
             self._say("! " + fill(self.ui.invalid_choice.get(lang), {"count": str(len(actions))}))
             self._waiting = waiting

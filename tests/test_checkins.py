@@ -11,7 +11,7 @@ import pytest
 
 from bot.bootstrap import Services, build_services
 from bot.checkins.service import SETUP
-from bot.flows.state import Answer, Pick
+from bot.flows.state import Answer, Pick, Skip
 from bot.settings import load_settings
 from storage import checkins as store
 from storage.db import open_database
@@ -342,6 +342,9 @@ def test_a_checkin_in_the_middle_of_a_reflection_returns_to_it(services, clock):
     services.conversation.handle(user, Pick("4"))
     services.conversation.handle(user, Pick("done"))
     reply = services.conversation.handle(user, Answer("Un client m'a remercié"))
+    assert reply.question.step == "next_step"  # done: the next step (refs #11)
+    services.conversation.handle(user, Skip())
+    reply = services.conversation.handle(user, Skip())
     assert reply.question.step == "since_when"  # where the reflection was left
     state = json.loads(
         next(

@@ -612,7 +612,8 @@ JOURNEY_STEPS = """
 def journey_flow(make_playbook):
     return make_playbook(
         "f:\n  title: {fr: F, en: F}\n  sections:\n    - id: s\n      title: {fr: S, en: S}\n"
-        "      steps:\n" + "\n".join("        " + line for line in JOURNEY_STEPS.strip().split("\n"))
+        "      steps:\n"
+        + "\n".join("        " + line for line in JOURNEY_STEPS.strip().split("\n"))
     )
 
 

@@ -3,19 +3,46 @@ journey's commands, no check-in it cannot deliver, and never a button to tap."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
+from bot.bootstrap import build_services
+from bot.conversation import Conversation
+from bot.flows.loader import parse_playbook
+from bot.playbooks import PlaybookLibrary, for_terminal
+from bot.settings import load_settings
+from bot.terminal import ChatOptions, TerminalChat
+from storage.db import open_database
+
+from .helpers import REAL_PLAYBOOK, playbook_yaml
 from .test_terminal import ONBOARDING_LINES, PLAYBOOK, chat_process, scripted_reflection
 
 BUTTON_WORDS = re.compile(r"\b(tap|taps|button|buttons|touchez|bouton|boutons)\b", re.IGNORECASE)
 
 
 def chat(db: Path, lines: list[str], *extra: str) -> str:
+    """A `rebond chat` process, its answers through a pipe."""
     process = chat_process(db, *extra)
     stdout, stderr = process.communicate("\n".join(lines) + "\n", timeout=60)
     assert process.returncode == 0, stderr
     return stdout
+
+
+def chat_in_process(db: Path, lines: list[str], flow: str | None = None) -> str:
+    """The same chat as `rebond chat` builds it, in this process (faster), input not a tty."""
+    settings = load_settings(db_path=db, playbook_path=REAL_PLAYBOOK)
+    services = build_services(settings, open_database(db))
+    services.conversation.library.use_variant(for_terminal)
+    stdout = io.StringIO()
+    options = ChatOptions(user="claire", flow=flow)
+    stdin = io.StringIO("\n".join(lines) + "\n")
+    try:
+        chat = TerminalChat(services.conversation, options, stdin, stdout, services=services)
+        assert chat.run() == 0
+    finally:
+        services.conversation.db.close()
+    return stdout.getvalue()
 
 
 def test_after_a_reflection_the_terminal_opens_on_the_home(tmp_path: Path):
@@ -39,29 +66,55 @@ def test_after_a_reflection_the_terminal_opens_on_the_home(tmp_path: Path):
 def test_home_checkin_schedule_cancel_and_restore(tmp_path: Path):
     db = tmp_path / "cancel.db"
     lines, _, _ = scripted_reflection()
-    chat(db, ONBOARDING_LINES + lines)
+    chat_in_process(db, ONBOARDING_LINES + lines)
     ui = PLAYBOOK.ui
-    out = chat(db, ["1", "Globex", "zzz", "/checkin", "/cancel", "2", "/cancel", "1"])
+    typed = ["1", "Globex", "zzz", "/checkin", "/cancel", "2", "/cancel", "1"]
+    out = chat_in_process(db, typed)
     assert "Tapez un numéro de 1 à 4, ou les mots de l'option." in out  # the terminal's words
     assert not BUTTON_WORDS.findall(out), BUTTON_WORDS.findall(out)
     assert ui.checkin_schedule_none.fr + "\n" + ui.checkin_terminal.fr in out
     assert ui.cancel_kept.fr in out and ui.cancelled_restorable.fr in out
-    out = chat(db, ["1"])
+    out = chat_in_process(db, ["1"])
     assert out.startswith(ui.home_title.fr + "\n  1. " + ui.home_restore.fr)
     assert ui.restored.fr in out and "Depuis quand" in out  # back where it was left
-    out = chat(db, ["/checkin"])
+    out = chat_in_process(db, ["/checkin"])
     assert ui.resumed.fr in out
 
 
 def test_an_optional_question_offers_skip_as_a_numbered_choice(tmp_path: Path):
     db = tmp_path / "skip.db"
-    out = chat(db, ["Acme"], "--flow", "commitment_check")
+    out = chat_in_process(db, ["Acme"], "commitment_check")
     assert "  4. Abandonné" in out and "  5." not in out  # a required choice: no skip
-    out = chat(
-        tmp_path / "skip2.db",
-        ["1", "Un ami", "/skip"],
-        "--flow",
-        "commitment_check",
-    )
+    out = chat_in_process(tmp_path / "skip2.db", ["1", "/skip"], "commitment_check")
     assert "Question facultative : tapez /skip (ou le numéro de « Passer »)" in out
     assert "D'ici quand" in out  # the optional next step was skipped
+    flows = """
+f:
+  title: {fr: F, en: F}
+  sections:
+    - id: s
+      title: {fr: S, en: S}
+      steps:
+        - id: mood
+          type: choice
+          optional: true
+          prompt: {fr: "Humeur ?", en: "Mood?"}
+          options:
+            - {id: good, label: {fr: Bien, en: Good}}
+            - {id: bad, label: {fr: Mal, en: Bad}}
+        - id: note
+          type: text
+          prompt: {fr: "Une note ?", en: "A note?"}
+"""
+    text = playbook_yaml(flows)
+    database = open_database(tmp_path / "custom.db")
+    try:
+        library = PlaybookLibrary(database, parse_playbook(text, "t.yaml"), text, "t.yaml")
+        stdout = io.StringIO()
+        options = ChatOptions(user="claire", flow="f")
+        chat = TerminalChat(Conversation(database, library), options, io.StringIO("3\n"), stdout)
+        assert chat.run() == 0
+        assert "  3. skip_button fr" in stdout.getvalue()
+        assert "Une note ?" in stdout.getvalue()  # "3" skipped the optional question
+    finally:
+        database.close()

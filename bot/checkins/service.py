@@ -167,8 +167,11 @@ class CheckinService:
             session_id = reply.session_id or 0
             if asking is not None:
                 journey_store.mark_asked(
-                    self.db, asking.id, session_id, local_day(self.clock(), self.zone(user))
-                    .isoformat(), to_stored(self.clock())
+                    self.db,
+                    asking.id,
+                    session_id,
+                    local_day(self.clock(), self.zone(user)).isoformat(),
+                    to_stored(self.clock()),
                 )
         store.mark_sent(self.db, due.checkin_id, session_id)
         log.info("checkin.sent user=%s flow=%s", user.id, due.flow)

@@ -230,6 +230,6 @@ def nudges_are_sound(playbook: Playbook) -> Iterator[Problem]:
         for used in placeholders(nudges.text.get(lang)):
             if used not in NUDGE_PLACEHOLDERS:
                 yield Problem(
-                    ("nudges", "text", lang), f"'{{{used}}}' is not available here (available: "
-                    "{section})",
+                    ("nudges", "text", lang),
+                    f"'{{{used}}}' is not available here (available: {{section}})",
                 )
