@@ -415,6 +415,8 @@ def test_a_manager_replies_to_feedback_and_the_coach_answers(services, clock):
     thread.delivered(to_coach)
     db = services.conversation.db
     assert [m.author for m in store.undelivered_thread(db, 10)] == ["coach"]  # to send again
+    [again] = thread.undelivered()
+    assert again.user.id == ana.id and again.text == to_manager.text
     assert thread.coach_reply(ana, session, "usurpation") is None  # not a coach
     history = thread.thread_for(ana)[session]
     assert [(m.author, m.text) for m in history] == [

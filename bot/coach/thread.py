@@ -127,6 +127,34 @@ class CoachThread:
 
     # --- delivery ------------------------------------------------------------------------------
 
+    def undelivered(self, limit: int = 100) -> list[Delivery]:
+        """Thread messages stored but not yet in their reader's chat (the bot stopped, or the
+        reader was unreachable), ready to send again."""
+        found = []
+        for message in store.undelivered_thread(self.db, limit):
+            if message.coach_id is None:
+                continue  # the coach is gone (/forget): nobody to deliver to
+            manager = repository.get_user(self.db, message.manager_id)
+            coach = repository.get_user(self.db, message.coach_id)
+            card = self.coach.card(repository.get_session(self.db, message.session_id))
+            reader = coach if message.author == "manager" else manager
+            ui, lang = self.conversation.playbook.ui, self.conversation.language(reader)
+            values = {
+                "name": _name(manager),
+                "coach": _name(coach),
+                "date": card.day.strftime("%d/%m/%Y"),
+                "client": card.client,
+                "number": str(message.session_id),
+                "text": message.text,
+            }
+            template = (
+                ui.coach_reply_received if message.author == "manager" else ui.thread_from_coach
+            )
+            found.append(
+                Delivery(reader, fill(template.get(lang), values), None, False, message.id)
+            )
+        return found
+
     def delivered(self, delivery: Delivery) -> None:
         """The reader's chat received the thread message."""
         if delivery.thread_id is not None:
