@@ -13,10 +13,10 @@ from bot.flows.loader import parse_playbook
 from bot.playbooks import PlaybookLibrary, for_terminal
 from bot.settings import load_settings
 from bot.terminal import ChatOptions, TerminalChat
-from storage.db import open_database
+from storage.db import open_database, to_stored
 
 from .helpers import REAL_PLAYBOOK, playbook_yaml
-from .test_terminal import ONBOARDING_LINES, PLAYBOOK, chat_process, scripted_reflection
+from .test_terminal import CLOCK, ONBOARDING_LINES, PLAYBOOK, chat_process, scripted_reflection
 
 BUTTON_WORDS = re.compile(r"\b(tap|taps|button|buttons|touchez|bouton|boutons)\b", re.IGNORECASE)
 
@@ -109,10 +109,13 @@ f:
     text = playbook_yaml(flows)
     database = open_database(tmp_path / "custom.db")
     try:
-        library = PlaybookLibrary(database, parse_playbook(text, "t.yaml"), text, "t.yaml")
+        playbook = parse_playbook(text, "t.yaml")
+        seen = to_stored(CLOCK())
+        library = PlaybookLibrary(database, playbook, text, "t.yaml", seen_at=seen)
         stdout = io.StringIO()
         options = ChatOptions(user="claire", flow="f")
-        chat = TerminalChat(Conversation(database, library), options, io.StringIO("3\n"), stdout)
+        conversation = Conversation(database, library, CLOCK)
+        chat = TerminalChat(conversation, options, io.StringIO("3\n"), stdout)
         assert chat.run() == 0
         assert "  3. skip_button fr" in stdout.getvalue()
         assert "Une note ?" in stdout.getvalue()  # "3" skipped the optional question

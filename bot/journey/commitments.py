@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from babel.dates import format_date
 from sqlite_utils import Database
@@ -25,6 +25,7 @@ from storage.journey import Commitment
 from storage.repository import SessionRow, User
 
 from ..checkins.schedule import local_day
+from ..clock import Clock
 from ..conversation import CHECKIN, REFLECTION, Conversation, Reply
 from ..flows.model import AnswerValue, Lang, Localized, UiTexts
 from ..flows.state import SessionState
@@ -41,8 +42,6 @@ UNDATED_POSTPONE = timedelta(days=7)
 """A commitment postponed to words no date could be read from is asked about a week later."""
 DEFAULT_ZONE = "Europe/Paris"
 _ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
-
-Clock = Callable[[], datetime]
 
 
 def understood_date(text: str | None) -> date | None:

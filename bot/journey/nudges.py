@@ -19,6 +19,7 @@ from storage import repository
 from storage.db import to_stored
 from storage.repository import User
 
+from ..clock import Clock
 from ..conversation import REFLECTION, Conversation, Reply
 from ..flows.model import Playbook
 from ..flows.state import SessionState
@@ -26,7 +27,6 @@ from ..flows.text import fill
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 RESUME = "resume"
 STOP = "stop"
 

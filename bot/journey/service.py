@@ -17,7 +17,8 @@ from storage.db import to_stored
 from storage.repository import SessionRow, User
 
 from ..checkins.schedule import local_day
-from ..checkins.service import SETUP, CheckinService, Clock
+from ..checkins.service import SETUP, CheckinService
+from ..clock import Clock
 from ..coach.service import CoachService
 from ..conversation import REFLECTION, Conversation, Reply
 from ..flows.state import Say
