@@ -24,6 +24,7 @@ from ..conversation import REFLECTION, Conversation, Reply
 from ..flows.model import Playbook
 from ..flows.state import SessionState
 from ..flows.text import fill
+from ..playbooks import PlaybookLibrary
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +115,8 @@ class NudgeService:
 
     def _nudge(self, playbook: Playbook, user: User, session_id: int, ordinal: int) -> Nudge:
         lang = self.conversation.language(user)
-        section = where_it_stopped(
-            playbook, repository.get_session(self.db, session_id).state, lang
-        )
+        state = repository.get_session(self.db, session_id).state
+        section = where_it_stopped(self.conversation.library, state, lang)
         nudges = playbook.nudges
         return Nudge(
             user,
@@ -127,10 +127,11 @@ class NudgeService:
         )
 
 
-def where_it_stopped(playbook: Playbook, state_json: str, lang: str) -> str:
-    """The title of the section a session waits in ('' when it has ended)."""
+def where_it_stopped(library: PlaybookLibrary, state_json: str, lang: str) -> str:
+    """The title of the section a session waits in, from the playbook version it runs on
+    ('' when it has ended)."""
     state = SessionState.model_validate_json(state_json)
-    flow = playbook.flows.get(state.flow)
+    flow = library.for_version(state.version).flows.get(state.flow)
     if flow is None or state.step is None or state.step not in flow.section_of:
         return ""
     return flow.section_of[state.step][1].title.get("en" if lang == "en" else "fr")

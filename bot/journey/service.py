@@ -89,7 +89,7 @@ class JourneyService:
         items = []
         session = self.conversation.open_session(user, REFLECTION)
         if session is not None:
-            section = where_it_stopped(self.conversation.playbook, session.state, lang)
+            section = where_it_stopped(self.conversation.library, session.state, lang)
             items.append(HomeItem(RESUME, fill(ui.home_resume.get(lang), {"section": section})))
         elif store.last_cancelled_reflection(self.db, user.id) is not None:
             items.append(HomeItem(RESTORE, ui.home_restore.get(lang)))
@@ -177,7 +177,7 @@ class JourneyService:
         if current is None:
             return None
         ui, lang = self.conversation.playbook.ui, self.conversation.language(user)
-        section = where_it_stopped(self.conversation.playbook, current[0].state, lang)
+        section = where_it_stopped(self.conversation.library, current[0].state, lang)
         return (
             fill(ui.cancel_confirm.get(lang), {"section": section}),
             (
