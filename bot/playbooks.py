@@ -23,7 +23,8 @@ def for_terminal(playbook: Playbook) -> Playbook:
     overrides = playbook.ui.terminal
     if not overrides:
         return playbook
-    ui = playbook.ui.model_copy(update=dict(overrides))
+    fields = {name: getattr(playbook.ui, name) for name in type(playbook.ui).model_fields}
+    ui = type(playbook.ui)(**{**fields, **overrides})  # built anew: no per-language cache kept
     return playbook.model_copy(update={"ui": ui})
 
 
