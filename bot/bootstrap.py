@@ -14,6 +14,7 @@ from .coach.service import CoachService
 from .conversation import Conversation
 from .playbooks import PlaybookLibrary
 from .settings import Settings
+from .team.service import TeamService
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Services:
     conversation: Conversation
     checkins: CheckinService
     coach: CoachService
+    team: TeamService
 
 
 def open_storage(settings: Settings) -> Database:
@@ -38,4 +40,5 @@ def build_services(settings: Settings, db: Database, clock: Clock = system_clock
         conversation,
         CheckinService(conversation, grace, clock),
         CoachService(conversation, settings.coach_ids, clock),
+        TeamService(conversation, clock),
     )

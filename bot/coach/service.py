@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import Enum
 
 from storage import checkins as checkin_store
 from storage import coach as store
 from storage import privacy, repository
+from storage import team as team_store
 from storage.coach import Invite, Link, ManagerOverview
 from storage.db import to_stored
 from storage.repository import SessionRow, User
@@ -28,6 +29,7 @@ from ..flows.engine import values_for
 from ..flows.model import Lang, MessageStep, UiTexts
 from ..flows.state import SessionState
 from ..flows.text import display_value, fill
+from ..team.summary import feeling_scale, summarise, summary_lines
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,8 @@ class Transcript:
     card: ReflectionCard
     sections: list[TranscriptSection]
     notes: list[str]
+    team: list[str] = field(default_factory=list)
+    """The summary of each team round of the reflection, as text lines (never raw answers)."""
 
 
 @dataclass(frozen=True)
@@ -262,7 +266,13 @@ class CoachService:
         notes = []
         if reader is not None:
             notes = [note["text"] for note in store.notes_for(self.db, reader.id, session.id)]
-        return Transcript(manager, self._card(session), self._sections(session, reader), notes)
+        return Transcript(
+            manager,
+            self._card(session),
+            self._sections(session, reader),
+            notes,
+            self.team_summary(session),
+        )
 
     def card(self, session: SessionRow) -> ReflectionCard:
         """A reflection's date, client and scores."""
@@ -420,6 +430,24 @@ class CoachService:
             (score("guilt_before"), score("guilt_after")),
             (score("worry_before"), score("worry_after")),
         )
+
+    def team_summary(self, session: SessionRow) -> list[str]:
+        """Each closed team round of the reflection, summarised as the manager sees it (no check:
+        callers check access)."""
+        playbook = self.conversation.playbook
+        rounds = team_store.rounds_of_reflection(self.db, session.id)
+        if playbook.team is None or not rounds:
+            return []
+        scale = feeling_scale(playbook)
+        lang = SessionState.model_validate_json(session.state).lang
+        lines: list[str] = []
+        for closed in rounds:
+            answers = team_store.round_answers(self.db, closed.id)
+            summary = summarise(
+                answers, closed.own_question, (scale.min, scale.max), playbook.safety
+            )
+            lines += summary_lines(summary, playbook, lang)
+        return lines
 
     def _sections(self, session: SessionRow, reader: User | None) -> list[TranscriptSection]:
         state = SessionState.model_validate_json(session.state)

@@ -34,6 +34,7 @@ from .contract import (
     REQUIRED_FLOWS,
     commands_are_described,
     required_flows_present,
+    team_texts_are_sound,
     ui_placeholders_are_known,
 )
 from .model import (
@@ -543,4 +544,5 @@ RULES: tuple[Rule, ...] = (
     safety_keywords_present,
     suggestions_are_valid,
     followups_are_sound,
+    team_texts_are_sound,
 )
