@@ -56,12 +56,12 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 
     db = open_storage(settings)
     try:
-        conversation = build_services(settings, db).conversation
+        services = build_services(settings, db)
         user = getattr(args, "user", None) or _local_user_name()
         options = ChatOptions(
             user=user, lang=getattr(args, "lang", None), flow=getattr(args, "flow", None)
         )
-        return run_chat(conversation, options)
+        return run_chat(services.conversation, options, team=services.team)
     finally:
         db.close()
 

@@ -6,13 +6,16 @@ Usage:
 Choices are numbered (type the number or the option's words), scales take a number. /back,
 /skip, /pause, /quit and /help work; Ctrl-D or Ctrl-C saves and exits, and the next launch
 resumes at the same question. Standard input may be a pipe, one answer per line.
+
+The team round works here too: /team opens one (or shows it: /team close, /team extend), and
+another local user answers it with `/start team_<code>`; /forget erases their answers.
 """
 
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from storage.repository import User
 
@@ -31,6 +34,9 @@ from .flows.state import (
     Say,
     Skip,
 )
+
+if TYPE_CHECKING:
+    from .team.service import TeamService
 
 COMMANDS: dict[str, Event] = {"/back": Back(), "/skip": Skip(), "/restart": Restart()}
 
@@ -91,8 +97,10 @@ class TerminalChat:
         stdin: TextIO,
         stdout: TextIO,
         opening: Reply | None = None,
+        team: TeamService | None = None,
     ) -> None:
         self.conversation = conversation
+        self.team = team
         self.options = options
         self.stdin = stdin
         self.stdout = stdout
@@ -140,6 +148,10 @@ class TerminalChat:
             return self.opening
         wanted = self.options.flow
         if wanted is not None:
+            if wanted == "team_round":
+                raise SystemExit(
+                    "rebond chat: team_round is answered from a round's code: /start team_<code>"
+                )
             if wanted not in self.conversation.playbook.flows:
                 known = ", ".join(self.conversation.playbook.flows)
                 raise SystemExit(f"rebond chat: unknown flow '{wanted}' (known: {known})")
@@ -161,6 +173,10 @@ class TerminalChat:
             self._say(f"> {line}")
         command = line.strip().lower()
         lang = self._lang(user)
+        if self.team is not None:
+            handled = self._team_step(user, line.strip())
+            if handled is not None:
+                return handled
         if command == "/help":
             self._say(self.ui.help_terminal.get(lang))
             return self.conversation.resume(user)
@@ -174,6 +190,47 @@ class TerminalChat:
         if command in COMMANDS:
             return self.conversation.handle(user, COMMANDS[command])
         return self.conversation.handle(user, Answer(line))
+
+    def _team_step(self, user: User, line: str) -> Reply | None:
+        """The team round's commands, and a team member's answers; None for everything else."""
+        team = self.team
+        assert team is not None
+        words = line.split()
+        command = words[0].lower() if words else ""
+        if command == "/start" and len(words) == 2 and words[1].startswith("team_"):
+            return team.join(user, words[1])
+        if team.answering(user):
+            if command == "/help":
+                self._say(team.help_text(user))
+                return Reply(None, tuple(o for o in [team.question(user)] if o is not None))
+            if command == "/forget":
+                self._say(team.forget(user))
+                return None
+            event = COMMANDS.get(command, Answer(line))
+            return team.handle(user, event)
+        if command == "/forget" and words[1:] == ["team"]:
+            self._say(team.forget(user))
+            return self.conversation.resume(user)
+        if command != "/team":
+            return None
+        for message in team.due():  # no scheduler here: rounds close when the manager looks
+            if message.manager.id == user.id:
+                self._say("\n\n".join(message.texts))
+        status = team.status(user)
+        if status is None:
+            return team.start_setup(user)
+        action = words[1].lower() if len(words) > 1 else ""
+        if action == "close":
+            closed = team.close_early(user, status.round.id)
+            self._say("\n\n".join(closed.texts) if closed else "")
+        elif action == "extend":
+            self._say(team.extend(user, status.round.id) or "")
+        else:
+            self._say(
+                f"{status.text}\n/team close: {status.close_label} · /team extend: "
+                f"{status.extend_label}"
+            )
+        return self.conversation.resume(user)
 
     def _show(self, reply: Reply, user: User) -> None:
         lang = self._lang(self.conversation.user(user.key))
@@ -190,6 +247,11 @@ class TerminalChat:
         self.stdout.flush()
 
 
-def run_chat(conversation: Conversation, options: ChatOptions, opening: Reply | None = None) -> int:
+def run_chat(
+    conversation: Conversation,
+    options: ChatOptions,
+    opening: Reply | None = None,
+    team: TeamService | None = None,
+) -> int:
     """Run the terminal chat on the process's standard input and output."""
-    return TerminalChat(conversation, options, sys.stdin, sys.stdout, opening).run()
+    return TerminalChat(conversation, options, sys.stdin, sys.stdout, opening, team).run()

@@ -219,7 +219,7 @@ def test_a_round_from_the_opportunity_step_to_the_ideas_offered(services, clock)
     for member in members:
         assert member.display_name not in body and member.key not in body
     assert "Idée abandonnée" not in body  # the changed answer is gone
-    assert "1 (très inquiet ou inquiète) : █ 1" in body  # the chart's text equivalent
+    assert "1 (très mal) : █ 1" in body  # the chart's text equivalent
     assert message.chart is not None and message.chart.startswith(b"\x89PNG")
     assert team.due() == []  # sent once
 
@@ -548,3 +548,34 @@ def test_the_playbook_contract_of_the_team_round():
     unknown = text.replace("{count} réponses, dans", "{total} réponses, dans")
     with pytest.raises(PlaybookError, match="'\\{total\\}' is not available here"):
         parse_playbook(unknown, "content/playbook.yaml", REQUIRED_FLOWS)
+
+
+def test_the_terminal_chat_opens_a_round_and_a_member_answers_it(services, clock):
+    import io
+
+    from bot.terminal import ChatOptions, TerminalChat
+
+    def chat(user: str, typed: str) -> str:
+        out = io.StringIO()
+        terminal = TerminalChat(
+            services.conversation,
+            ChatOptions(user=user, lang="fr"),
+            io.StringIO(typed),
+            out,
+            team=services.team,
+        )
+        assert terminal.run() == 0
+        return out.getvalue()
+
+    services.team.bot_username = None  # no Telegram: the forwarded message says what to type
+    opened = chat("gilles", "/team\n1\n/skip\n/skip\n")
+    code = re.search(r"/start (team_[A-Za-z0-9_-]+)", opened)
+    assert code, opened
+    answered = chat("bea", f"/start {code.group(1)}\n2\nJe suis à bout\n/skip\nnon\n")
+    assert "3114" in answered  # the helpline note
+    assert "Une question de" not in answered  # no own question: that step passes by itself
+    assert "Merci." in answered
+    status = chat("gilles", "/team\n")
+    assert "Réponses pour l'instant : 1." in status
+    assert "aucune réponse" not in chat("bea", "/forget team\n")
+    assert "Réponses pour l'instant : 0." in chat("gilles", "/team\n")

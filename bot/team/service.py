@@ -26,7 +26,7 @@ from storage.repository import SessionRow, User
 from storage.team import Round
 
 from ..charts import feelings_chart
-from ..checkins.service import Clock
+from ..clock import Clock
 from ..conversation import REFLECTION, Conversation, Reply
 from ..flows import engine
 from ..flows.contract import ROUND_DAYS, TEAM_ROUND, TEAM_SETUP
