@@ -216,13 +216,16 @@ class TerminalChat:
         for message in team.due():  # no scheduler here: rounds close when the manager looks
             if message.manager.id == user.id:
                 self._say("\n\n".join(message.texts))
+                team.mark_sent(message)
         status = team.status(user)
         if status is None:
             return team.start_setup(user)
         action = words[1].lower() if len(words) > 1 else ""
         if action == "close":
             closed = team.close_early(user, status.round.id)
-            self._say("\n\n".join(closed.texts) if closed else "")
+            if closed is not None:
+                self._say("\n\n".join(closed.texts))
+                team.mark_sent(closed)
         elif action == "extend":
             self._say(team.extend(user, status.round.id) or "")
         else:

@@ -281,6 +281,11 @@ def forget_member(db: Database, member_key: str) -> int:
     return cursor.rowcount
 
 
+def fold_log(db: Database) -> None:
+    """Fold the write-ahead log into the file: with secure_delete, erased rows leave no copy."""
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def clear_links(db: Database, closed_before: str) -> int:
     """Delete the member links of rounds closed before the cutoff; how many."""
     with db.atomic():
@@ -290,6 +295,5 @@ def clear_links(db: Database, closed_before: str) -> int:
             [closed_before],
         )
     if cursor.rowcount:
-        # With secure_delete the freed pages are zeroed; checkpointing leaves no copy in the WAL.
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        fold_log(db)
     return cursor.rowcount

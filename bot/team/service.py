@@ -206,16 +206,15 @@ class TeamService:
         return None if found is None else store.answer_count(self.db, found.id)
 
     def close_early(self, manager: User, round_id: int) -> SummaryMessage | None:
-        """Close the manager's open round now; its summary, or None if not theirs or not open."""
+        """Close the manager's open round now; its summary (to send, then `mark_sent`), or None
+        if not theirs or not open."""
         found = self._own_round(manager, round_id)
         if found is None:
             return None
-        with self.db.atomic():
-            if not store.close_round(self.db, found.id, self._now()):
-                return None
-            message = self._closed(found.id)
+        if not store.close_round(self.db, found.id, self._now()):
+            return None
         log.info("team.closed_early manager=%s round=%s", manager.id, found.id)
-        return message
+        return self._message(found)
 
     def extend(self, manager: User, round_id: int, days: int = EXTEND_DAYS) -> str | None:
         """Give the manager's round `days` more days (reopening it if it closed less than 7 days
@@ -330,7 +329,7 @@ class TeamService:
         """/forget by a team member: their answers and links in every round are erased."""
         lang = self._member_lang(member)
         erased = store.forget_member(self.db, member.key)
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        store.fold_log(self.db)
         log.info("team.member_forgotten answers=%s", erased)
         team = self._team()
         return (team.member_forgotten if erased else team.member_nothing).get(lang)
@@ -338,20 +337,29 @@ class TeamService:
     # --- the scheduler's tick ------------------------------------------------------------------
 
     def due(self, limit: int = 100) -> list[SummaryMessage]:
-        """Close the rounds whose date has come and return the summaries to send to their
-        managers (marked sent: call it inside the transaction that writes them to the outbox);
-        clear the member links of rounds closed 7 days ago."""
+        """Close the rounds whose date has come; the summaries of closed rounds not yet sent to
+        their managers (until `mark_sent`); clear the member links of rounds closed 7 days ago.
+
+        For the scheduler's tick. Rendering happens here, outside any transaction; write each
+        message to the outbox and call `mark_sent` in one transaction, so a crash in between
+        sends it on the next tick rather than never.
+        """
         now = self._now()
-        sent = []
         for due in store.due_rounds(self.db, now, limit):
-            with self.db.atomic():
-                store.close_round(self.db, due.id, now)
-            log.info("team.closed round=%s", due.id)
-        for closed in store.unsent_closed_rounds(self.db, limit):
-            with self.db.atomic():
-                sent.append(self._closed(closed.id))
+            if store.close_round(self.db, due.id, now):
+                log.info("team.closed round=%s", due.id)
         self.clear_expired_links()
-        return sent
+        return [self._message(closed) for closed in store.unsent_closed_rounds(self.db, limit)]
+
+    def mark_sent(self, message: SummaryMessage) -> None:
+        """The summary is on its way to the manager: due() stops returning it, and the team's
+        ideas are offered at the open reflection's "which idea first?" if not yet passed."""
+        with self.db.atomic():
+            store.mark_summary_sent(self.db, message.round_id, self._now())
+            if message.summary.ideas:
+                self.conversation.offer(
+                    message.manager, REFLECTION, self._team().ideas_step, _ideas(message.summary)
+                )
 
     def clear_expired_links(self) -> int:
         """Delete the member links of rounds closed more than 7 days ago; how many."""
@@ -361,19 +369,6 @@ class TeamService:
         return cleared
 
     # --- internals -----------------------------------------------------------------------------
-
-    def _closed(self, round_id: int) -> SummaryMessage:
-        """Mark the summary sent, offer the ideas to the reflection, and return the summary."""
-        closed = store.get_round(self.db, round_id)
-        assert closed is not None
-        store.mark_summary_sent(self.db, closed.id, self._now())
-        message = self._message(closed)
-        if message.summary.ideas:
-            manager = repository.get_user(self.db, closed.manager_id)
-            self.conversation.offer(
-                manager, REFLECTION, self._team().ideas_step, _ideas(message.summary)
-            )
-        return message
 
     def _message(self, round_: Round) -> SummaryMessage:
         manager = repository.get_user(self.db, round_.manager_id)
