@@ -327,6 +327,13 @@ def test_a_member_forgets_their_answers(services, clock):
     answer_round(services, member, parameter, 2, "Mon souci", "Mon idée", None, True, "Olga")
     status = team.status(manager)
     assert status is not None and status.count == 1
+    # Their /mydata shows their own answer (and nobody else's); the manager's shows none.
+    other = person(services, 402, "Autre")
+    answer_round(services, other, parameter, 4, "Le souci d'un autre", None, None, False)
+    mine = services.coach.my_data(member)
+    assert "Mon souci" in mine and "Olga" in mine and "Le souci d'un autre" not in mine
+    assert "Mon souci" not in services.coach.my_data(manager)
+    team.forget(other)
     assert "effacées" in team.forget(member)
     assert team.status(manager).count == 0
     assert db.execute("SELECT count(*) FROM team_members").fetchone()[0] == 0
