@@ -367,6 +367,8 @@ def test_forged_expired_closed_and_own_codes_are_refused(services, clock):
     team.join(late, second)
     team.handle(late, Pick("2"))
     assert team.answering(late)
+    again = team.join(late, second)  # the link opened again half-way: where they were
+    assert again.question is not None and again.question.step == "worry"
     status = team.status(manager)
     assert status is not None and team.close_early(manager, status.round.id) is not None
     assert not team.answering(late) and team.handle(late, Answer("trop tard")) is None

@@ -264,8 +264,13 @@ class TeamService:
         inputs = {"manager": _name(manager), "closes": self._date(found.closes_at, manager, lang)}
         if found.own_question:
             inputs["own_question"] = found.own_question
-        state, outputs = engine.start(self.playbook, TEAM_ROUND, lang, inputs)
         token = store.member_token(self.db, found.id, member.key)
+        draft = store.current_draft(self.db, member.key, self._now())
+        if draft is not None and draft.token == token:  # the link opened again half-way
+            question = self.question(member)
+            resumed = Say(self.playbook.ui.resumed.get(lang))
+            return Reply(None, (resumed, question) if question is not None else (resumed,))
+        state, outputs = engine.start(self.playbook, TEAM_ROUND, lang, inputs)
         notes: tuple[Output, ...] = ()
         with self.db.atomic():
             if token is None:
