@@ -47,6 +47,7 @@ OfferProvider = Callable[[User, str], Mapping[str, Sequence[str]]]
 ONBOARDING = "onboarding"
 REFLECTION = "lost_client"
 CHECKIN = "daily_checkin"
+TEAM_MEMBER_FLOW = "team_round"
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,13 @@ class Conversation:
         return merged
 
     def start(self, user: User, flow: str, inputs: dict[str, str] | None = None) -> Reply:
-        """Begin `flow` on the current playbook; an open session of that flow is abandoned."""
+        """Begin `flow` on the current playbook; an open session of that flow is abandoned.
+
+        ValueError for `team_round`: a team member's answers are never a session of theirs
+        (sessions name their user); they run through TeamService.join.
+        """
+        if flow == TEAM_MEMBER_FLOW:
+            raise ValueError("team_round runs through the team service, never as a session")
         playbook = self.library.current
         given = inputs if inputs is not None else self.latest_outputs(user)
         state, outputs = engine.start(playbook, flow, self.language(user), given)

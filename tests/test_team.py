@@ -599,3 +599,9 @@ def test_the_terminal_chat_opens_a_round_and_a_member_answers_it(services, clock
     assert "Réponses pour l'instant : 1." in status
     assert "aucune réponse" not in chat("bea", "/forget team\n")
     assert "Réponses pour l'instant : 0." in chat("gilles", "/team\n")
+
+
+def test_the_member_flow_never_runs_as_a_session_that_names_its_user(services):
+    member = person(services, 800, "Sans session")
+    with pytest.raises(ValueError, match="team service"):
+        services.conversation.start(member, "team_round")
