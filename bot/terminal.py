@@ -218,9 +218,14 @@ class TerminalChat:
                 self._say("\n\n".join(message.texts))
                 team.mark_sent(message)
         status = team.status(user)
+        action = words[1].lower() if len(words) > 1 else ""
+        if status is None and action == "extend":  # a closed round, too small to show
+            last = team.last_closed(user)
+            extended = team.extend(user, last.id) if last is not None else None
+            self._say(extended or team.texts.not_yours.get(self._lang(user)))
+            return self.conversation.resume(user)
         if status is None:
             return team.start_setup(user)
-        action = words[1].lower() if len(words) > 1 else ""
         if action == "close":
             closed = team.close_early(user, status.round.id)
             if closed is not None:

@@ -310,6 +310,7 @@ def test_a_round_with_two_answers_shows_nothing_and_can_be_extended(services, cl
     assert message.extend_label is not None
     assert services.conversation.current(manager) is None  # no ideas offered anywhere
     # Extending reopens it; a third answer makes it showable.
+    assert team.last_closed(manager).id == message.round_id
     assert "prolongé" in team.extend(manager, message.round_id)
     answer_round(
         services, person(services, 303, "Trois"), parameter, 3, None, "Idée trois", None, False
@@ -599,6 +600,9 @@ def test_the_terminal_chat_opens_a_round_and_a_member_answers_it(services, clock
     assert "Réponses pour l'instant : 1." in status
     assert "aucune réponse" not in chat("bea", "/forget team\n")
     assert "Réponses pour l'instant : 0." in chat("gilles", "/team\n")
+    clock.advance(days=6)  # closed on its date with no answer: too small, and it may be extended
+    assert "rien n'est affiché" in chat("gilles", "/team\n")
+    assert "prolongé" in chat("gilles", "/team extend\n")
 
 
 def test_the_member_flow_never_runs_as_a_session_that_names_its_user(services):

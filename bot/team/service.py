@@ -113,6 +113,11 @@ class TeamService:
         """The current playbook."""
         return self.conversation.playbook
 
+    @property
+    def texts(self) -> TeamTexts:
+        """The team round's texts (`team:` in the playbook), for the adapters' buttons."""
+        return self._team()
+
     # --- the manager ---------------------------------------------------------------------------
 
     def start_setup(self, manager: User) -> Reply:
@@ -199,6 +204,11 @@ class TeamService:
             team.close_button.get(lang),
             team.extend_button.get(lang),
         )
+
+    def last_closed(self, manager: User) -> Round | None:
+        """The manager's latest round if it is closed (to extend a round too small to show)."""
+        latest = store.latest_round(self.db, manager.id)
+        return latest if latest is not None and latest.status == "closed" else None
 
     def count(self, manager: User, round_id: int) -> int | None:
         """How many answered the manager's round; None if it is not theirs."""
