@@ -281,6 +281,15 @@ def forget_member(db: Database, member_key: str) -> int:
     return cursor.rowcount
 
 
+def delete_rounds_closed_before(db: Database, cutoff: str) -> int:
+    """Delete rounds closed before `cutoff`, with their answers and links (retention); how many."""
+    with db.atomic():
+        cursor = db.execute(
+            "DELETE FROM team_rounds WHERE status = 'closed' AND closed_at < ?", [cutoff]
+        )
+    return cursor.rowcount
+
+
 def fold_log(db: Database) -> None:
     """Fold the write-ahead log into the file: with secure_delete, erased rows leave no copy."""
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -609,3 +609,21 @@ def test_the_member_flow_never_runs_as_a_session_that_names_its_user(services):
     member = person(services, 800, "Sans session")
     with pytest.raises(ValueError, match="team service"):
         services.conversation.start(member, "team_round")
+
+
+def test_retention_deletes_old_team_rounds_with_their_answers(services, clock):
+    team, db = services.team, services.conversation.db
+    manager = person(services, 1, "Gilles")
+    _, parameter = open_round(services, manager, days="days_3")
+    answer_round(
+        services, person(services, 901, "Ancien"), parameter, 3, "Vieux souci", None, None, False
+    )
+    clock.advance(days=3, seconds=1)
+    deliver(team)
+    clock.advance(days=29)
+    services.coach.apply_retention(30)
+    assert db.execute("SELECT count(*) FROM team_answers").fetchone()[0] == 1  # 29 days: kept
+    clock.advance(days=2)
+    services.coach.apply_retention(30)
+    for table in ("team_rounds", "team_answers", "team_members"):
+        assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0

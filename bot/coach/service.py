@@ -382,10 +382,17 @@ class CoachService:
         return removed
 
     def apply_retention(self, days: int) -> int:
-        """Delete sessions started more than `days` ago; how many."""
+        """Delete sessions started more than `days` ago, and team rounds closed that long ago
+        with their answers; how many sessions."""
         cutoff = to_stored(self.clock() - timedelta(days=days))
         deleted = privacy.delete_sessions_started_before(self.db, cutoff)
-        log.info("privacy.retention days=%s sessions_deleted=%s", days, deleted)
+        rounds = team_store.delete_rounds_closed_before(self.db, cutoff)  # team answers with them
+        log.info(
+            "privacy.retention days=%s sessions_deleted=%s team_rounds_deleted=%s",
+            days,
+            deleted,
+            rounds,
+        )
         return deleted
 
     # --- internals -----------------------------------------------------------------------------
