@@ -24,6 +24,8 @@ USER_COLUMNS: dict[str, tuple[str, ...]] = {
     "notifications": ("coach_id", "manager_id"),
     "audit": ("coach_id", "manager_id"),
     "team_rounds": ("manager_id",),
+    "web_links": ("coach_id",),
+    "web_sessions": ("coach_id",),
 }
 
 
