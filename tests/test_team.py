@@ -583,7 +583,7 @@ def test_the_terminal_chat_opens_a_round_and_a_member_answers_it(services, clock
             ChatOptions(user=user, lang="fr"),
             io.StringIO(typed),
             out,
-            team=services.team,
+            services=services,
         )
         assert terminal.run() == 0
         return out.getvalue()

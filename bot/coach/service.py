@@ -16,6 +16,7 @@ from enum import Enum
 
 from storage import checkins as checkin_store
 from storage import coach as store
+from storage import journey as journey_store
 from storage import privacy, repository
 from storage import team as team_store
 from storage.coach import Invite, Link, ManagerOverview
@@ -29,6 +30,7 @@ from ..flows.engine import values_for
 from ..flows.model import MessageStep, UiText
 from ..flows.state import SessionState
 from ..flows.text import display_value, fill
+from ..journey.commitments import describe
 from ..team.summary import feeling_scale, summarise, summary_lines
 from ..userkey import UserKey
 
@@ -79,6 +81,8 @@ class Transcript:
     notes: list[str]
     team: list[str] = field(default_factory=list)
     """The summary of each team round of the reflection, as text lines (never raw answers)."""
+    commitments: list[str] = field(default_factory=list)
+    """The reflection's commitments and where they stand, in the reader's language (refs #11)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ class Delivery:
     feedback_id: int | None = None
     delivered_before: bool = False
     """The same update was handled before and its message went out: do not send it twice."""
+    thread_id: int | None = None
+    """The coach-thread message it carries (refs #11), marked delivered once sent."""
 
 
 class CoachService:
@@ -262,12 +268,19 @@ class CoachService:
         notes = []
         if reader is not None:
             notes = [note["text"] for note in store.notes_for(self.db, reader.id, session.id)]
+        lang = self.conversation.language(reader or manager)
+        commitments = [
+            describe(self.conversation.playbook.ui, commitment, lang)
+            for commitment in journey_store.commitments_of_session(self.db, session.id)
+        ]
+        sections = self._sections(session, reader)
         return Transcript(
             manager,
             self._card(session),
-            self._sections(session, reader),
+            sections,
             notes,
-            self.team_summary(session),
+            commitments=commitments,
+            team=self.team_summary(session),
         )
 
     def card(self, session: SessionRow) -> ReflectionCard:
