@@ -55,16 +55,18 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     """The guided reflection in the terminal."""
     from .bootstrap import build_services, open_storage
+    from .playbooks import for_terminal
     from .terminal import ChatOptions, run_chat
 
     db = open_storage(settings)
     try:
         services = build_services(settings, db)
+        services.conversation.library.use_variant(for_terminal)
         user = getattr(args, "user", None) or _local_user_name()
         options = ChatOptions(
             user=user, lang=getattr(args, "lang", None), flow=getattr(args, "flow", None)
         )
-        return run_chat(services.conversation, options, checkins=services.checkins)
+        return run_chat(services.conversation, options, services=services)
     finally:
         db.close()
 
@@ -72,11 +74,13 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_checkin(settings: Settings, args: argparse.Namespace) -> int:
     """Today's check-in in the terminal, on the local database."""
     from .bootstrap import build_services, open_storage
+    from .playbooks import for_terminal
     from .terminal import ChatOptions, run_chat
 
     db = open_storage(settings)
     try:
         services = build_services(settings, db)
+        services.conversation.library.use_variant(for_terminal)
         name = args.user or _local_user_name()
         user = services.conversation.user(UserKey.terminal(name), name)
         if args.lang is not None:
@@ -88,7 +92,7 @@ def cmd_checkin(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         opening = services.checkins.start(due)
         options = ChatOptions(user=name, lang=args.lang)
-        return run_chat(services.conversation, options, opening, services.checkins)
+        return run_chat(services.conversation, options, opening, services)
     finally:
         db.close()
 

@@ -4,10 +4,16 @@ Usage:
     rebond chat [--db PATH] [--lang fr|en] [--user NAME] [--flow ID]
 
 Choices are numbered (type the number or the option's words), scales take a number. /back,
-/skip, /restart, /pause, /quit, /history, /progress, /language and /help work; /checkin says
-that check-ins come through Telegram or `rebond checkin`; any other /command is refused with
-the list, and never taken as an answer. Ctrl-D or Ctrl-C saves and exits, and the next launch
-resumes at the same question. Standard input may be a pipe, one answer per line.
+/skip, /restart, /pause, /cancel, /home, /commitments, /quit, /history, /progress, /language and
+/help work; /checkin shows the schedule and says that check-ins come through Telegram or
+`rebond checkin`; any other /command is refused with the list, and never taken as an answer.
+Ctrl-D or Ctrl-C saves and exits, and the next launch resumes at the same question. With nothing
+in progress, the chat opens on the home. Every numbered menu (the home, /cancel's question,
+pause or go on after a safety note, /language) takes the number or the option's words.
+Standard input may be a pipe, one answer per line.
+
+The team round works here too: /team opens one (or shows it: /team close, /team extend), and
+another local user answers it with `/start team_<code>`; /forget team erases their answers.
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ from typing import TYPE_CHECKING, TextIO, assert_never
 
 from storage.repository import User
 
+from .checkins.service import SETUP
 from .conversation import ONBOARDING, REFLECTION, Conversation, Reply
-from .flows.engine import unknown_command
+from .flows.engine import SKIP_OPTION, unknown_command
 from .flows.model import LANGUAGES, Lang, UiTexts
 from .flows.numbers import MAX_NUMBER_CHARACTERS
 from .flows.state import (
@@ -47,7 +54,9 @@ from .flows.text import fill, normalise
 from .userkey import UserKey
 
 if TYPE_CHECKING:
-    from .checkins.service import CheckinService
+    from .bootstrap import Services
+    from .journey.service import Home
+    from .team.service import TeamService
 
 COMMANDS: dict[str, Event] = {"/back": Back(), "/skip": Skip(), "/restart": Restart()}
 TERMINAL_COMMANDS = (
@@ -55,17 +64,24 @@ TERMINAL_COMMANDS = (
     "/skip",
     "/restart",
     "/pause",
+    "/cancel",
+    "/home",
     "/quit",
     "/history",
     "/progress",
+    "/commitments",
     "/language",
     "/checkin",
+    "/team",
     "/help",
 )
 """The commands the terminal knows (the Telegram-only ones, like /share, are refused here)."""
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 PICKED_BY_NUMBER = frozenset({"time", "timezone"})
 """Question kinds whose numbered options are picked by number ("2" is not 02:00 there)."""
+
+Action = Callable[["User", Choice], "Reply | None"]
+"""What choosing an option of a numbered menu does; None ends the chat."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +140,8 @@ def render_question(ask: Ask, ui: UiTexts, lang: Lang) -> str:
     elif ask.options:
         for number, option in enumerate(ask.options, start=1):
             parts.append(f"  {number}. {option.label}")
+        if ask.skip is not None:  # the skip choice, numbered after the options
+            parts.append(f"  {len(ask.options) + 1}. {ask.skip}")
     if ask.hint:
         parts.append(ask.hint)
     if ask.previous is not None:
@@ -141,19 +159,22 @@ class TerminalChat:
         stdin: TextIO,
         stdout: TextIO,
         opening: Reply | None = None,
-        checkins: CheckinService | None = None,
+        services: Services | None = None,
     ) -> None:
         self.conversation = conversation
+        self.services = services
+        """The services around the conversation: with them, the home and the journey's
+        commands (/checkin, /commitments, /cancel with a way back)."""
+        self.team: TeamService | None = services.team if services is not None else None
         self.options = options
         self.stdin = stdin
         self.stdout = stdout
         self.echo = not stdin.isatty()
         self.opening = opening
         """What to show first when the caller already started a flow (`rebond checkin`)."""
-        self.checkins = checkins
-        self.menu: tuple[tuple[Choice, ...], Callable[[User, Choice], Reply | None]] | None = None
-        """Numbered options waiting for a choice (pause or go on, a language), and their action."""
-        self.question: Ask | None = None
+        self.menu: tuple[tuple[Choice, ...], Action] | None = None
+        """The one numbered menu waiting for a choice (the home, /cancel's question, pause or go
+        on, a language), and what choosing does."""
 
     @property
     def ui(self) -> UiTexts:
@@ -179,11 +200,25 @@ class TerminalChat:
                 stepped = self._step(user, line.rstrip("\n"))
                 if stepped is None:
                     return 0
-                reply = stepped
+                reply = self._without_telegram_checkins(user, stepped)
                 self._show(reply, user)
         except KeyboardInterrupt:
             self._say("\n" + self.ui.in_(self._lang(user)).saved_and_exit)
         return 0
+
+    def _without_telegram_checkins(self, user: User, reply: Reply) -> Reply:
+        """The terminal cannot send daily check-ins: when a finished reflection leads to their
+        set-up, it is dropped and `rebond checkin` is offered instead."""
+        if reply.completed is None or reply.question is None or reply.session_id is None:
+            return reply
+        if self.conversation.session(reply.session_id).flow != SETUP:
+            return reply
+        if self.conversation.session(reply.completed).flow != REFLECTION:
+            return reply
+        self.conversation.cancel(user)
+        kept = tuple(output for output in reply.outputs if not isinstance(output, Ask))
+        note = Say(self.ui.checkin_terminal.get(self._lang(user)))
+        return Reply(None, (*kept, note), completed=reply.completed)
 
     def _user(self) -> User:
         user = self.conversation.user(UserKey.terminal(self.options.user), self.options.user)
@@ -196,6 +231,10 @@ class TerminalChat:
             return self.opening
         wanted = self.options.flow
         if wanted is not None:
+            if wanted == "team_round":
+                raise SystemExit(
+                    "rebond chat: team_round is answered from a round's code: /start team_<code>"
+                )
             if wanted not in self.conversation.playbook.flows:
                 known = ", ".join(self.conversation.playbook.flows)
                 raise SystemExit(f"rebond chat: unknown flow '{wanted}' (known: {known})")
@@ -206,6 +245,8 @@ class TerminalChat:
         reply = self.conversation.resume(user)
         if reply.question is not None:
             return self._resumed(user, reply)
+        if self.services is not None and user.onboarded_at:
+            return self._home(user)  # nothing in progress: the manager chooses
         return self.conversation.start(user, REFLECTION if user.onboarded_at else ONBOARDING)
 
     def _resumed(self, user: User, reply: Reply) -> Reply:
@@ -217,20 +258,30 @@ class TerminalChat:
             self._say(f"> {line}")
         command = line.strip().lower()
         lang = self._lang(user)
+        if self.team is not None:
+            handled = self._team_step(user, line.strip())
+            if handled is not None:
+                self.menu = None
+                return handled
         if self.menu is not None and not command.startswith("/"):
             return self._choose(user, line)
-        self.menu = None
+        waiting, self.menu = self.menu, None
         if command.startswith("/") and command[1:2].isalpha():
-            return self._command(user, command.split()[0], lang)
-        question = self.question
-        if question is not None and question.kind in PICKED_BY_NUMBER:
-            chosen = _numbered(question.options, line)
-            if chosen is not None:
-                return self.conversation.handle(user, Pick(chosen.id))
+            reply = self._command(user, command.split()[0], lang)
+            if reply is not None and reply.question is None and self.menu is None:
+                self.menu = waiting  # a command that leads nowhere else: the menu still waits
+            return reply
+        question = self.conversation.resume(user).question
+        picked = _picked_by_number(question, line) if question is not None else None
+        if picked is not None:
+            return self.conversation.handle(user, Pick(picked))
         return self.conversation.handle(user, Answer(line))
 
     def _command(self, user: User, command: str, lang: Lang) -> Reply | None:
         """Run a slash command; none is ever sent to the engine as an answer."""
+        journey = self._journey_command(user, command)
+        if journey is not None:
+            return journey
         if command == "/help":
             self._say(self.ui.in_(lang).help_terminal)
         elif command == "/pause":
@@ -243,11 +294,11 @@ class TerminalChat:
         elif command in COMMANDS:
             return self.conversation.handle(user, COMMANDS[command])
         elif command == "/history":
-            self._history(user, lang)
+            self._say(self._history(user))
         elif command == "/progress":
-            self._progress(user, lang)
-        elif command == "/checkin":
-            self._say(self.ui.in_(lang).checkin_in_terminal)
+            self._say(self._progress(user, lang))
+        elif command == "/checkin":  # without the services: no schedule to show
+            self._say(self.ui.in_(lang).checkin_terminal)
         elif command == "/language":
             options = tuple(Choice(code, LANGUAGE_NAMES[code]) for code in LANGUAGES)
             self._say(render_menu(self.ui.in_(lang).language_prompt, options))
@@ -259,6 +310,7 @@ class TerminalChat:
         return self.conversation.resume(user)
 
     def _choose(self, user: User, line: str) -> Reply | None:
+        """The option of the waiting menu typed by number or by its words."""
         assert self.menu is not None
         options, action = self.menu
         chosen = _numbered(options, line) or next(
@@ -282,42 +334,162 @@ class TerminalChat:
         lang: Lang = "en" if chosen.id == "en" else "fr"
         user = self.conversation.set_language(user, lang)
         self._say(self.ui.in_(lang).language_set)
-        return self.conversation.resume(user)
+        reply = self.conversation.resume(user)
+        if reply.question is None and self.services is not None and user.onboarded_at:
+            return self._home(user)  # nothing in progress: back to the home, in the new language
+        return reply
 
-    def _history(self, user: User, lang: Lang) -> None:
-        sessions = self.conversation.history(user)
-        if not sessions:
-            self._say(self.ui.in_(lang).history_empty)
-            return
-        self._say(f"== {self.ui.in_(lang).history_title} ==")
-        for row in sessions:
-            summary = json.loads(row.summary or "{}")
-            day = (row.completed_at or row.started_at)[:10]
-            lines = [f"{day} · {summary.get('title', '')}"]
-            lines += [f"  • {line}" for line in summary.get("lines", [])]
-            self._say("\n".join(lines))
-
-    def _progress(self, user: User, lang: Lang) -> None:
-        if self.checkins is None:
-            self._say(self.ui.in_(lang).checkin_in_terminal)
-            return
-        progress = self.checkins.progress(user)
+    def _progress(self, user: User, lang: Lang) -> str:
+        """The check-ins' figures, or why there are none here."""
+        if self.services is None:
+            return self.ui.in_(lang).checkin_terminal
+        progress = self.services.checkins.progress(user)
         if not progress.moods and not progress.reflection_days:
-            self._say(self.ui.in_(lang).progress_empty)
-            return
+            return self.ui.in_(lang).progress_empty
         average = "-" if progress.average is None else f"{progress.average:.1f}"
         values = {
             "count": str(len(progress.moods)),
             "average": average,
             "streak": str(progress.streak),
         }
-        self._say(fill(self.ui.in_(lang).progress_summary, values))
+        return fill(self.ui.in_(lang).progress_summary, values)
+
+    def _team_step(self, user: User, line: str) -> Reply | None:
+        """The team round's commands, and a team member's answers; None for everything else."""
+        team = self.team
+        assert team is not None
+        words = line.split()
+        command = words[0].lower() if words else ""
+        if command == "/start" and len(words) == 2 and words[1].startswith("team_"):
+            return team.join(user, words[1])
+        if team.answering(user):
+            if command == "/help":
+                self._say(team.help_text(user))
+                return Reply(None, tuple(o for o in [team.question(user)] if o is not None))
+            if command == "/forget":
+                self._say(team.forget(user))
+                return None
+            event = COMMANDS.get(command, Answer(line))
+            return team.handle(user, event)
+        if command == "/forget" and words[1:] == ["team"]:
+            self._say(team.forget(user))
+            return self.conversation.resume(user)
+        if command != "/team":
+            return None
+        for message in team.due():  # no scheduler here: rounds close when the manager looks
+            if message.manager.id == user.id:
+                self._say("\n\n".join(message.texts))
+                team.mark_sent(message)
+        status = team.status(user)
+        action = words[1].lower() if len(words) > 1 else ""
+        if status is None and action == "extend":  # a closed round, too small to show
+            last = team.last_closed(user)
+            extended = team.extend(user, last.id) if last is not None else None
+            self._say(extended or team.texts.not_yours.get(self._lang(user)))
+            return self.conversation.resume(user)
+        if status is None:
+            return team.start_setup(user)
+        if action == "close":
+            closed = team.close_early(user, status.round.id)
+            if closed is not None:
+                self._say("\n\n".join(closed.texts))
+                team.mark_sent(closed)
+        elif action == "extend":
+            self._say(team.extend(user, status.round.id) or "")
+        else:
+            self._say(
+                f"{status.text}\n/team close: {status.close_label} · /team extend: "
+                f"{status.extend_label}"
+            )
+        return self.conversation.resume(user)
+
+    # --- the journey: home, /checkin, /commitments, /cancel ------------------------------------
+
+    def _home(self, user: User) -> Reply:
+        assert self.services is not None
+        home: Home = self.services.journey.home(user, terminal=True)
+        lines = [home.title] + [
+            f"  {number}. {item.label}" for number, item in enumerate(home.items, start=1)
+        ]
+        self._say("\n".join(lines))
+        self.menu = (tuple(Choice(item.action, item.label) for item in home.items), self._act)
+        return Reply(None, ())
+
+    def _journey_command(self, user: User, command: str) -> Reply | None:
+        """The journey's commands, when the chat runs with its services."""
+        if self.services is None:
+            return None
+        journey, lang = self.services.journey, self._lang(user)
+        if command == "/home":
+            return self._home(user)
+        if command == "/checkin":
+            self._say(journey.checkin_schedule(user) + "\n" + self.ui.checkin_terminal.get(lang))
+            return self.conversation.resume(user)
+        if command == "/commitments":
+            self._say(journey.commitments.listing(user))
+            return self.conversation.resume(user)
+        if command == "/cancel":
+            asked = journey.cancel_question(user)
+            if asked is None:
+                self._say(self.ui.nothing_in_progress.get(lang))
+                return self.conversation.resume(user)
+            question, choices = asked
+            numbered = [f"  {n}. {label}" for n, (_, label) in enumerate(choices, start=1)]
+            self._say("\n".join([question, *numbered]))
+            self.menu = (tuple(Choice(action, label) for action, label in choices), self._cancel)
+            return Reply(None, ())
+        return None
+
+    def _cancel(self, user: User, chosen: Choice) -> Reply:
+        """The answer to /cancel's question: drop the reflection (restorable) or keep it."""
+        assert self.services is not None
+        self._say(self.services.journey.confirm_cancel(user, drop=chosen.id == "drop"))
+        return self.conversation.resume(user) if chosen.id == "keep" else Reply(None, ())
+
+    def _act(self, user: User, chosen: Choice) -> Reply:
+        """What a home item does in the terminal."""
+        assert self.services is not None
+        services, lang, action = self.services, self._lang(user), chosen.id
+        if action == "resume":
+            session = self.conversation.open_session(user, REFLECTION)
+            return self.conversation.focus(user, session.id) if session else self._home(user)
+        if action == "restore":
+            return services.journey.restore(user)
+        if action == "new":
+            return self.conversation.start(user, REFLECTION)
+        if action == "checkin":
+            due = services.checkins.claim_today_for_terminal(user)
+            if due is None:
+                self._say(self.ui.checkin_already_done.get(lang))
+                return self._home(user)
+            return services.checkins.start(due)
+        if action == "history":
+            self._say(self._history(user))
+        elif action == "commitments":
+            self._say(services.journey.commitments.listing(user))
+        elif action == "progress":
+            self._say(self._progress(user, lang))
+        elif action == "settings":
+            self._say(services.journey.settings_text(user))
+            self._say(self.ui.checkin_terminal.get(lang))
+        return self._home(user)
+
+    def _history(self, user: User) -> str:
+        lang = self._lang(user)
+        sessions = self.conversation.history(user)
+        if not sessions:
+            return self.ui.history_empty.get(lang)
+        parts = [self.ui.history_title.get(lang)]
+        for row in sessions:
+            summary = json.loads(row.summary or "{}")
+            day = (row.completed_at or row.started_at)[:10]
+            parts.append(f"\n{day} · {summary.get('title', '')}")
+            parts += [f"  • {line}" for line in summary.get("lines", [])]
+        return "\n".join(parts)
 
     def _show(self, reply: Reply, user: User) -> None:
         lang = self._lang(self.conversation.user(user.key))
         offer = next((o for o in reply.outputs if isinstance(o, SafetyOffer)), None)
-        if reply.question is not None:
-            self.question = reply.question
         for output in reply.outputs:
             if offer is not None and isinstance(output, Ask):
                 continue  # the question comes back once the manager chose to go on
@@ -339,10 +511,10 @@ def run_chat(
     conversation: Conversation,
     options: ChatOptions,
     opening: Reply | None = None,
-    checkins: CheckinService | None = None,
+    services: Services | None = None,
 ) -> int:
     """Run the terminal chat on the process's standard input and output."""
-    return TerminalChat(conversation, options, sys.stdin, sys.stdout, opening, checkins).run()
+    return TerminalChat(conversation, options, sys.stdin, sys.stdout, opening, services).run()
 
 
 def _numbered(options: tuple[Choice, ...], line: str) -> Choice | None:
@@ -352,3 +524,15 @@ def _numbered(options: tuple[Choice, ...], line: str) -> Choice | None:
         return None
     index = int(typed)
     return options[index - 1] if 1 <= index <= len(options) else None
+
+
+def _picked_by_number(question: Ask, line: str) -> str | None:
+    """The option id a number typed at a question picks: the numbered skip choice after the
+    options, or an option of a question whose numbers are not answers (times, zones)."""
+    skip_number = str(len(question.options) + 1)
+    if question.options and question.skip is not None and line.strip() == skip_number:
+        return SKIP_OPTION
+    if question.kind in PICKED_BY_NUMBER:
+        chosen = _numbered(question.options, line)
+        return chosen.id if chosen is not None else None
+    return None
