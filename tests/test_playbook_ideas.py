@@ -154,7 +154,8 @@ def ideas_table() -> list[Idea]:
     doc = DOC.read_text(encoding="utf-8")
     table = doc[doc.index(TABLE_HEADING) :]
     table = table[: table.index("\n## ")]
-    rows = [line for line in table.splitlines() if line.startswith("| ")][2:]
+    lines = [line for line in table.splitlines() if line.startswith("|")]
+    rows = [line for line in lines[1:] if not line.startswith("|-")]  # after heads and rule
     ideas = []
     for row in rows:
         cells = [cell.strip() for cell in row.strip().strip("|").split(" | ")]
@@ -172,6 +173,7 @@ def ideas_table() -> list[Idea]:
 def test_the_table_names_steps_that_exist_and_every_idea_lives_in_the_reflection(playbook):
     ideas = ideas_table()
     assert len(ideas) >= 15
+    assert ideas[0].name == "Financial dependence on one big client"  # the first row is read
     for idea in ideas:
         missing = [
             f"{flow}.{step}"
