@@ -11,6 +11,8 @@ from sqlite_utils.migrations import Migrations
 MIGRATIONS = Migrations("rebond")
 
 SESSION_STATUSES = ("active", "paused", "completed", "abandoned")
+CHECKIN_STATUSES = ("claimed", "sent", "snoozed", "answered", "missed", "skipped", "undelivered")
+"""Since 0005; `undelivered`: the bot could not deliver it before its grace ended."""
 
 
 @MIGRATIONS(name="0001_core")
@@ -214,8 +216,7 @@ def coach_tables(db: Database) -> None:
 def inbox_outbox(db: Database) -> None:
     """Telegram delivery: the inbox of received updates, the outbox of Bot API calls, the row
     showing each user's question, and check-ins the bot could not deliver (`undelivered`)."""
-    db.executescript(
-        """
+    statements = """
         CREATE TABLE inbox (
             update_id INTEGER PRIMARY KEY,
             chat_id INTEGER NOT NULL,
@@ -249,31 +250,102 @@ def inbox_outbox(db: Database) -> None:
         );
         CREATE INDEX outbox_pending ON outbox(chat_id, id) WHERE status = 'pending';
         CREATE INDEX outbox_finished ON outbox(updated_at) WHERE status != 'pending';
-        ALTER TABLE users ADD COLUMN question_outbox_id INTEGER;
-        CREATE TABLE checkins_new (
-            id INTEGER PRIMARY KEY,
-            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-            local_date TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            flow TEXT NOT NULL,
-            due_at TEXT NOT NULL,
-            status TEXT NOT NULL CHECK (
-                status IN (
-                    'claimed', 'sent', 'snoozed', 'answered', 'missed', 'skipped', 'undelivered'
-                )
-            ),
-            session_id INTEGER REFERENCES sessions(id) ON DELETE SET NULL,
-            snoozed INTEGER NOT NULL DEFAULT 0,
-            created_at TEXT NOT NULL,
-            sent_at TEXT,
-            answered_at TEXT,
-            UNIQUE (user_id, local_date)
-        );
-        INSERT INTO checkins_new SELECT id, user_id, local_date, kind, flow, due_at, status,
-            session_id, snoozed, created_at, sent_at, answered_at FROM checkins;
-        DROP TABLE checkins;
-        ALTER TABLE checkins_new RENAME TO checkins;
+        ALTER TABLE users ADD COLUMN question_outbox_id INTEGER
+    """
+    # One statement at a time: executescript() would commit the migration's transaction.
+    for statement in statements.split(";"):
+        db.execute(statement)
+    statuses = ", ".join(f"'{status}'" for status in CHECKIN_STATUSES)
+    _rebuild(
+        db,
+        "checkins",
+        f"""
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        local_date TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        flow TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ({statuses})),
+        session_id INTEGER REFERENCES sessions(id) ON DELETE SET NULL,
+        snoozed INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        answered_at TEXT
+        """,
+        """
+        CREATE UNIQUE INDEX checkins_one_per_day ON checkins(user_id, local_date);
         CREATE INDEX checkins_by_session ON checkins(session_id);
         CREATE INDEX checkins_claimed ON checkins(status) WHERE status = 'claimed';
-        """
+        """,
     )
+
+
+@MIGRATIONS(name="0007_repair_source_key")
+def repair_source_key(db: Database) -> None:
+    """Bring databases created by 0004 as it first shipped to the schema 0004 has now.
+
+    0004 was edited after it landed (it should not have been): databases created before lack
+    `coach_notes.source_key` and `feedback.source_key` (so /note and /feedback fail on them),
+    and delete a coach's feedback and audit with the coach instead of keeping them with
+    coach_id NULL. Each repair runs only where it is needed, so fresh databases are untouched.
+    """
+    for table in ("coach_notes", "feedback"):
+        if "source_key" not in db[table].columns_dict:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN source_key TEXT")
+            # SQLite cannot add a UNIQUE column: a unique index says the same (NULLs may repeat).
+            db.execute(f"CREATE UNIQUE INDEX {table}_source_key ON {table}(source_key)")
+    if _coach_deletion_cascades(db, "feedback"):
+        _rebuild(
+            db,
+            "feedback",
+            """
+            id INTEGER PRIMARY KEY,
+            coach_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            manager_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            delivered_at TEXT,
+            source_key TEXT UNIQUE
+            """,
+            """
+            CREATE INDEX feedback_by_session ON feedback(session_id);
+            CREATE INDEX feedback_undelivered ON feedback(delivered_at) WHERE delivered_at IS NULL;
+            """,
+        )
+    if _coach_deletion_cascades(db, "audit"):
+        _rebuild(
+            db,
+            "audit",
+            """
+            id INTEGER PRIMARY KEY,
+            coach_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            manager_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            action TEXT NOT NULL,
+            target TEXT,
+            at TEXT NOT NULL
+            """,
+            "CREATE INDEX audit_by_manager ON audit(manager_id, at);",
+        )
+
+
+def _coach_deletion_cascades(db: Database, table: str) -> bool:
+    """True when deleting a coach deletes the table's rows (0004 as first shipped)."""
+    return any(
+        row[3] == "coach_id" and row[6] == "CASCADE"
+        for row in db.execute(f"PRAGMA foreign_key_list({table})").fetchall()
+    )
+
+
+def _rebuild(db: Database, table: str, columns: str, indexes: str) -> None:
+    """Recreate `table` with `columns`, rows kept (SQLite's way to change a constraint)."""
+    names = ", ".join(column.split()[0] for column in columns.strip().split(",\n"))
+    # One statement at a time: executescript() would commit the migration's transaction.
+    db.execute(f"CREATE TABLE {table}_repaired ({columns})")
+    db.execute(f"INSERT INTO {table}_repaired ({names}) SELECT {names} FROM {table}")
+    db.execute(f"DROP TABLE {table}")
+    db.execute(f"ALTER TABLE {table}_repaired RENAME TO {table}")
+    for index in indexes.split(";"):
+        if index.strip():
+            db.execute(index)

@@ -110,6 +110,8 @@ class Manager:
             self.state, _ = start(self.playbook, self.flow, "fr", {})
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(420)  # about a minute on a quiet machine; restarts slow down under load
 async def test_kill_9_soak_loses_and_doubles_nothing(tmp_path: Path):
     db_path = tmp_path / "bot.db"
     rng = random.Random(8)
