@@ -22,7 +22,7 @@ from datetime import timedelta
 # Durations from PTB as timedelta (its coming default), without a deprecation warning per 429.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import BotCommandScopeChat, Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
@@ -39,7 +39,7 @@ from .delivery.ratelimit import SendLimiter, seconds
 from .delivery.sender import Sender
 from .delivery.webhook import WebhookServer
 from .flows.contract import COACH_COMMANDS, REQUIRED_COMMANDS
-from .flows.model import LANGUAGES
+from .flows.model import LANGUAGES, Lang
 from .handlers import CheckinHandlers, CoachHandlers, ManagerHandlers, PrivacyHandlers, register
 from .handlers.chat import ChatView
 from .settings import Settings
@@ -122,12 +122,8 @@ def publish_commands(
     """The command menu, in English by default and in French for French-speaking users;
     coaches get their commands too, in their chat only (through the outbox, so a refusal or a
     5xx delays them without stopping the bot)."""
-    described = conversation.playbook.ui.commands
     for lang in LANGUAGES:
-        commands = [BotCommand(name, described[name].get(lang)) for name in REQUIRED_COMMANDS]
-        payload: dict[str, object] = {"commands": [[c.command, c.description] for c in commands]}
-        if lang != "en":
-            payload["language_code"] = lang
+        payload = _menu(conversation, REQUIRED_COMMANDS, lang)
         storage.add("commands", 0, "setMyCommands", payload)
     for coach_id in sorted(coach_ids):
         publish_coach_menu(storage, conversation, coach_id)
@@ -136,17 +132,19 @@ def publish_commands(
 def publish_coach_menu(storage: Storage, conversation: Conversation, coach_id: int) -> None:
     """A coach's menu: the managers' commands and the coaches', in their chat only (a coach
     who never opened the bot gets it at their first command)."""
-    described = conversation.playbook.ui.commands
     for lang in LANGUAGES:
-        names = (*REQUIRED_COMMANDS, *COACH_COMMANDS)
-        commands = [BotCommand(name, described[name].get(lang)) for name in names]
-        payload: dict[str, object] = {
-            "commands": [[c.command, c.description] for c in commands],
-            "scope": BotCommandScopeChat(coach_id).to_dict(),
-        }
-        if lang != "en":
-            payload["language_code"] = lang
+        payload = _menu(conversation, (*REQUIRED_COMMANDS, *COACH_COMMANDS), lang)
+        payload["scope"] = BotCommandScopeChat(coach_id).to_dict()
         storage.add("commands", coach_id, "setMyCommands", payload)
+
+
+def _menu(conversation: Conversation, names: tuple[str, ...], lang: Lang) -> dict[str, object]:
+    """setMyCommands' parameters: (command, description) pairs, the language unless English."""
+    described = conversation.playbook.ui.commands
+    payload: dict[str, object] = {"commands": [[n, described[n].get(lang)] for n in names]}
+    if lang != "en":
+        payload["language_code"] = lang
+    return payload
 
 
 async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> None:
