@@ -11,12 +11,18 @@ from types import SimpleNamespace
 
 import pytest
 from telegram import Update
+from telegram.error import BadRequest, Forbidden
 
 from bot.delivery.inbox import Inbox
 from bot.delivery.outbox import Storage
+from bot.delivery.ratelimit import SendLimiter
+from bot.delivery.sender import Sender
 from bot.handlers.callbacks import ButtonData
 from bot.handlers.render import MESSAGE_LIMIT, Span, split_messages, to_html
+from storage import delivery as store
+from storage import repository
 from storage.db import open_database
+from storage.delivery import Outgoing
 
 
 def visible(message: str) -> str:
@@ -228,3 +234,78 @@ async def test_removing_the_bot_from_a_group_does_not_mark_anyone_blocked(tmp_pa
         assert services.conversation.user("telegram:77").blocked_at is not None
     finally:
         services.conversation.db.close()
+
+
+class StubBot:
+    """Answers each Bot API call with what `outcomes` says for its method: an exception to
+    raise, or a result."""
+
+    def __init__(self, outcomes: dict[str, object]) -> None:
+        self.outcomes = outcomes
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str):
+        async def call(**kwargs):
+            self.calls.append(name)
+            outcome = self.outcomes[name]
+            if isinstance(outcome, BaseException):
+                raise outcome
+            return outcome
+
+        return call
+
+
+async def deliver_all(storage: Storage, bot: StubBot) -> dict[str, int]:
+    sender = Sender(bot, storage, SendLimiter(rate=0))
+    stop = asyncio.Event()
+    running = asyncio.create_task(sender.run(stop))
+    await wait_until(lambda: not store.due(storage.db, "9999", set(), 10))
+    stop.set()
+    await running
+    return store.outbox_counts(storage.db)
+
+
+async def test_a_moot_refusal_ends_a_cosmetic_row_as_done_and_fails_nothing_else(storage):
+    async with storage.transaction():
+        storage.add("answered_edit", 5, "editMessageText", {"chat_id": 5, "message_id": 1})
+        storage.add("callback_answer", 5, "answerCallbackQuery", {"callback_query_id": "1"})
+        storage.add("reply", 5, "sendMessage", {"chat_id": 5, "text": "next"})
+    bot = StubBot(
+        {
+            "edit_message_text": BadRequest("Message is not modified: specified new message"),
+            "answer_callback_query": BadRequest("Query is too old and response timeout expired"),
+            "send_message": SimpleNamespace(message_id=9),
+        }
+    )
+    counts = await deliver_all(storage, bot)
+    assert bot.calls == ["edit_message_text", "answer_callback_query", "send_message"]
+    assert counts == {"done": 2, "sent": 1}
+
+
+async def test_a_403_marks_the_user_blocked_and_fails_their_pending_rows(storage):
+    user = repository.get_or_create_user(storage.db, "telegram:6", "Zoé", "fr", now=storage.now())
+    async with storage.transaction():
+        storage.add("checkin", 6, "sendMessage", {"chat_id": 6, "text": "mood?"})
+        storage.add("checkin", 6, "sendMessage", {"chat_id": 6, "text": "and then?"})
+    bot = StubBot({"send_message": Forbidden("Forbidden: bot was blocked by the user")})
+    counts = await deliver_all(storage, bot)
+    assert counts == {"failed": 2} and bot.calls == ["send_message"]
+    assert repository.get_user(storage.db, user.id).blocked_at is not None
+
+
+def test_housekeeping_prunes_old_delivery_rows_but_keeps_the_question_on_screen(storage):
+    db = storage.db
+    old, now = "2026-01-01T00:00:00.000+00:00", "2026-02-01T00:00:00.000+00:00"
+    store.store_updates(db, [(1, 5, "{}"), (2, 5, "{}"), (3, 5, "{}")], old)
+    store.mark_processed(db, 1, old)
+    store.mark_processed(db, 2, now)
+    rows = [
+        store.enqueue(db, Outgoing("reply", 5, "sendMessage", {}, 1, now), old) for _ in range(3)
+    ]
+    for row in rows:
+        store.finish(db, row, "sent", old, message_id=row)
+    user = repository.get_or_create_user(db, "telegram:5", "Zoé", "fr", now=old)
+    store.set_question_row(db, user.id, rows[0])
+    pruned = store.prune(db, "2026-01-15T00:00:00.000+00:00")
+    assert pruned["inbox"] == 1 and pruned["outbox"] == 2  # unprocessed update 3 stays
+    assert store.question_ref(db, user.id).message_id == rows[0]
