@@ -25,9 +25,10 @@ from ..checkins.schedule import local_day
 from ..clock import Clock
 from ..conversation import REFLECTION, Conversation
 from ..flows.engine import values_for
-from ..flows.model import Lang, MessageStep, UiTexts
+from ..flows.model import MessageStep, UiText
 from ..flows.state import SessionState
 from ..flows.text import display_value, fill
+from ..userkey import UserKey
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +103,7 @@ class CoachService:
 
     def is_coach(self, user: User) -> bool:
         """True for the Telegram users listed in REBOND_COACH_IDS."""
-        prefix, _, number = user.key.partition(":")
-        return prefix == "telegram" and number.isdigit() and int(number) in self.coach_ids
+        return UserKey(user.key).telegram_id in self.coach_ids
 
     # --- pairing -------------------------------------------------------------------------------
 
@@ -222,7 +222,7 @@ class CoachService:
                 manager = repository.get_user(self.db, pending["manager_id"])
                 card = self._card(repository.get_session(self.db, pending["session_id"]))
                 text = fill(
-                    self._ui(coach).coach_notification.get(self._lang(coach)),
+                    self._texts(coach).coach_notification,
                     {"name": _name(manager), "client": card.client, "number": str(card.session_id)},
                 )
                 news.append(Delivery(coach, text))
@@ -439,15 +439,12 @@ class CoachService:
     def _feedback_text(self, coach: User, manager: User, session: SessionRow, text: str) -> str:
         card = self._card(session)
         return fill(
-            self._ui(manager).feedback_received.get(self._lang(manager)),
+            self._texts(manager).feedback_received,
             {"coach": _name(coach), "date": card.day.strftime("%d/%m/%Y"), "text": text},
         )
 
-    def _ui(self, user: User) -> UiTexts:
-        return self.conversation.playbook.ui
-
-    def _lang(self, user: User) -> Lang:
-        return self.conversation.language(user)
+    def _texts(self, user: User) -> UiText:
+        return self.conversation.playbook.ui.in_(self.conversation.language(user))
 
 
 def _name(user: User) -> str:
