@@ -95,11 +95,6 @@ class Inbox:
             log.info("inbox.recovered updates=%s", len(rows))
         return len(rows)
 
-    @property
-    def in_progress(self) -> int:
-        """Updates queued or running."""
-        return sum(len(queue) for queue in self._chats.values())
-
     async def drain(self, timeout: float = 10.0) -> None:
         """Finish the update each chat is running, leave the rest for the next start."""
         self._stopping = True
