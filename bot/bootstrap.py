@@ -12,9 +12,12 @@ from storage.db import open_database, to_stored
 from .checkins.service import CheckinService
 from .clock import Clock
 from .coach.service import CoachService
+from .coach.thread import CoachThread
 from .conversation import Conversation
+from .journey.service import JourneyService
 from .playbooks import PlaybookLibrary
 from .settings import Settings
+from .team.service import TeamService
 
 
 def system_clock() -> datetime:
@@ -29,6 +32,12 @@ class Services:
     conversation: Conversation
     checkins: CheckinService
     coach: CoachService
+    journey: JourneyService
+    """Home, reminders, commitments, schedule, quiet hours, /cancel's way back (refs #11)."""
+    thread: CoachThread
+    """Replies between a manager and their coach (refs #11)."""
+    team: TeamService
+    """The team round: anonymous answers from the team (refs #13)."""
 
 
 def open_storage(settings: Settings) -> Database:
@@ -41,8 +50,14 @@ def build_services(settings: Settings, db: Database, clock: Clock = system_clock
     library = PlaybookLibrary.from_file(db, settings.playbook_path, seen_at=to_stored(clock()))
     conversation = Conversation(db, library, clock)
     grace = timedelta(hours=settings.checkin_grace_hours)
+    checkins = CheckinService(conversation, grace, clock)
+    coach = CoachService(conversation, settings.coach_ids, clock)
+    journey = JourneyService(conversation, checkins, coach, clock, settings.quiet_hours)
     return Services(
         conversation,
-        CheckinService(conversation, grace, clock),
-        CoachService(conversation, settings.coach_ids, clock),
+        checkins,
+        coach,
+        journey,
+        CoachThread(coach),
+        TeamService(conversation, clock),
     )

@@ -146,6 +146,7 @@ def _tables(
         "reflections": [],
         "answers": [],
         "checkins": [],
+        "team_rounds": [],
     }
     for manager in managers:
         tables["managers"].append(
@@ -177,6 +178,11 @@ def _tables(
                         "value": answer.value,
                         "at": answer.created_at,
                     }
+                )
+            team = services.coach.team_summary(session)
+            if team:  # the summary only: team members' answers are never exported
+                tables["team_rounds"].append(
+                    {"reflection_id": session.id, "summary": "\n".join(team)}
                 )
             bar.update()
         link = services.coach.link_of(manager)

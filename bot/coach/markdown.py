@@ -14,6 +14,8 @@ def transcript_markdown(transcript: Transcript, notes_title: str) -> str:
         lines += [f"## {section.title}", ""]
         for prompt, answer in section.exchanges:
             lines += [f"**{prompt}**", "", answer, ""]
+    if transcript.team:  # summaries only: the first line is the round's title
+        lines += [f"## {transcript.team[0]}", "", *transcript.team[1:], ""]
     if transcript.notes:
         lines += [f"## {notes_title}", ""] + [f"- {note}" for note in transcript.notes]
     return "\n".join(lines) + "\n"

@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import Enum
 
 from storage import checkins as checkin_store
 from storage import coach as store
+from storage import journey as journey_store
 from storage import privacy, repository
+from storage import team as team_store
 from storage.coach import Invite, Link, ManagerOverview
 from storage.db import to_stored
 from storage.repository import SessionRow, User
@@ -28,6 +30,8 @@ from ..flows.engine import values_for
 from ..flows.model import MessageStep, UiText
 from ..flows.state import SessionState
 from ..flows.text import display_value, fill
+from ..journey.commitments import describe
+from ..team.summary import feeling_scale, summarise, summary_lines
 from ..userkey import UserKey
 
 log = logging.getLogger(__name__)
@@ -75,6 +79,10 @@ class Transcript:
     card: ReflectionCard
     sections: list[TranscriptSection]
     notes: list[str]
+    team: list[str] = field(default_factory=list)
+    """The summary of each team round of the reflection, as text lines (never raw answers)."""
+    commitments: list[str] = field(default_factory=list)
+    """The reflection's commitments and where they stand, in the reader's language (refs #11)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,8 @@ class Delivery:
     feedback_id: int | None = None
     delivered_before: bool = False
     """The same update was handled before and its message went out: do not send it twice."""
+    thread_id: int | None = None
+    """The coach-thread message it carries (refs #11), marked delivered once sent."""
 
 
 class CoachService:
@@ -258,7 +268,20 @@ class CoachService:
         notes = []
         if reader is not None:
             notes = [note["text"] for note in store.notes_for(self.db, reader.id, session.id)]
-        return Transcript(manager, self._card(session), self._sections(session, reader), notes)
+        lang = self.conversation.language(reader or manager)
+        commitments = [
+            describe(self.conversation.playbook.ui, commitment, lang)
+            for commitment in journey_store.commitments_of_session(self.db, session.id)
+        ]
+        sections = self._sections(session, reader)
+        return Transcript(
+            manager,
+            self._card(session),
+            sections,
+            notes,
+            commitments=commitments,
+            team=self.team_summary(session),
+        )
 
     def card(self, session: SessionRow) -> ReflectionCard:
         """A reflection's date, client and scores."""
@@ -372,10 +395,17 @@ class CoachService:
         return removed
 
     def apply_retention(self, days: int) -> int:
-        """Delete sessions started more than `days` ago; how many."""
+        """Delete sessions started more than `days` ago, and team rounds closed that long ago
+        with their answers; how many sessions."""
         cutoff = to_stored(self.clock() - timedelta(days=days))
         deleted = privacy.delete_sessions_started_before(self.db, cutoff)
-        log.info("privacy.retention days=%s sessions_deleted=%s", days, deleted)
+        rounds = team_store.delete_rounds_closed_before(self.db, cutoff)  # team answers with them
+        log.info(
+            "privacy.retention days=%s sessions_deleted=%s team_rounds_deleted=%s",
+            days,
+            deleted,
+            rounds,
+        )
         return deleted
 
     # --- internals -----------------------------------------------------------------------------
@@ -416,6 +446,24 @@ class CoachService:
             (score("guilt_before"), score("guilt_after")),
             (score("worry_before"), score("worry_after")),
         )
+
+    def team_summary(self, session: SessionRow) -> list[str]:
+        """Each closed team round of the reflection, summarised as the manager sees it (no check:
+        callers check access)."""
+        playbook = self.conversation.playbook
+        rounds = team_store.rounds_of_reflection(self.db, session.id)
+        if playbook.team is None or not rounds:
+            return []
+        scale = feeling_scale(playbook)
+        lang = SessionState.model_validate_json(session.state).lang
+        lines: list[str] = []
+        for closed in rounds:
+            answers = team_store.round_answers(self.db, closed.id)
+            summary = summarise(
+                answers, closed.own_question, (scale.min, scale.max), playbook.safety
+            )
+            lines += summary_lines(summary, playbook, lang)
+        return lines
 
     def _sections(self, session: SessionRow, reader: User | None) -> list[TranscriptSection]:
         state = SessionState.model_validate_json(session.state)

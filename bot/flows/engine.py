@@ -22,6 +22,7 @@ from .model import (
     Playbook,
     ScaleStep,
     Step,
+    TextStep,
     TimeStep,
     TimezoneStep,
     YesNoStep,
@@ -52,6 +53,8 @@ from .state import (
 from .text import display_value, fill, placeholders
 from .timezones import city
 
+SKIP_OPTION = "/skip"
+"""The id of the skip choice an optional question offers (never an option id: ids are words)."""
 MAX_AUTOMATIC_STEPS = 200
 """Message steps followed in one go before the engine stops (the validator forbids such loops)."""
 
@@ -99,6 +102,8 @@ def advance(playbook: Playbook, state: SessionState, event: Event) -> Result:
     lang = state.lang
     if isinstance(event, Restart):
         return _restart(playbook, state)
+    if isinstance(event, Pick) and event.option == SKIP_OPTION:
+        event = Skip()  # the skip button of an optional question
     if isinstance(event, Back):
         return _back(playbook, flow, state)
     if isinstance(event, Skip):
@@ -115,9 +120,18 @@ def advance(playbook: Playbook, state: SessionState, event: Event) -> Result:
         checked = parse.check_selection(ui, step, list(state.selection), lang)
         if isinstance(checked, parse.Rejected):
             return _reject(playbook, flow, state, checked.reason)
+        clash = _exclusive_clash(playbook, step, checked, lang)
+        if clash:
+            return _reject(playbook, flow, state, clash)
         return _record(playbook, flow, state, step, checked, _raw_labels(step, checked, lang))
     if isinstance(event, Answer) and step.optional and not event.text.strip():
         return _record(playbook, flow, state, step, None, "")  # an empty line passes
+    picked = offered_answer(state, step, event)
+    if picked is not None:  # an offered answer: words the person did not write, no safety check
+        chosen = parse.parse_text(ui, step, picked, lang)
+        if isinstance(chosen, parse.Rejected):
+            return _reject(playbook, flow, state, chosen.reason)
+        return _record(playbook, flow, state, step, chosen, picked)
     notes: list[Output] = []
     if isinstance(event, Answer):
         if needs_safety_note(playbook.safety, event.text):
@@ -129,6 +143,9 @@ def advance(playbook: Playbook, state: SessionState, event: Event) -> Result:
     else:
         value = parse.parse_pick(ui, step, event.option, lang)
         raw = event.option
+    if isinstance(step, MultiChoiceStep) and isinstance(value, list):
+        clash = _exclusive_clash(playbook, step, value, lang)
+        value = parse.Rejected(clash) if clash else value
     if isinstance(value, parse.Rejected):
         new_state, outputs = _reject(playbook, flow, state, value.reason)
         return new_state, (*notes, *outputs)
@@ -136,6 +153,29 @@ def advance(playbook: Playbook, state: SessionState, event: Event) -> Result:
         raw = display_value(playbook, step, value, lang)
     new_state, outputs = _record(playbook, flow, state, step, value, raw)
     return new_state, (*notes, *outputs)
+
+
+OFFERED_PREFIX = "o"
+"""Button ids of offered answers at a text step: o1, o2, ..."""
+OFFERED_LABEL = 60
+"""Characters of an offered answer shown on its button (the whole text is recorded)."""
+
+
+def offered_answer(state: SessionState, step: Step, event: Event) -> str | None:
+    """The offered answer an event picks at a text step (its button, or its number typed)."""
+    offers = state.offered.get(step.id, ())
+    if not offers or not isinstance(step, TextStep):
+        return None
+    if isinstance(event, Pick) and event.option.startswith(OFFERED_PREFIX):
+        number = event.option[len(OFFERED_PREFIX) :]
+    elif isinstance(event, Answer):
+        number = event.text.strip()
+    else:
+        return None
+    if not number.isdigit() or len(number) > 3:
+        return None
+    index = int(number) - 1
+    return offers[index] if 0 <= index < len(offers) else None
 
 
 def ask(playbook: Playbook, state: SessionState) -> Ask | None:
@@ -236,6 +276,11 @@ def _ask(playbook: Playbook, flow: Flow, state: SessionState, step: InputStep) -
     options: tuple[Choice, ...] = ()
     if isinstance(step, ChoiceStep):
         options = tuple(Choice(o.id, o.label.get(lang)) for o in step.options)
+    elif isinstance(step, TextStep):
+        options = tuple(
+            Choice(f"{OFFERED_PREFIX}{number}", _shortened(text, OFFERED_LABEL))
+            for number, text in enumerate(state.offered.get(step.id, ()), start=1)
+        )
     elif isinstance(step, MultiChoiceStep):
         ticked = set(state.selection)
         options = tuple(Choice(o.id, o.label.get(lang), o.id in ticked) for o in step.options)
@@ -267,6 +312,7 @@ def _ask(playbook: Playbook, flow: Flow, state: SessionState, step: InputStep) -
         turn=state.turn,
         optional=step.optional,
         previous=previous,
+        skip=ui.skip_button.get(lang) if step.optional else None,
     )
 
 
@@ -304,6 +350,9 @@ def _toggle(playbook: Playbook, flow: Flow, state: SessionState, step: Step, opt
     if not isinstance(step, MultiChoiceStep) or option not in {o.id for o in step.options}:
         return _reject(playbook, flow, state, _how_to_answer(playbook, step, state.lang))
     ticked = set(state.selection) ^ {option}
+    if option in ticked:  # "None of these" clears the others, and any other clears it
+        exclusive = {o.id for o in step.options if o.exclusive}
+        ticked = {option} if option in exclusive else ticked - exclusive
     selection = tuple(o.id for o in step.options if o.id in ticked)
     moved = state.model_copy(update={"selection": selection, "turn": state.turn + 1})
     return moved, (_ask(playbook, flow, moved, step),)
@@ -350,6 +399,7 @@ def _restart(playbook: Playbook, state: SessionState) -> Result:
         step=None,
         turn=state.turn,
         inputs=state.inputs,
+        offered=state.offered,
     )
     return _enter(
         playbook, flow, fresh, flow.first_step, [Say(playbook.ui.in_(state.lang).restarted)]
@@ -363,6 +413,23 @@ def _how_to_answer(playbook: Playbook, step: InputStep, lang: Lang) -> str:
         return fill(playbook.ui.in_(lang).invalid_multi_choice, count)
     rejected = parse.parse_text(playbook.ui, step, "", lang)
     return rejected.reason if isinstance(rejected, parse.Rejected) else ""
+
+
+def _shortened(text: str, room: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= room else flat[: room - 1].rstrip() + "…"
+
+
+def _exclusive_clash(
+    playbook: Playbook, step: MultiChoiceStep, chosen: list[str], lang: Lang
+) -> str | None:
+    """Why a selection is refused when it pairs an exclusive option with others, else None."""
+    if len(chosen) < 2:
+        return None
+    for option in step.options:
+        if option.exclusive and option.id in chosen:
+            return fill(playbook.ui.exclusive_option.get(lang), {"option": option.label.get(lang)})
+    return None
 
 
 def _raw_labels(step: MultiChoiceStep, chosen: list[str], lang: Lang) -> str:
