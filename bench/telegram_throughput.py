@@ -1,14 +1,19 @@
-"""Telegram throughput: simulated managers against Rebond, and against a bare PTB echo bot.
+"""Telegram throughput, like for like: Rebond against an echo bot with Rebond's call mix.
 
 Usage:
-    python bench/telegram_throughput.py [--managers N] [--answers M]
+    python bench/telegram_throughput.py [--answers N] [--seconds S]
 
 Both bots run as subprocesses polling the same fake Bot API server (tests/fakebotapi), which
-runs here with the simulated users. Each manager acts, waits for the bot's reply, acts
-again. Printed: messages per second, p50 and p99 reply latency, and the ratio Rebond / echo
-(goal >= 0.9). For Rebond a reply is the next question on screen after an answer (the bot
-has stored the answer, edited the answered question and sent the next one); for the echo bot
-it is the echo.
+runs here with the simulated managers. The baseline (bench/echo_bot.py) makes, per update,
+Rebond's calls for a pressed button (answer the callback query, edit the question, send the
+next one) and one durable SQLite commit. A reply is the next question on screen.
+
+- Closed loop at 10, 40 and 100 concurrent managers (each answers as soon as its next
+  question arrives): updates per second and bot CPU per update. Goals: Rebond / baseline
+  >= 0.9 at each level; Rebond's CPU per update at 100 managers within 1.2x of that at 10.
+- Open loop from 100 managers paced to 30 and 100 updates a second in total: p50 and p99
+  reply latency. Goals: at 30/s p50 < 50 ms and p99 < 250 ms; at 100/s p50 < 100 ms.
+Rebond's managers are onboarded before each measure; the figures count reflection answers.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -29,12 +35,15 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 from bot.flows.engine import advance, ask, start  # noqa: E402
 from bot.flows.loader import load_playbook  # noqa: E402
-from bot.flows.state import Answer, Pick, Submit, Toggle  # noqa: E402
+from bot.flows.state import Answer, Pick, SessionState, Submit, Toggle  # noqa: E402
 from tests.fakebotapi import FakeBotApi, FakeUser  # noqa: E402
 
 REBOND_TOKEN = "111111:rebond-bench-token"
 ECHO_TOKEN = "222222:echo-bench-token"
 PLAYBOOK = load_playbook(ROOT / "content" / "playbook.yaml")
+CLOSED_LEVELS = (10, 40, 100)
+OPEN_RATES = (30, 100)
+OPEN_MANAGERS = 100
 
 
 def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
@@ -47,158 +56,214 @@ def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
     )
 
 
-async def newest(user: FakeUser, after: int, contains: str = "") -> int:
-    """Wait for a bot message newer than `after` (containing `contains`); its id."""
-
-    def found() -> int | None:
-        for message in reversed(user.messages):
-            if message.message_id > after and contains in (message.text or ""):
-                return message.message_id
-        return None
-
-    return await user.wait_until(found, timeout=60)
-
-
-async def rebond_manager(user: FakeUser, answers: int, latencies: list[float]) -> int:
-    """Onboard, then answer `answers` questions of the reflection; returns actions made."""
-    await user.send("/start")
-    last = await newest(user, 0)
-    await user.press(user.messages[-1], "Français")
-    last = await newest(user, last, PLAYBOOK.flows["onboarding"].step_by_id["ready"].prompt.fr)
-    await user.press(user.messages[-1], "Oui")
-    state, _ = start(PLAYBOOK, "lost_client", "fr")
-    actions = 0
-    for _ in range(answers):
-        question = ask(PLAYBOOK, state)
-        if question is None:
-            break
-        last = await newest(user, last, question.prompt)
-        message = next(m for m in user.messages if m.message_id == last)
-        began = time.perf_counter()
-        if question.kind == "multi_choice":
-            await user.press(message, question.options[0].label)
-            await user.wait_until(lambda shown=message: "✓" in " ".join(shown.button_texts))
-            fresh = next(m for m in user.messages if m.message_id == last)
-            await user.press(fresh, fresh.button_texts[-1])
-            events = [Toggle(question.options[0].id), Submit()]
-        elif question.options:
-            await user.press(message, question.options[0].label)
-            events = [Pick(question.options[0].id)]
-        else:
-            text = "3" if question.kind == "number" else f"Réponse {actions}"
-            await user.send(text)
-            events = [Answer(text)]
-        for event in events:
-            state, _ = advance(PLAYBOOK, state, event)
-        following = ask(PLAYBOOK, state)
-        await newest(user, last, following.prompt if following else "")
-        latencies.append(time.perf_counter() - began)
-        actions += 1
-    return actions
-
-
-async def echo_user(user: FakeUser, messages: int, latencies: list[float]) -> int:
-    last = 0
-    for index in range(messages):
-        began = time.perf_counter()
-        await user.send(f"echo {index} from {user.id}")
-        last = await newest(user, last, f"echo {index} from {user.id}")
-        latencies.append(time.perf_counter() - began)
-    return messages
-
-
-async def measure(api: FakeBotApi, token: str, managers: int, answers: int, rebond: bool):
-    latencies: list[float] = []
-    users = [api.user(token, 10_000 + n, f"Manager {n}") for n in range(managers)]
-    began = time.perf_counter()
-    if rebond:
-        counts = await asyncio.gather(*[rebond_manager(u, answers, latencies) for u in users])
-    else:
-        counts = await asyncio.gather(*[echo_user(u, answers, latencies) for u in users])
-    elapsed = time.perf_counter() - began
-    return sum(counts) / elapsed, latencies
-
-
-def api_calls(api: FakeBotApi, token: str) -> dict[str, int]:
-    """How many times the bot called each Bot API method, most called first."""
-    counts: dict[str, int] = {}
-    for call in api.bot(token).calls():
-        counts[call.method] = counts.get(call.method, 0) + 1
-    return dict(sorted(counts.items(), key=lambda item: -item[1]))
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def describe(name: str, rate: float, latencies: list[float]) -> str:
-    ordered = sorted(latencies)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return (
-        f"{name}: {rate:.1f} messages/s, reply latency "
-        f"p50 {statistics.median(ordered) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms "
-        f"({len(ordered)} replies)"
-    )
+async def newest(user: FakeUser, after: int, contains: str = "") -> int:
+    """Wait for a bot message newer than `after` (containing `contains`); its id."""
+
+    def found() -> int | None:
+        for message in reversed(user.messages):
+            if message.message_id <= after:
+                return None
+            if contains in (message.text or ""):
+                return message.message_id
+        return None
+
+    return await user.wait_until(found, timeout=120)
+
+
+class Manager:
+    """A simulated manager: `act()` answers once and returns when the reply is on screen."""
+
+    def __init__(self, user: FakeUser) -> None:
+        self.user = user
+        self.last = 0
+
+    async def ready(self) -> None:
+        """Whatever comes before the measured answers."""
+
+    async def act(self) -> int:
+        """Answer the question on screen; returns the updates it took."""
+        raise NotImplementedError
+
+
+class EchoManager(Manager):
+    async def ready(self) -> None:
+        await self.user.send("/start")
+        self.last = await newest(self.user, 0, "Question after")
+
+    async def act(self) -> int:
+        message = next(m for m in self.user.messages if m.message_id == self.last)
+        await self.user.press(message, "Next")
+        self.last = await newest(self.user, self.last, "Question after")
+        return 1
+
+
+class RebondManager(Manager):
+    state: SessionState
+
+    async def ready(self) -> None:
+        await self.user.send("/start")
+        self.last = await newest(self.user, 0)
+        await self.user.press(self.user.messages[-1], "Français")
+        ready = PLAYBOOK.flows["onboarding"].step_by_id["ready"].prompt.fr
+        self.last = await newest(self.user, self.last, ready)
+        await self.user.press(self.user.messages[-1], "Oui")
+        self.state, _ = start(PLAYBOOK, "lost_client", "fr")
+        question = ask(PLAYBOOK, self.state)
+        assert question is not None
+        self.last = await newest(self.user, self.last, question.prompt)
+
+    async def act(self) -> int:
+        question = ask(PLAYBOOK, self.state)
+        assert question is not None, "answers per manager exceed the reflection"
+        message = next(m for m in self.user.messages if m.message_id == self.last)
+        if question.kind == "multi_choice":
+            await self.user.press(message, question.options[0].label)
+            await self.user.wait_until(
+                lambda: (
+                    "✓"
+                    in " ".join(
+                        next(
+                            m for m in self.user.messages if m.message_id == self.last
+                        ).button_texts
+                    )
+                ),
+                timeout=120,
+            )
+            fresh = next(m for m in self.user.messages if m.message_id == self.last)
+            await self.user.press(fresh, fresh.button_texts[-1])
+            events = [Toggle(question.options[0].id), Submit()]
+        elif question.options:
+            await self.user.press(message, question.options[0].label)
+            events = [Pick(question.options[0].id)]
+        else:
+            text = "3" if question.kind == "number" else "Une réponse"
+            await self.user.send(text)
+            events = [Answer(text)]
+        for event in events:
+            self.state, _ = advance(PLAYBOOK, self.state, event)
+        following = ask(PLAYBOOK, self.state)
+        self.last = await newest(self.user, self.last, following.prompt if following else "")
+        return len(events)
+
+
+async def closed_loop(managers: list[Manager], answers: int, pid: int) -> tuple[float, float]:
+    """Each manager answers `answers` times back to back: (updates/s, CPU ms per update)."""
+    await asyncio.gather(*(m.ready() for m in managers))
+    cpu, began = cpu_seconds(pid), time.perf_counter()
+
+    async def run(manager: Manager) -> int:
+        return sum([await manager.act() for _ in range(answers)])
+
+    updates = sum(await asyncio.gather(*(run(m) for m in managers)))
+    elapsed, used = time.perf_counter() - began, cpu_seconds(pid) - cpu
+    return updates / elapsed, used / updates * 1000
+
+
+async def open_loop(managers: list[Manager], rate: float, seconds: float) -> list[float]:
+    """Managers paced to `rate` updates/s in total for `seconds`: reply latencies (s)."""
+    await asyncio.gather(*(m.ready() for m in managers))
+    period = len(managers) / rate
+    latencies: list[float] = []
+    rng = random.Random(8)
+
+    async def run(manager: Manager) -> None:
+        await asyncio.sleep(rng.uniform(0, period))
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        while loop.time() < end:
+            due = loop.time() + period
+            began = time.perf_counter()
+            await manager.act()
+            latencies.append(time.perf_counter() - began)
+            await asyncio.sleep(max(0.0, due - loop.time()))
+
+    await asyncio.gather(*(run(m) for m in managers))
+    return latencies
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--managers", type=int, default=20)
-    parser.add_argument("--answers", type=int, default=30, help="answers per manager")
+    parser.add_argument("--answers", type=int, default=5, help="closed loop: answers each")
+    parser.add_argument("--seconds", type=float, default=8.0, help="open loop: per rate")
     args = parser.parse_args()
+    next_id = iter(range(10_000, 1_000_000))
+
+    def crowd(api: FakeBotApi, token: str, kind: type[Manager], count: int) -> list[Manager]:
+        return [kind(api.user(token, next(next_id), "Manager")) for _ in range(count)]
+
     async with FakeBotApi() as api:
         with tempfile.TemporaryDirectory() as folder:
-            profile = os.environ.get("BENCH_PROFILE")  # a path: cProfile the bot into it
-            prefix = ["-m", "cProfile", "-o", profile] if profile else []
             rebond = spawn(
-                [*prefix, "-m", "bot"],
+                ["-m", "bot"],
                 {
                     "TELEGRAM_BOT_TOKEN": REBOND_TOKEN,
                     "REBOND_TELEGRAM_API_URL": api.url,
-                    "REBOND_DB": str(Path(folder) / "bench.db"),
+                    "REBOND_DB": str(Path(folder) / "rebond.db"),
                     "REBOND_POLL_TIMEOUT": "1",
                     "REBOND_LOG_LEVEL": "WARNING",
-                    "REBOND_MAX_MESSAGES_PER_SECOND": os.environ.get("BENCH_REBOND_RATE", "0"),
-                    "REBOND_DURABLE_WRITES": os.environ.get("BENCH_REBOND_DURABLE", "true"),
+                    "REBOND_MAX_MESSAGES_PER_SECOND": "0",  # the fake has no limit either
                 },
             )
-            echo = spawn(["bench/echo_bot.py", api.url, ECHO_TOKEN], {})
+            echo = spawn(
+                ["bench/echo_bot.py", api.url, ECHO_TOKEN, str(Path(folder) / "echo.db")], {}
+            )
+            bots: dict[str, tuple[str, type[Manager], int]] = {
+                "baseline": (ECHO_TOKEN, EchoManager, echo.pid),
+                "Rebond": (REBOND_TOKEN, RebondManager, rebond.pid),
+            }
+            closed: dict[tuple[str, int], tuple[float, float]] = {}
+            opened: dict[tuple[str, int], list[float]] = {}
             try:
-                await api.bot(REBOND_TOKEN).wait_for_call("getUpdates", timeout=30)
-                await api.bot(ECHO_TOKEN).wait_for_call("getUpdates", timeout=30)
-                echo_cpu = cpu_seconds(echo.pid)
-                echo_rate, echo_lat = await measure(
-                    api, ECHO_TOKEN, args.managers, args.answers, False
-                )
-                echo_cpu = cpu_seconds(echo.pid) - echo_cpu
-                rebond_cpu = cpu_seconds(rebond.pid)
-                rebond_rate, rebond_lat = await measure(
-                    api, REBOND_TOKEN, args.managers, args.answers, True
-                )
-                rebond_cpu = cpu_seconds(rebond.pid) - rebond_cpu
-                calls = {
-                    name: api_calls(api, token)
-                    for name, token in (("echo", ECHO_TOKEN), ("Rebond", REBOND_TOKEN))
-                }
+                await api.bot(REBOND_TOKEN).wait_for_call("getUpdates", timeout=60)
+                await api.bot(ECHO_TOKEN).wait_for_call("getUpdates", timeout=60)
+                for level in CLOSED_LEVELS:
+                    for name, (token, kind, pid) in bots.items():
+                        managers = crowd(api, token, kind, level)
+                        closed[name, level] = await closed_loop(managers, args.answers, pid)
+                        report(f"closed {level:>3} {name}", *closed[name, level])
+                for rate in OPEN_RATES:
+                    for name, (token, kind, _) in bots.items():
+                        managers = crowd(api, token, kind, OPEN_MANAGERS)
+                        opened[name, rate] = await open_loop(managers, rate, args.seconds)
             finally:
                 for process in (rebond, echo):
                     process.terminate()
-                    # wait off the event loop: the fake server must keep answering meanwhile
                     await asyncio.to_thread(process.wait, 30)
-    print(f"{args.managers} managers x {args.answers} answers each, fake Bot API on loopback")
-    print(describe("echo bot (baseline)", echo_rate, echo_lat))
-    print(describe("Rebond", rebond_rate, rebond_lat))
-    print(
-        f"bot CPU per message: echo {echo_cpu / len(echo_lat) * 1000:.2f} ms, "
-        f"Rebond {rebond_cpu / len(rebond_lat) * 1000:.2f} ms"
-    )
-    ratio = rebond_rate / echo_rate
-    print(f"ratio Rebond / echo: {ratio:.2f} (goal >= 0.9)")
-    for name, counts in calls.items():
-        print(f"Bot API calls, {name}: {counts}")
+    print(f"\nclosed loop, {args.answers} answers per manager:")
+    for level in CLOSED_LEVELS:
+        (base_rate, base_cpu), (rate, cpu) = closed["baseline", level], closed["Rebond", level]
+        print(
+            f"  {level:>3} managers: baseline {base_rate:6.1f} updates/s {base_cpu:5.2f} ms CPU, "
+            f"Rebond {rate:6.1f} updates/s {cpu:5.2f} ms CPU; ratio {rate / base_rate:.2f} "
+            "(goal >= 0.9)"
+        )
+    growth = closed["Rebond", CLOSED_LEVELS[-1]][1] / closed["Rebond", CLOSED_LEVELS[0]][1]
+    print(f"  Rebond CPU per update, 100 vs 10 managers: {growth:.2f}x (goal <= 1.2)")
+    print(f"open loop, {OPEN_MANAGERS} managers, {args.seconds:.0f} s per rate:")
+    for rate in OPEN_RATES:
+        for name in bots:
+            latencies = opened[name, rate]
+            print(
+                f"  {rate:>3}/s {name:>8}: p50 {statistics.median(latencies) * 1000:6.1f} ms, "
+                f"p99 {percentile(latencies, 0.99) * 1000:6.1f} ms ({len(latencies)} replies)"
+            )
+    print("goals at 30/s: Rebond p50 < 50 ms, p99 < 250 ms; at 100/s: p50 < 100 ms")
     return 0
+
+
+def report(label: str, rate: float, cpu: float) -> None:
+    print(f"{label}: {rate:.1f} updates/s, {cpu:.2f} ms CPU per update", flush=True)
 
 
 if __name__ == "__main__":

@@ -13,46 +13,58 @@ import logging
 import os
 import secrets
 import signal
+import sqlite3
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 # Durations from PTB as timedelta (its coming default), without a deprecation warning per 429.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from telegram import Bot, BotCommand, BotCommandScopeChat, Update
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError
+from telegram import BotCommandScopeChat, Update
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+from storage import delivery as store
+from storage.db import to_stored
 
 from .bootstrap import Services
 from .checkins.sender import CheckinSender
 from .conversation import Conversation
-from .delivery.dispatcher import Dispatcher
-from .delivery.polling import Poller
-from .delivery.ratelimit import BACKGROUND, PriorityRateLimiter
+from .delivery.inbox import Inbox
+from .delivery.outbox import Storage
+from .delivery.polling import Poller, PollingConflict
+from .delivery.ratelimit import SendLimiter, seconds
+from .delivery.sender import Sender
 from .delivery.webhook import WebhookServer
 from .flows.contract import COACH_COMMANDS, REQUIRED_COMMANDS
-from .flows.model import LANGUAGES
+from .flows.model import LANGUAGES, Lang
 from .handlers import CheckinHandlers, CoachHandlers, ManagerHandlers, PrivacyHandlers, register
-from .handlers.chat import Blocked, ChatView
-from .handlers.coach import deliver
-from .handlers.manager import receipt_key
+from .handlers.chat import ChatView
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
+STARTUP_ATTEMPTS = 4
+SENDER_PARALLEL = 16
+"""Chats the sender serves at once (a slow chat holds one of them)."""
+
 
 @dataclass
 class RunningBot:
-    """The running parts: PTB's application, the update dispatcher, the check-in sender."""
+    """The running parts: PTB's application (routing to handlers), the inbox and its workers,
+    the outbox's sender, the check-in sender."""
 
     application: Application  # type: ignore[type-arg]
-    dispatcher: Dispatcher
+    storage: Storage
+    inbox: Inbox
+    sender: Sender
     checkins: CheckinSender
 
 
 def build_application(settings: Settings, services: Services) -> RunningBot:
-    """The PTB application with every handler, the dispatcher and the check-in sender."""
+    """The PTB application with every handler, the inbox, the sender and the check-in sender."""
     assert settings.telegram_bot_token is not None
     api = settings.telegram_api_url
     application = (
@@ -60,12 +72,15 @@ def build_application(settings: Settings, services: Services) -> RunningBot:
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(PriorityRateLimiter(settings.max_messages_per_second))
         .updater(None)
+        # httpcore checks every pooled connection on each request: a pool sized to the
+        # sender's parallel sends, not PTB's 256, keeps that cheap.
+        .connection_pool_size(SENDER_PARALLEL + 4)
         .build()
     )
     conversation = services.conversation
-    manager = ManagerHandlers(conversation, services.coach)
+    storage = Storage(conversation.db, conversation.clock)
+    manager = ManagerHandlers(conversation, storage, services.coach)
     register(
         application,
         manager,
@@ -73,121 +88,149 @@ def build_application(settings: Settings, services: Services) -> RunningBot:
         PrivacyHandlers(manager, services.coach),
         CoachHandlers(manager, services.coach, publish_coach_menu),
     )
-    sender = CheckinSender(conversation, services.checkins, settings.checkin_batch)
+    checkins = CheckinSender(conversation, services.checkins, storage, settings.checkin_batch)
 
-    async def already_processed(update: Update) -> bool:
-        return conversation.was_replied(receipt_key(update))
-
-    async def mark_done(update: Update) -> None:
-        sender = update.effective_user
-        user_key = f"telegram:{sender.id}" if sender is not None else None
-        conversation.mark_replied(receipt_key(update), user_key)
-
-    async def apologise(update: Update) -> None:
+    def apologise(update: Update) -> None:
         chat, sender = update.effective_chat, update.effective_user
         if chat is None or sender is None or chat.type != "private":
             return
         user = conversation.user(f"telegram:{sender.id}", sender.first_name)
         text = conversation.playbook.ui.error_apology.get(conversation.language(user))
-        await application.bot.send_message(chat.id, text)
+        ChatView(storage, conversation, chat.id, user, kind="apology").text(text)
 
-    dispatcher = Dispatcher(application.process_update, already_processed, mark_done, apologise)
+    inbox = Inbox(application.bot, storage, application.process_update, apologise)
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
         update_id = update.update_id if isinstance(update, Update) else None
-        if isinstance(error, Blocked | Forbidden):
-            log.info("update.user_unreachable update=%s", update_id)
-            return
-        log.error(
-            "update.failed update=%s error=%s", update_id, type(error).__name__, exc_info=error
-        )
+        if not isinstance(error, sqlite3.OperationalError):  # that one the inbox waits out
+            log.error(
+                "update.failed update=%s error=%s", update_id, type(error).__name__, exc_info=error
+            )
         if update_id is not None and error is not None:
-            dispatcher.record_failure(update_id, error)
+            inbox.record_failure(update_id, error)
 
     application.add_error_handler(on_error)
-    return RunningBot(application, dispatcher, sender)
+    limiter = SendLimiter(settings.max_messages_per_second)
+    sender = Sender(application.bot, storage, limiter, SENDER_PARALLEL)
+    return RunningBot(application, storage, inbox, sender, checkins)
 
 
-async def publish_commands(
-    application: Application,  # type: ignore[type-arg]
-    conversation: Conversation,
-    coach_ids: frozenset[int],
+def publish_commands(
+    storage: Storage, conversation: Conversation, coach_ids: frozenset[int]
 ) -> None:
     """The command menu, in English by default and in French for French-speaking users;
-    coaches get their commands too, in their chat only."""
-    described = conversation.playbook.ui.commands
+    coaches get their commands too, in their chat only (through the outbox, so a refusal or a
+    5xx delays them without stopping the bot)."""
     for lang in LANGUAGES:
-        language = None if lang == "en" else lang
-        commands = [BotCommand(name, described[name].get(lang)) for name in REQUIRED_COMMANDS]
-        await application.bot.set_my_commands(commands, language_code=language)
+        payload = _menu(conversation, REQUIRED_COMMANDS, lang)
+        storage.add("commands", 0, "setMyCommands", payload)
     for coach_id in sorted(coach_ids):
-        try:
-            await publish_coach_menu(application.bot, conversation, coach_id)
-        except BadRequest:  # the coach has not opened the bot yet: done at their first command
-            log.info("commands.coach_menu_later coach=%s", coach_id)
+        publish_coach_menu(storage, conversation, coach_id)
 
 
-async def publish_coach_menu(bot: Bot, conversation: Conversation, coach_id: int) -> None:
-    """A coach's menu: the managers' commands and the coaches', in their chat only."""
-    described = conversation.playbook.ui.commands
+def publish_coach_menu(storage: Storage, conversation: Conversation, coach_id: int) -> None:
+    """A coach's menu: the managers' commands and the coaches', in their chat only (a coach
+    who never opened the bot gets it at their first command)."""
     for lang in LANGUAGES:
-        names = (*REQUIRED_COMMANDS, *COACH_COMMANDS)
-        commands = [BotCommand(name, described[name].get(lang)) for name in names]
-        await bot.set_my_commands(
-            commands,
-            scope=BotCommandScopeChat(coach_id),
-            language_code=None if lang == "en" else lang,
-        )
+        payload = _menu(conversation, (*REQUIRED_COMMANDS, *COACH_COMMANDS), lang)
+        payload["scope"] = BotCommandScopeChat(coach_id).to_dict()
+        storage.add("commands", coach_id, "setMyCommands", payload)
+
+
+def _menu(conversation: Conversation, names: tuple[str, ...], lang: Lang) -> dict[str, object]:
+    """setMyCommands' parameters: (command, description) pairs, the language unless English."""
+    described = conversation.playbook.ui.commands
+    payload: dict[str, object] = {"commands": [[n, described[n].get(lang)] for n in names]}
+    if lang != "en":
+        payload["language_code"] = lang
+    return payload
 
 
 async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> None:
-    """Run the bot until `stop` is set: polling, or webhook when REBOND_WEBHOOK_URL is set."""
+    """Run the bot until `stop` is set: polling, or webhook when REBOND_WEBHOOK_URL is set.
+
+    PollingConflict if another process keeps polling the same token.
+    """
+    await _serve(settings, services, stop)
+    log.info("bot.stopped")
+
+
+async def _serve(settings: Settings, services: Services, stop: asyncio.Event) -> None:
+    """The parts started in order, stopped in reverse."""
     bot = build_application(settings, services)
-    application = bot.application
+    application, storage = bot.application, bot.storage
+    await _startup_call(application.initialize)  # getMe: checks the token
     async with application:
         await application.start()
         assert application.job_queue is not None, "install python-telegram-bot[job-queue]"
 
         async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-            await bot.checkins.tick(context.bot)
-            await send_news(context.bot, services)
+            await bot.checkins.tick()
+            await send_news(storage, services)
 
         jobs = application.job_queue
         jobs.run_repeating(tick, interval=settings.checkin_tick_seconds, first=1)
-        if settings.retention_days is not None:
-            days = settings.retention_days
+        keep = timedelta(days=settings.delivery_keep_days)
 
-            async def retention(context: ContextTypes.DEFAULT_TYPE) -> None:
-                services.coach.apply_retention(days)
+        async def housekeeping(context: ContextTypes.DEFAULT_TYPE) -> None:
+            if settings.retention_days is not None:
+                services.coach.apply_retention(settings.retention_days)
+            async with storage.lock:
+                pruned = store.prune(storage.db, to_stored(storage.clock() - keep))
+            log.info("delivery.pruned %s", " ".join(f"{k}={v}" for k, v in pruned.items()))
 
-            jobs.run_repeating(retention, interval=timedelta(days=1), first=60)
+        jobs.run_repeating(housekeeping, interval=timedelta(days=1), first=60)
+        async with storage.transaction():
+            publish_commands(storage, services.conversation, settings.coach_ids)
+        await bot.inbox.recover()
+        sending = asyncio.create_task(bot.sender.run(stop))
         try:
-            await _deliver(settings, application, bot.dispatcher, services.conversation, stop)
+            await _receive(settings, application, bot.inbox, stop)
         finally:
+            stop.set()
+            await bot.inbox.drain()
             await bot.checkins.wait_idle()
+            await sending
             await application.stop()
-    log.info("bot.stopped")
 
 
-async def _deliver(
+async def _startup_call(call: Callable[[], Awaitable[object]]) -> None:
+    """A start-up call (getMe, deleteWebhook), tried again on a 429, a 5xx or a time-out;
+    InvalidToken and a lasting network failure end the start-up."""
+    for attempt in range(1, STARTUP_ATTEMPTS + 1):
+        try:
+            await call()
+            return
+        except RetryAfter as error:
+            if attempt == STARTUP_ATTEMPTS:
+                raise NetworkError(f"flood control for {seconds(error.retry_after):.0f}s") from None
+            log.warning("startup.flood_wait attempt=%s", attempt)
+            await asyncio.sleep(seconds(error.retry_after))
+        except NetworkError as error:
+            transient = type(error) in (NetworkError, TimedOut)
+            if not transient or attempt == STARTUP_ATTEMPTS:
+                raise
+            log.warning("startup.retry attempt=%s error=%s", attempt, error)
+            await asyncio.sleep(0.5 * attempt)
+
+
+async def _receive(
     settings: Settings,
     application: Application,  # type: ignore[type-arg]
-    dispatcher: Dispatcher,
-    conversation: Conversation,
+    inbox: Inbox,
     stop: asyncio.Event,
 ) -> None:
-    """Publish the commands, then feed updates to the dispatcher until `stop` is set."""
-    await publish_commands(application, conversation, settings.coach_ids)
+    """Feed updates to the inbox until `stop` is set: long polling, or the webhook."""
     if not settings.webhook_url:
-        await application.bot.delete_webhook(drop_pending_updates=False)
+        await _startup_call(lambda: application.bot.delete_webhook(drop_pending_updates=False))
         log.info("polling.started")
-        await Poller(application.bot, dispatcher, settings.poll_timeout).run(stop)
+        await Poller(application.bot, inbox, settings.poll_timeout).run(stop)
         return
     secret = settings.webhook_secret
     server = WebhookServer(
         application.bot,
-        dispatcher,
+        inbox,
         settings.webhook_url,
         secret.get_secret_value() if secret else secrets.token_urlsafe(32),
         settings.webhook_listen,
@@ -200,11 +243,21 @@ async def _deliver(
         await server.stop()
 
 
-async def send_news(bot: Bot, services: Services) -> None:
-    """Tell coaches about reflections shared with them, once the manager's window has passed."""
-    for delivery in services.coach.due_news():
-        sender = ChatView(bot, services.conversation, 0, delivery.user, BACKGROUND)
-        await deliver(sender, delivery)
+async def send_news(storage: Storage, services: Services) -> None:
+    """Tell coaches about reflections shared with them, once the manager's window has passed;
+    each notification is marked done in the transaction that puts it in the outbox."""
+    async with storage.transaction():
+        for news in services.coach.due_news():
+            prefix, _, number = news.user.key.partition(":")
+            if prefix == "telegram" and news.user.blocked_at is None:
+                view = ChatView(
+                    storage,
+                    services.conversation,
+                    int(number),
+                    news.user,
+                    kind="coach_notification",
+                )
+                view.text(news.text)
 
 
 def run_telegram(settings: Settings, services: Services) -> int:
@@ -220,6 +273,13 @@ def run_telegram(settings: Settings, services: Services) -> int:
 
     try:
         asyncio.run(main())
+    except PollingConflict:
+        print(
+            "rebond: Telegram answered 409 Conflict: another process polls this bot token "
+            "(or a webhook is set); stop it, or give each bot its own token",
+            file=sys.stderr,
+        )
+        return 1
     except InvalidToken:
         print(
             "rebond: Telegram refused TELEGRAM_BOT_TOKEN; copy the token again from @BotFather",

@@ -42,6 +42,14 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     """Start on Telegram when a token is set, else the terminal chat."""
     if settings.telegram_bot_token is None:
         return cmd_chat(settings, args)
+    from .delivery.instance import AlreadyRunning, InstanceLock
+
+    lock = InstanceLock(settings.db_path)  # one bot process per database, before anything
+    try:
+        lock.acquire()
+    except AlreadyRunning as error:
+        print(f"rebond: {error}", file=sys.stderr)
+        return 1
     from .app import run_telegram
     from .bootstrap import build_services, open_storage
 
@@ -50,6 +58,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         return run_telegram(settings, build_services(settings, db))
     finally:
         db.close()
+        lock.release()
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:

@@ -143,19 +143,7 @@ class Conversation:
         """Mark the user as having blocked the bot, or as reachable again."""
         repository.set_blocked(self.db, user.id, blocked, now=self._now())
 
-    def remember_question(self, user: User, message_id: int | None) -> None:
-        """Remember the message that shows the user's current question."""
-        repository.set_question_message(self.db, user.id, message_id)
-
     # --- updates -------------------------------------------------------------------------------
-
-    def was_replied(self, key: str) -> bool:
-        """True when the update with this receipt key was handled and answered before."""
-        return repository.update_status(self.db, key) == "replied"
-
-    def mark_replied(self, key: str, user_key: str | None) -> None:
-        """Record that the update was handled and the reply sent."""
-        repository.mark_replied(self.db, key, user_key, now=self._now())
 
     def answered_by(self, user: User, source_ref: str) -> str | None:
         """The step of the current session that the message `source_ref` answered, if any."""

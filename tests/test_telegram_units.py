@@ -1,18 +1,28 @@
-"""Telegram adapter pieces on their own: rendering, callback data, per-chat dispatching."""
+"""Telegram adapter pieces on their own: rendering, callback data, the inbox's workers."""
 
 from __future__ import annotations
 
 import asyncio
 import html
 import re
+import sqlite3
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
 from telegram import Update
+from telegram.error import BadRequest, Forbidden
 
-from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.inbox import Inbox
+from bot.delivery.outbox import Storage
+from bot.delivery.ratelimit import SendLimiter
+from bot.delivery.sender import Sender
 from bot.handlers.callbacks import ButtonData
 from bot.handlers.render import MESSAGE_LIMIT, Span, split_messages, to_html
+from storage import delivery as store
+from storage import repository
+from storage.db import open_database
+from storage.delivery import Outgoing
 
 
 def visible(message: str) -> str:
@@ -64,74 +74,125 @@ def test_callback_data_is_read_strictly(data, expected):
         assert ButtonData.decode(expected.encode()) == expected
 
 
-def fake_update(update_id: int, chat_id: int) -> SimpleNamespace:
-    return SimpleNamespace(update_id=update_id, effective_chat=SimpleNamespace(id=chat_id))
+def message_update(update_id: int, chat_id: int) -> dict:
+    user = {"id": chat_id, "is_bot": False, "first_name": "Zoé"}
+    chat = {"id": chat_id, "type": "private", "first_name": "Zoé"}
+    message = {"message_id": update_id, "date": 0, "chat": chat, "from": user, "text": "hi"}
+    return {"update_id": update_id, "message": message}
 
 
-async def never_seen(update) -> bool:
-    return False
+@pytest.fixture
+def storage(tmp_path):
+    db = open_database(tmp_path / "inbox.db")
+    yield Storage(db, lambda: datetime.now(UTC))
+    db.close()
 
 
-def recorder(into: list[int]):
-    async def mark_done(update) -> None:
-        into.append(update.update_id)
+def processed(storage: Storage) -> list[int]:
+    return [
+        row["update_id"]
+        for row in storage.db.query(
+            "SELECT update_id FROM inbox WHERE processed_at IS NOT NULL ORDER BY processed_at"
+        )
+    ]
 
-    return mark_done
+
+async def wait_until(predicate, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
 
 
-async def test_updates_of_one_chat_run_in_order_and_chats_do_not_wait_on_each_other():
-    log: list[str] = []
-    release = asyncio.Event()
+async def test_updates_of_one_chat_run_in_order_and_a_retrying_chat_holds_no_other(
+    storage, monkeypatch
+):
+    monkeypatch.setattr("bot.delivery.inbox.RETRY_SECONDS", 0.2)
+    log: list[int] = []
+    inbox: Inbox
 
     async def handle(update) -> None:
-        log.append(f"start {update.update_id}")
-        if update.update_id == 1:
-            await release.wait()  # chat 10 is slow
-        log.append(f"end {update.update_id}")
+        log.append(update.update_id)
+        if update.update_id == 1 and log.count(1) == 1:
+            inbox.record_failure(1, RuntimeError("boom"))  # chat 10 fails once, then waits
 
-    done: list[int] = []
-    dispatcher = Dispatcher(handle, never_seen, recorder(done))
-    tasks = [
-        asyncio.create_task(dispatcher.process(fake_update(uid, chat)))
-        for uid, chat in [(1, 10), (2, 10), (3, 20)]
-    ]
-    await asyncio.sleep(0.05)
-    assert log == ["start 1", "start 3", "end 3"]  # chat 20 went ahead; update 2 waits for 1
-    release.set()
-    await asyncio.gather(*tasks)
-    assert log == ["start 1", "start 3", "end 3", "end 1", "start 2", "end 2"]
-    assert sorted(done) == [1, 2, 3]
+    inbox = Inbox(None, storage, handle, lambda update: None)
+    assert await inbox.receive(
+        [message_update(1, 10), message_update(2, 10), message_update(3, 20)]
+    )
+    await wait_until(lambda: len(processed(storage)) == 3)
+    assert log == [1, 3, 1, 2]  # chat 20 went ahead while chat 10 waited; 2 waited for 1
+    assert processed(storage) == [3, 1, 2]
 
 
-async def test_a_failing_update_is_tried_again_then_given_up(monkeypatch):
-    monkeypatch.setattr("bot.delivery.dispatcher.RETRY_DELAY_SECONDS", 0.0)
+async def test_a_failing_update_is_tried_again_then_given_up_with_an_apology(storage, monkeypatch):
+    monkeypatch.setattr("bot.delivery.inbox.RETRY_SECONDS", 0.0)
     attempts: list[int] = []
-    dispatcher: Dispatcher
+    inbox: Inbox
 
     async def handle(update) -> None:
         attempts.append(update.update_id)
-        dispatcher.record_failure(update.update_id, RuntimeError("boom"))
+        storage.add("reply", 1, "sendMessage", {"chat_id": 1, "text": "half-way"})
+        inbox.record_failure(update.update_id, RuntimeError("boom"))
 
-    done: list[int] = []
-    dispatcher = Dispatcher(handle, never_seen, recorder(done))
-    await dispatcher.process(fake_update(5, 1))
-    assert attempts == [5, 5, 5] and done == [5]
+    def apologise(update) -> None:
+        storage.add("apology", 1, "sendMessage", {"chat_id": 1, "text": "sorry"})
+
+    inbox = Inbox(None, storage, handle, apologise)
+    await inbox.receive([message_update(5, 1)])
+    await wait_until(lambda: processed(storage) == [5])
+    assert attempts == [5, 5, 5]
+    kinds = [row["kind"] for row in storage.db.query("SELECT kind FROM outbox")]
+    assert kinds == ["apology"]  # each failed attempt's rows were rolled back
 
 
-async def test_an_update_already_answered_is_skipped():
+async def test_a_database_that_cannot_be_written_is_waited_out_without_apology(
+    storage, monkeypatch
+):
+    monkeypatch.setattr("bot.delivery.inbox.RETRY_SECONDS", 0.0)
+    attempts: list[int] = []
+    apologies: list[int] = []
+
+    async def handle(update) -> None:
+        attempts.append(update.update_id)
+        if len(attempts) <= 4:
+            raise sqlite3.OperationalError("database or disk is full")
+
+    inbox = Inbox(None, storage, handle, lambda update: apologies.append(update.update_id))
+    await inbox.receive([message_update(6, 1)])
+    await wait_until(lambda: processed(storage) == [6], timeout=10)
+    assert attempts == [6] * 5 and apologies == []
+
+
+async def test_an_update_received_twice_is_processed_once(storage):
     ran: list[int] = []
 
     async def handle(update) -> None:
         ran.append(update.update_id)
 
-    async def seen(update) -> bool:
-        return True
+    inbox = Inbox(None, storage, handle, lambda update: None)
+    await inbox.receive([message_update(7, 1)])
+    await inbox.receive([message_update(7, 1)])  # a webhook retry, or a batch fetched again
+    await wait_until(lambda: processed(storage) == [7])
+    await asyncio.sleep(0.05)
+    assert ran == [7]
 
-    async def mark_done(update) -> None:
-        raise AssertionError("nothing to mark")
 
-    await Dispatcher(handle, seen, mark_done).process(fake_update(9, 1))
-    assert ran == []
+async def test_updates_received_before_a_crash_are_run_after_the_restart(storage):
+    async def never(update) -> None:
+        raise AssertionError("not before the restart")
+
+    stopped = Inbox(None, storage, never, lambda update: None)
+    stopped._stopping = True  # the process dies before its workers run
+    await stopped.receive([message_update(8, 1), message_update(9, 2)])
+    ran: list[int] = []
+
+    async def handle(update) -> None:
+        ran.append(update.update_id)
+
+    assert await Inbox(None, storage, handle, lambda update: None).recover() == 2
+    await wait_until(lambda: sorted(processed(storage)) == [8, 9])
+    assert sorted(ran) == [8, 9]
 
 
 def member_update(chat: dict, status: str) -> Update:
@@ -156,13 +217,14 @@ async def test_removing_the_bot_from_a_group_does_not_mark_anyone_blocked(tmp_pa
     from bot.bootstrap import build_services
     from bot.handlers.manager import ManagerHandlers
     from bot.settings import load_settings
-    from storage.db import open_database
 
     from .helpers import REAL_PLAYBOOK
 
     settings = load_settings(db_path=tmp_path / "m.db", playbook_path=REAL_PLAYBOOK)
     services = build_services(settings, open_database(settings.db_path))
-    handlers = ManagerHandlers(services.conversation)
+    handlers = ManagerHandlers(
+        services.conversation, Storage(services.conversation.db, datetime.now)
+    )
     try:
         group = {"id": -100, "type": "supergroup", "title": "Sales"}
         await handlers.membership(member_update(group, "left"), SimpleNamespace())
@@ -174,31 +236,76 @@ async def test_removing_the_bot_from_a_group_does_not_mark_anyone_blocked(tmp_pa
         services.conversation.db.close()
 
 
-async def test_an_update_whose_receipt_cannot_be_read_is_still_processed():
-    ran: list[int] = []
+class StubBot:
+    """Answers each Bot API call with what `outcomes` says for its method: an exception to
+    raise, or a result."""
 
-    async def handle(update) -> None:
-        ran.append(update.update_id)
+    def __init__(self, outcomes: dict[str, object]) -> None:
+        self.outcomes = outcomes
+        self.calls: list[str] = []
 
-    async def broken(update) -> bool:
-        raise RuntimeError("database is locked")
+    def __getattr__(self, name: str):
+        async def call(**kwargs):
+            self.calls.append(name)
+            outcome = self.outcomes[name]
+            if isinstance(outcome, BaseException):
+                raise outcome
+            return outcome
 
-    done: list[int] = []
-    await Dispatcher(handle, broken, recorder(done)).process(fake_update(11, 1))
-    assert ran == [11] and done == [11]
+        return call
 
 
-async def test_an_update_given_up_gets_an_apology(monkeypatch):
-    monkeypatch.setattr("bot.delivery.dispatcher.RETRY_DELAY_SECONDS", 0.0)
-    dispatcher: Dispatcher
-    apologies: list[int] = []
+async def deliver_all(storage: Storage, bot: StubBot) -> dict[str, int]:
+    sender = Sender(bot, storage, SendLimiter(rate=0))
+    stop = asyncio.Event()
+    running = asyncio.create_task(sender.run(stop))
+    await wait_until(lambda: not store.due(storage.db, "9999", set(), 10))
+    stop.set()
+    await running
+    return store.outbox_counts(storage.db)
 
-    async def handle(update) -> None:
-        dispatcher.record_failure(update.update_id, RuntimeError("boom"))
 
-    async def apologise(update) -> None:
-        apologies.append(update.update_id)
+async def test_a_moot_refusal_ends_a_cosmetic_row_as_done_and_fails_nothing_else(storage):
+    async with storage.transaction():
+        storage.add("answered_edit", 5, "editMessageText", {"chat_id": 5, "message_id": 1})
+        storage.add("callback_answer", 5, "answerCallbackQuery", {"callback_query_id": "1"})
+        storage.add("reply", 5, "sendMessage", {"chat_id": 5, "text": "next"})
+    bot = StubBot(
+        {
+            "edit_message_text": BadRequest("Message is not modified: specified new message"),
+            "answer_callback_query": BadRequest("Query is too old and response timeout expired"),
+            "send_message": SimpleNamespace(message_id=9),
+        }
+    )
+    counts = await deliver_all(storage, bot)
+    assert bot.calls == ["edit_message_text", "answer_callback_query", "send_message"]
+    assert counts == {"done": 2, "sent": 1}
 
-    dispatcher = Dispatcher(handle, never_seen, recorder([]), apologise)
-    await dispatcher.process(fake_update(12, 1))
-    assert apologies == [12]
+
+async def test_a_403_marks_the_user_blocked_and_fails_their_pending_rows(storage):
+    user = repository.get_or_create_user(storage.db, "telegram:6", "Zoé", "fr", now=storage.now())
+    async with storage.transaction():
+        storage.add("checkin", 6, "sendMessage", {"chat_id": 6, "text": "mood?"})
+        storage.add("checkin", 6, "sendMessage", {"chat_id": 6, "text": "and then?"})
+    bot = StubBot({"send_message": Forbidden("Forbidden: bot was blocked by the user")})
+    counts = await deliver_all(storage, bot)
+    assert counts == {"failed": 2} and bot.calls == ["send_message"]
+    assert repository.get_user(storage.db, user.id).blocked_at is not None
+
+
+def test_housekeeping_prunes_old_delivery_rows_but_keeps_the_question_on_screen(storage):
+    db = storage.db
+    old, now = "2026-01-01T00:00:00.000+00:00", "2026-02-01T00:00:00.000+00:00"
+    store.store_updates(db, [(1, 5, "{}"), (2, 5, "{}"), (3, 5, "{}")], old)
+    store.mark_processed(db, 1, old)
+    store.mark_processed(db, 2, now)
+    rows = [
+        store.enqueue(db, Outgoing("reply", 5, "sendMessage", {}, 1, now), old) for _ in range(3)
+    ]
+    for row in rows:
+        store.finish(db, row, "sent", old, message_id=row)
+    user = repository.get_or_create_user(db, "telegram:5", "Zoé", "fr", now=old)
+    store.set_question_row(db, user.id, rows[0])
+    pruned = store.prune(db, "2026-01-15T00:00:00.000+00:00")
+    assert pruned["inbox"] == 1 and pruned["outbox"] == 2  # unprocessed update 3 stays
+    assert store.question_ref(db, user.id).message_id == rows[0]

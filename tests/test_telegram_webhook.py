@@ -59,3 +59,19 @@ async def test_a_conversation_through_the_webhook_and_a_wrong_secret_refused(tmp
         await claire.send("/help")
         await claire.wait_until(lambda: any(m.text == help_text for m in claire.messages))
         assert all(d.secret_sent == "s3cret-token" for d in bot.fake_bot.deliveries if d.ok)
+
+
+async def test_a_body_that_is_not_an_update_gets_400_and_one_log_line(tmp_path: Path, caplog):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+    async with (
+        harness(tmp_path, webhook_url=url, webhook_secret="s3cret-token", webhook_port=port) as bot,
+        aiohttp.ClientSession(headers=headers) as session,
+    ):
+        for body in (b"not json", b"[1, 2]", b'{"message": {}}', b'{"update_id": 7, "message": 3}'):
+            async with session.post(url, data=body) as response:
+                assert response.status == 400, body
+        refused = [r for r in caplog.records if "webhook.refused" in r.getMessage()]
+        assert len(refused) == 4 and all(r.exc_info is None for r in refused)
+        assert bot.query("SELECT count(*) AS n FROM inbox")[0]["n"] == 0

@@ -145,8 +145,11 @@ class CheckinService:
                 ready.append(due)
         return ready
 
-    def start(self, due: DueCheckin) -> Reply:
-        """Begin (or resume) the check-in's flow; an earlier unanswered one is closed quietly."""
+    def start(self, due: DueCheckin, *, delivered: bool = True) -> Reply:
+        """Begin (or resume) the check-in's flow; an earlier unanswered one is closed quietly.
+
+        `delivered=False` (Telegram): the check-in stays claimed until the outbox delivers it.
+        """
         user = repository.get_user(self.db, due.user.id)
         for earlier in store.open_checkins(self.db, user.id):
             if earlier.id != due.checkin_id:
@@ -171,9 +174,18 @@ class CheckinService:
                     local_day(self.clock(), self.zone(user)).isoformat(),
                     to_stored(self.clock()),
                 )
-        store.mark_sent(self.db, due.checkin_id, session_id, now=self._now())
-        log.info("checkin.sent user=%s flow=%s", user.id, due.flow)
+        if delivered:
+            store.mark_sent(self.db, due.checkin_id, session_id, now=self._now())
+        else:
+            store.set_session(self.db, due.checkin_id, session_id)
+        log.info("checkin.started user=%s flow=%s", user.id, due.flow)
         return reply
+
+    def deadline(self, due: DueCheckin) -> datetime:
+        """When the check-in stops being worth delivering: its due time plus the grace."""
+        checkin = store.get_checkin(self.db, due.checkin_id)
+        start = datetime.fromisoformat(checkin.due_at) if checkin else self.clock()
+        return start + self.grace
 
     def skip(self, due: DueCheckin) -> None:
         """A claimed check-in that cannot be sent (no Telegram chat, or blocked)."""
@@ -293,9 +305,6 @@ class CheckinService:
         if self.clock() - due_at > self.grace:
             store.set_status(self.db, checkin.id, "skipped", now=self._now())
             return None
-        store.set_status(
-            self.db, checkin.id, "sent", now=self._now()
-        )  # claimed once more, by this run
         return DueCheckin(repository.get_user(self.db, checkin.user_id), checkin.id, checkin.flow)
 
     def _kind_for(self, user_id: int, day: date, zone: str) -> tuple[str, str]:

@@ -1,1 +1,1 @@
-"""How updates reach the handlers: polling or webhook, both through one dispatcher."""
+"""Telegram delivery: updates into the inbox, worked chat by chat; an outbox, one sender."""

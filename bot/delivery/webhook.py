@@ -1,10 +1,8 @@
-"""Webhook mode: Telegram posts each update; we answer 200 only once it is processed.
+"""Webhook mode: Telegram posts each update; we answer 200 once it is in the inbox.
 
-PTB's `run_webhook` answers Telegram as soon as an update is queued, before any handler ran,
-so an update received just before a crash would be lost. This receiver (aiohttp) checks the
-secret token on every request, processes the update through the same dispatcher as polling,
-then answers; an update that was not answered is sent again by Telegram, and its receipt
-makes the second delivery harmless.
+This receiver (aiohttp) checks the secret token on every request, writes the update to the
+same inbox as polling, and answers at once: 200 once written, 500 when the database cannot be
+written (Telegram posts it again later), 400 for a body that is not an update.
 """
 
 from __future__ import annotations
@@ -14,9 +12,9 @@ import logging
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from telegram import Bot, Update
+from telegram import Bot
 
-from .dispatcher import Dispatcher
+from .inbox import Inbox
 from .polling import ALLOWED_UPDATES
 
 log = logging.getLogger(__name__)
@@ -28,10 +26,10 @@ class WebhookServer:
     """An HTTP endpoint at the webhook URL's path, registered with Telegram on start."""
 
     def __init__(
-        self, bot: Bot, dispatcher: Dispatcher, url: str, secret: str, listen: str, port: int
+        self, bot: Bot, inbox: Inbox, url: str, secret: str, listen: str, port: int
     ) -> None:
         self.bot = bot
-        self.dispatcher = dispatcher
+        self.inbox = inbox
         self.url = url
         self.secret = secret
         self.listen = listen
@@ -66,9 +64,17 @@ class WebhookServer:
             log.warning("webhook.refused reason=secret_token")
             return web.Response(status=403, text="forbidden")
         try:
-            update = Update.de_json(await request.json(), self.bot)
+            body = await request.json()
         except ValueError:
-            log.warning("webhook.refused reason=not_json")
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+            log.warning("webhook.refused reason=not_an_update")
             return web.Response(status=400, text="bad request")
-        await self.dispatcher.process(update)
+        try:
+            received = await self.inbox.receive([body])
+        except ValueError:
+            log.warning("webhook.refused reason=not_an_update")
+            return web.Response(status=400, text="bad request")
+        if not received:
+            return web.Response(status=500, text="try again")
         return web.Response(status=200)

@@ -1,19 +1,22 @@
-"""Showing a conversation in a Telegram chat: what each engine output looks like there."""
+"""Showing a conversation in a Telegram chat: what each engine output looks like there.
+
+Nothing here calls Telegram: every message, edit and callback query answer becomes an outbox
+row, in the transaction of the update (or scheduled job) that needs it.
+"""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from datetime import datetime
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden
 
+from storage import delivery as store
 from storage.repository import User
 
 from ..conversation import Conversation, Reply
+from ..delivery.outbox import CALLBACK_ANSWER, Storage, file_field
 from ..flows.model import Lang, UiTexts
 from ..flows.state import Ask, Done, Invalid, Recorded, SafetyNote, Say
 from .render import (
@@ -26,26 +29,23 @@ from .render import (
     to_html,
 )
 
-log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-
-class Blocked(Exception):
-    """The user has blocked the bot: stop sending to them."""
-
 
 @dataclass
 class ChatView:
-    """Sends and edits the messages of one user's private chat."""
+    """Writes the messages of one user's private chat to the outbox."""
 
-    bot: Bot
+    storage: Storage
     conversation: Conversation
     chat_id: int
     user: User
-    priority: str | None = None
-    """`BACKGROUND` for scheduled messages: they give way to replies (see delivery.ratelimit)."""
+    kind: str = "reply"
+    """The outbox kind of messages sent (`checkin` for a scheduled check-in...)."""
     extra_row: list[InlineKeyboardButton] | None = None
     """Buttons added under the next question (a check-in's "Later")."""
+    subject: str | None = None
+    """What the next question's delivery reports on (`checkin:ID`)."""
+    deadline: datetime | None = None
+    """When the messages stop being worth sending (default: their kind's lifetime)."""
 
     @property
     def ui(self) -> UiTexts:
@@ -57,28 +57,77 @@ class ChatView:
         """The user's language."""
         return self.conversation.language(self.user)
 
-    async def say(self, spans: list[Span], markup: InlineKeyboardMarkup | None = None) -> Message:
-        """Send spans as one or more messages (the keyboard goes on the last)."""
-        sent: Message | None = None
+    def say(
+        self,
+        spans: list[Span],
+        markup: InlineKeyboardMarkup | None = None,
+        *,
+        kind: str | None = None,
+        subject: str | None = None,
+    ) -> int:
+        """Send spans as one or more messages (the keyboard goes on the last); returns the
+        outbox row of the last."""
+        row = 0
         pieces = split_messages(spans)
         for index, text in enumerate(pieces):
             last = index == len(pieces) - 1
-            sent = await self._call(
-                self.bot.send_message,
-                chat_id=self.chat_id,
-                text=text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup if last else None,
-                disable_web_page_preview=True,
-            )
-        assert sent is not None, "a message is never empty"
-        return sent
+            payload = {
+                "chat_id": self.chat_id,
+                "text": text,
+                "parse_mode": ParseMode.HTML.value,
+                "link_preview_options": {"is_disabled": True},
+            }
+            if last and markup is not None:
+                payload["reply_markup"] = markup.to_dict()
+            row = self._add(kind or self.kind, "sendMessage", payload, subject if last else None)
+        assert row, "a message is never empty"
+        return row
 
-    async def text(self, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
+    def text(self, text: str, markup: InlineKeyboardMarkup | None = None) -> int:
         """Send a plain text (escaped), optionally with buttons."""
-        return await self.say([Span(text)], markup)
+        return self.say([Span(text)], markup)
 
-    async def show(self, reply: Reply) -> None:
+    def answer(self, query_id: str, text: str | None = None) -> None:
+        """Answer a pressed button (stops its spinner; `text` shows as a toast)."""
+        payload: dict[str, object] = {"callback_query_id": query_id}
+        if text:
+            payload["text"] = text
+        self._add(CALLBACK_ANSWER, "answerCallbackQuery", payload)
+
+    def drop_buttons(self, message_id: int) -> None:
+        """Remove the buttons of a message whose choice is made."""
+        payload = {"chat_id": self.chat_id, "message_id": message_id, "reply_markup": None}
+        self._add("answered_edit", "editMessageReplyMarkup", payload)
+
+    def buttons_removed(self, message_id: int) -> bool:
+        """Whether that message's buttons were removed already (a tap on them is a repeat)."""
+        return store.buttons_removed(self.storage.db, self.chat_id, message_id)
+
+    def replace_buttons(self, message_id: int, markup: InlineKeyboardMarkup) -> None:
+        """Redraw the buttons of a message (a tick toggled)."""
+        payload = {
+            "chat_id": self.chat_id,
+            "message_id": message_id,
+            "reply_markup": markup.to_dict(),
+        }
+        self._add("answered_edit", "editMessageReplyMarkup", payload)
+
+    def photo(self, png: bytes, caption: str, filename: str) -> None:
+        """Send a picture (a chart) with its caption."""
+        payload = {"chat_id": self.chat_id, "photo": file_field(png, filename), "caption": caption}
+        self._add(self.kind, "sendPhoto", payload)
+
+    def document(self, data: bytes, filename: str, caption: str | None = None) -> None:
+        """Send a file."""
+        payload: dict[str, object] = {
+            "chat_id": self.chat_id,
+            "document": file_field(data, filename),
+        }
+        if caption:
+            payload["caption"] = caption
+        self._add(self.kind, "sendDocument", payload)
+
+    def show(self, reply: Reply) -> None:
         """Render every output of a reply, in order.
 
         Messages said on the way to a question travel with it, in one Telegram message: fewer
@@ -93,90 +142,91 @@ class ChatView:
             if isinstance(output, Ask):
                 after_invalid = index > 0 and isinstance(outputs[index - 1], Invalid)
                 if not after_invalid:  # the question is still on screen, with its buttons
-                    await self.ask(output, reply.session_id, said)
+                    self.ask(output, reply.session_id, said)
                     said = []
                 continue
             if said:
-                await self.say(said[:-1])
+                self.say(said[:-1])
                 said = []
             if isinstance(output, Recorded):
-                await self._mark_answered(reply, output)
+                self._mark_answered(reply, output)
             elif isinstance(output, SafetyNote):
-                await self.say([Span(output.text, "i")])
+                self.say([Span(output.text, "i")])
             elif isinstance(output, Invalid):
-                await self.text(output.reason)
+                self.text(output.reason)
             elif isinstance(output, Done) and output.lines:
-                await self.say(summary_spans(output))
+                self.say(summary_spans(output))
         if said:
-            await self.say(said[:-1])
+            self.say(said[:-1])
 
-    async def ask(self, ask: Ask, session_id: int | None, lead: list[Span] | None = None) -> None:
+    def ask(self, ask: Ask, session_id: int | None, lead: list[Span] | None = None) -> None:
         """Send a question with its buttons (after `lead`, what was said on the way), and
-        remember its message to edit it once answered."""
+        remember its outbox row: edits once it is answered find its message through it."""
         markup = keyboard(ask, session_id or 0, self.ui, self.lang)
         if self.extra_row:
             rows = [*(markup.inline_keyboard if markup else ()), self.extra_row]
             markup = InlineKeyboardMarkup(rows)
             self.extra_row = None
         spans = [*(lead or []), *question_spans(ask, self.ui.previous_answer.get(self.lang))]
-        sent = await self.say(spans, markup)
-        self.conversation.remember_question(self.user, sent.message_id)
-        self.user = _with_question(self.user, sent.message_id)
+        row = self.say(
+            spans, markup, kind="question" if self.kind == "reply" else None, subject=self.subject
+        )
+        self.subject = None
+        store.set_question_row(self.storage.db, self.user.id, row)
 
-    async def refresh_question(self, ask: Ask, session_id: int | None) -> None:
+    def question_message_id(self) -> int | None:
+        """The message id of the question on screen, once Telegram gave it."""
+        return store.question_ref(self.storage.db, self.user.id).message_id
+
+    def refresh_question(self, ask: Ask, session_id: int | None) -> None:
         """Redraw the question message in place (ticks changed, or a quoted answer was edited)."""
-        message_id = self.user.question_message_id
-        if message_id is None:
-            await self.ask(ask, session_id)
-            return
         spans = question_spans(ask, self.ui.previous_answer.get(self.lang))
         markup = keyboard(ask, session_id or 0, self.ui, self.lang)
-        await self._edit(message_id, spans, markup)
+        if not self._edit(spans, markup):
+            self.ask(ask, session_id)
 
-    async def _mark_answered(self, reply: Reply, recorded: Recorded) -> None:
+    def _mark_answered(self, reply: Reply, recorded: Recorded) -> None:
         """Edit the answered question: show the answer after a tick and drop its keyboard.
 
         A question without buttons needs no edit: the manager's own message, right below it,
         already shows the answer.
         """
-        message_id = self.user.question_message_id
         answered = reply.answered
-        if message_id is None or answered is None or answered.step != recorded.step:
-            return
-        if not answered.options:
+        if answered is None or answered.step != recorded.step or not answered.options:
             return
         shown = recorded.raw if recorded.value is not None else self.ui.skipped.get(self.lang)
-        await self._edit(message_id, answered_spans(answered, shown), None)
+        self._edit(answered_spans(answered, shown), None)
 
-    async def _edit(
-        self, message_id: int, spans: list[Span], markup: InlineKeyboardMarkup | None
-    ) -> None:
+    def _edit(self, spans: list[Span], markup: InlineKeyboardMarkup | None) -> bool:
+        """Edit the question's message (found at send time); False if there is none."""
+        ref = store.question_ref(self.storage.db, self.user.id)
+        if ref.outbox_id is None and ref.message_id is None:
+            return False
         pieces = split_messages(spans)
-        text = pieces[0] if pieces else to_html(spans)
-        try:
-            await self._call(
-                self.bot.edit_message_text,
-                chat_id=self.chat_id,
-                message_id=message_id,
-                text=text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                disable_web_page_preview=True,
+        payload = {
+            "chat_id": self.chat_id,
+            "text": pieces[0] if pieces else to_html(spans),
+            "parse_mode": ParseMode.HTML.value,
+            "reply_markup": markup.to_dict() if markup is not None else None,
+            "link_preview_options": {"is_disabled": True},
+        }
+        if ref.message_id is not None:
+            payload["message_id"] = ref.message_id
+            self._add("answered_edit", "editMessageText", payload)
+        else:  # not sent yet: the sender takes the message id from that row once it is
+            self.storage.add(
+                "answered_edit",
+                self.chat_id,
+                "editMessageText",
+                payload,
+                ref_outbox_id=ref.outbox_id,
             )
-        except BadRequest as error:
-            # Nothing to change, or the message is gone: the chat already reads right.
-            log.info("chat.edit_skipped reason=%s", type(error).__name__)
+        return True
 
-    async def _call(self, method: Callable[..., Awaitable[T]], /, **kwargs: Any) -> T:
-        if self.priority is not None:
-            kwargs["rate_limit_args"] = self.priority
-        try:
-            return await method(**kwargs)
-        except Forbidden:
-            self.conversation.set_blocked(self.user, True)
-            log.info("chat.blocked user=%s", self.user.id)
-            raise Blocked from None
-
-
-def _with_question(user: User, message_id: int) -> User:
-    return replace(user, question_message_id=message_id)
+    def _add(
+        self, kind: str, method: str, payload: dict[str, object], subject: str | None = None
+    ) -> int:
+        deadline = self.deadline if kind == self.kind else None
+        return self.storage.add(
+            kind, self.chat_id, method, payload, subject=subject, deadline=deadline
+        )

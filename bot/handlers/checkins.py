@@ -42,7 +42,7 @@ class CheckinHandlers:
     async def checkin(self, update: Update, context: Context) -> None:
         """/checkin: turn check-ins on or off, pick a time and zone, or pause them."""
         view = await self.manager.view_for(update, context)
-        await view.show(self.manager.conversation.start(view.user, SETUP))
+        view.show(self.manager.conversation.start(view.user, SETUP))
 
     async def progress(self, update: Update, context: Context) -> None:
         """/progress: the last 30 days of mood as a chart, with a one-line summary."""
@@ -50,7 +50,7 @@ class CheckinHandlers:
         progress = self.service.progress(view.user)
         ui, lang = view.ui, view.lang
         if not progress.moods and not progress.reflection_days:
-            await view.text(ui.progress_empty.get(lang))
+            view.text(ui.progress_empty.get(lang))
             return
         texts = chart_texts(ui, lang, ui.chart_title.get(lang))
         png = await asyncio.to_thread(
@@ -66,10 +66,8 @@ class CheckinHandlers:
             ui.progress_summary.get(lang),
             {"count": str(len(progress.moods)), "average": average, "streak": str(progress.streak)},
         )
-        await view.bot.send_photo(
-            view.chat_id, photo=png, caption=caption, parse_mode=None, filename="progress.png"
-        )
-        log.info("checkin.progress_sent user=%s", view.user.id)
+        view.photo(png, caption, "progress.png")
+        log.info("checkin.progress_queued user=%s", view.user.id)
 
     async def later(self, update: Update, context: Context) -> None:
         """The "Later" button of a check-in: ask again in an hour, once."""
@@ -77,16 +75,19 @@ class CheckinHandlers:
         assert query is not None
         view = await self.manager.view_for(update, context)
         data = ButtonData.decode(query.data)
-        if data is None or data.session is None or not self.service.snooze(view.user, data.session):
-            await query.answer(view.ui.button_inactive.get(view.lang))
+        if (
+            data is None
+            or data.session is None
+            or (query.message is not None and view.buttons_removed(query.message.message_id))
+            or not self.service.snooze(view.user, data.session)
+        ):
+            view.answer(query.id, view.ui.button_inactive.get(view.lang))
             return
-        await query.answer()
+        view.answer(query.id)
         if query.message is not None:
-            await view.bot.edit_message_reply_markup(
-                view.chat_id, query.message.message_id, reply_markup=None
-            )
-        await view.text(view.ui.checkin_snoozed.get(view.lang))
+            view.drop_buttons(query.message.message_id)
+        view.text(view.ui.checkin_snoozed.get(view.lang))
         conversation = self.manager.conversation
         current = conversation.current(conversation.user(view.user.key))
         if current is not None and current[0].flow == REFLECTION and current[0].status == "active":
-            await view.show(conversation.resume(view.user))  # the interrupted reflection
+            view.show(conversation.resume(view.user))  # the interrupted reflection

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
-from telegram import Bot, Update
+from telegram import Update
 
 from ..charts import ReflectionScores, trend_chart
 from ..coach.markdown import transcript_markdown
 from ..coach.service import CoachService, Delivery, ReflectionCard, Transcript
 from ..conversation import Conversation
+from ..delivery.outbox import Storage
 from ..flows.text import fill
-from .chat import Blocked, ChatView
+from .chat import ChatView
 from .checkins import chart_texts
 from .manager import Context, ManagerHandlers, receipt_key
 from .render import MESSAGE_LIMIT, Span
@@ -35,7 +36,7 @@ class CoachHandlers:
         self,
         manager: ManagerHandlers,
         coach: CoachService,
-        publish_menu: Callable[[Bot, Conversation, int], Awaitable[None]] | None = None,
+        publish_menu: Callable[[Storage, Conversation, int], None] | None = None,
     ) -> None:
         self.manager = manager
         self.coach = coach
@@ -49,9 +50,7 @@ class CoachHandlers:
             return
         invite = self.coach.invite(view.user)
         link = f"https://t.me/{context.bot.username}?start={invite.code}"
-        await view.text(
-            fill(view.ui.coach_invite.get(view.lang), {"link": link, "code": invite.code})
-        )
+        view.text(fill(view.ui.coach_invite.get(view.lang), {"link": link, "code": invite.code}))
 
     async def managers(self, update: Update, context: Context) -> None:
         """/managers: linked managers, last activity, reflections done, mood trend."""
@@ -60,7 +59,7 @@ class CoachHandlers:
             return
         lines = self.coach.managers(view.user)
         if not lines:
-            await view.text(view.ui.coach_no_managers.get(view.lang))
+            view.text(view.ui.coach_no_managers.get(view.lang))
             return
         spans = [Span(view.ui.coach_managers_title.get(view.lang), "b")]
         for manager, trend in lines:
@@ -72,7 +71,7 @@ class CoachHandlers:
                 "trend": trend,
             }
             spans += [Span("\n"), Span(fill(view.ui.coach_manager_line.get(view.lang), values))]
-        await view.say(spans)
+        view.say(spans)
 
     async def reflections(self, update: Update, context: Context) -> None:
         """/reflections N: manager N's shared reflections, scores before -> after."""
@@ -81,18 +80,18 @@ class CoachHandlers:
             return
         found = self.coach.reflections(view.user, number)
         if found is None:
-            await view.text(view.ui.coach_no_access.get(view.lang))
+            view.text(view.ui.coach_no_access.get(view.lang))
             return
         manager, cards = found
         name = manager.display_name or f"#{manager.id}"
         if not cards:
-            await view.text(fill(view.ui.coach_no_reflections.get(view.lang), {"name": name}))
+            view.text(fill(view.ui.coach_no_reflections.get(view.lang), {"name": name}))
             return
         spans = [Span(fill(view.ui.coach_reflections_title.get(view.lang), {"name": name}), "b")]
         for card in cards:
             line = fill(view.ui.coach_reflection_line.get(view.lang), _card_values(card))
             spans += [Span("\n"), Span(line)]
-        await view.say(spans)
+        view.say(spans)
 
     async def read(self, update: Update, context: Context) -> None:
         """/read R: the transcript of reflection R, by section (a Markdown file when long)."""
@@ -101,18 +100,14 @@ class CoachHandlers:
             return
         transcript = self.coach.read(view.user, number)
         if transcript is None:
-            await view.text(view.ui.coach_no_access.get(view.lang))
+            view.text(view.ui.coach_no_access.get(view.lang))
             return
         spans = _transcript_spans(transcript, view.ui.coach_notes_title.get(view.lang))
         if sum(len(span.text) for span in spans) <= LONG_TRANSCRIPT:
-            await view.say(spans)
+            view.say(spans)
             return
         markdown = transcript_markdown(transcript, view.ui.coach_notes_title.get(view.lang))
-        await view.bot.send_document(
-            view.chat_id,
-            document=markdown.encode("utf-8"),
-            filename=f"reflection-{transcript.card.session_id}.md",
-        )
+        view.document(markdown.encode("utf-8"), f"reflection-{transcript.card.session_id}.md")
 
     async def trend(self, update: Update, context: Context) -> None:
         """/trend N: a chart of manager N's check-in mood and each reflection's scores."""
@@ -121,7 +116,7 @@ class CoachHandlers:
             return
         found = self.coach.trend(view.user, number)
         if found is None:
-            await view.text(view.ui.coach_no_access.get(view.lang))
+            view.text(view.ui.coach_no_access.get(view.lang))
             return
         manager, moods, cards, start, end = found
         ui, lang = view.ui, view.lang
@@ -132,9 +127,7 @@ class CoachHandlers:
             for c in cards
         ]
         png = await asyncio.to_thread(trend_chart, moods, scores, texts, start, end)
-        await view.bot.send_photo(
-            view.chat_id, photo=png, caption=texts.title, filename="trend.png"
-        )
+        view.photo(png, texts.title, "trend.png")
 
     async def note(self, update: Update, context: Context) -> None:
         """/note R text: a private note on reflection R."""
@@ -143,9 +136,9 @@ class CoachHandlers:
             return
         text = " ".join((context.args or [])[1:])
         if not self.coach.note(view.user, number, text, receipt_key(update)):
-            await view.text(view.ui.coach_no_access.get(view.lang))
+            view.text(view.ui.coach_no_access.get(view.lang))
             return
-        await view.text(view.ui.coach_note_saved.get(view.lang))
+        view.text(view.ui.coach_note_saved.get(view.lang))
 
     async def feedback(self, update: Update, context: Context) -> None:
         """/feedback R text: a message to the manager about reflection R, labelled as yours."""
@@ -155,14 +148,12 @@ class CoachHandlers:
         text = " ".join((context.args or [])[1:])
         delivery = self.coach.feedback(view.user, number, text, receipt_key(update))
         if delivery is None:
-            await view.text(view.ui.coach_no_access.get(view.lang))
+            view.text(view.ui.coach_no_access.get(view.lang))
             return
         name = delivery.user.display_name or f"#{delivery.user.id}"
-        reached = delivery.delivered_before or await deliver(view, delivery)
-        if reached:
-            self.coach.feedback_delivered(delivery)
+        reached = delivery.delivered_before or deliver(view, delivery)
         key = "coach_feedback_sent" if reached else "coach_feedback_saved"
-        await view.text(fill(getattr(view.ui, key).get(view.lang), {"name": name}))
+        view.text(fill(getattr(view.ui, key).get(view.lang), {"name": name}))
 
     async def notify(self, update: Update, context: Context) -> None:
         """/notify on|off: a message when a linked manager completes a shared reflection."""
@@ -171,10 +162,10 @@ class CoachHandlers:
             return
         choice = (context.args or [""])[0].lower()
         if choice not in ("on", "off"):
-            await view.text(view.ui.coach_usage.get(view.lang))
+            view.text(view.ui.coach_usage.get(view.lang))
             return
         self.coach.set_notify(view.user, choice == "on")
-        await view.text(getattr(view.ui, f"coach_notify_{choice}").get(view.lang))
+        view.text(getattr(view.ui, f"coach_notify_{choice}").get(view.lang))
 
     # --- internals -----------------------------------------------------------------------------
 
@@ -182,11 +173,11 @@ class CoachHandlers:
         view = await self.manager.view_for(update, context)
         if not self.coach.is_coach(view.user):
             log.info("coach.refused_not_coach user=%s", view.user.id)
-            await view.text(view.ui.coach_only.get(view.lang))
+            view.text(view.ui.coach_only.get(view.lang))
             return None
         if self.publish_menu is not None and view.chat_id not in self._menus_published:
             # A coach who had never opened the bot at start-up gets their menu now.
-            await self.publish_menu(view.bot, self.manager.conversation, view.chat_id)
+            self.publish_menu(view.storage, self.manager.conversation, view.chat_id)
             self._menus_published.add(view.chat_id)
         return view
 
@@ -199,21 +190,20 @@ class CoachHandlers:
         args = context.args or []
         number = args[0].lstrip("#") if args else ""
         if not number.isdigit() or (with_text and len(args) < 2):
-            await view.text(view.ui.coach_usage.get(view.lang))
+            view.text(view.ui.coach_usage.get(view.lang))
             return view, None
         return view, int(number)
 
 
-async def deliver(view: ChatView, delivery: Delivery) -> bool:
-    """Send a message to another user's chat; False if they cannot be reached there."""
+def deliver(view: ChatView, delivery: Delivery) -> bool:
+    """Queue a message to another user's chat (feedback, recorded as delivered once the sender
+    delivers it); False if they cannot be reached there."""
     prefix, _, number = delivery.user.key.partition(":")
     if prefix != "telegram" or delivery.user.blocked_at is not None:
         return False
-    other = ChatView(view.bot, view.conversation, int(number), delivery.user)
-    try:
-        await other.text(delivery.text)
-    except Blocked:
-        return False
+    other = ChatView(view.storage, view.conversation, int(number), delivery.user, kind="feedback")
+    subject = f"feedback:{delivery.feedback_id}" if delivery.feedback_id is not None else None
+    other.say([Span(delivery.text)], subject=subject)
     return True
 
 

@@ -18,6 +18,7 @@ from storage.repository import Receipt, User
 
 from ..coach.service import CoachService
 from ..conversation import ONBOARDING, REFLECTION, Conversation, Reply
+from ..delivery.outbox import Storage
 from ..flows.model import LANGUAGES, Lang
 from ..flows.state import Amend, Answer, Back, Event, Pick, Restart, Skip, Submit, Toggle
 from ..flows.text import fill
@@ -43,8 +44,11 @@ def guess_language(language_code: str | None) -> Lang:
 class ManagerHandlers:
     """Handlers for a manager's private chat; registered in `bot.handlers.register`."""
 
-    def __init__(self, conversation: Conversation, coach: CoachService | None = None) -> None:
+    def __init__(
+        self, conversation: Conversation, storage: Storage, coach: CoachService | None = None
+    ) -> None:
         self.conversation = conversation
+        self.storage = storage
         self.coach = coach
 
     # --- commands ------------------------------------------------------------------------------
@@ -57,9 +61,9 @@ class ManagerHandlers:
             return
         reply = self.conversation.resume(view.user)
         if reply.question is None:
-            await view.text(view.ui.welcome_back.get(view.lang))
+            view.text(view.ui.welcome_back.get(view.lang))
         else:
-            await view.show(reply)
+            view.show(reply)
 
     async def reflect(self, update: Update, context: Context) -> None:
         """/reflect: start the reflection, or offer to resume or restart the one in progress."""
@@ -82,7 +86,7 @@ class ManagerHandlers:
                 ]
             ]
         )
-        await view.text(view.ui.reflection_in_progress.get(view.lang), markup)
+        view.text(view.ui.reflection_in_progress.get(view.lang), markup)
 
     async def resume(self, update: Update, context: Context) -> None:
         """/resume: show the question in progress again (a paused reflection included)."""
@@ -93,10 +97,10 @@ class ManagerHandlers:
             if session is not None:
                 reply = self.conversation.focus(view.user, session.id)
         if reply.question is None:
-            await view.text(view.ui.nothing_in_progress.get(view.lang))
+            view.text(view.ui.nothing_in_progress.get(view.lang))
         else:
-            await view.text(view.ui.resumed.get(view.lang))
-            await view.show(reply)
+            view.text(view.ui.resumed.get(view.lang))
+            view.show(reply)
 
     async def back(self, update: Update, context: Context) -> None:
         """/back: the previous question."""
@@ -111,23 +115,23 @@ class ManagerHandlers:
         view = await self.view_for(update, context)
         paused = self.conversation.pause(view.user)
         key = "paused" if paused else "nothing_in_progress"
-        await view.text(getattr(view.ui, key).get(view.lang))
+        view.text(getattr(view.ui, key).get(view.lang))
 
     async def cancel(self, update: Update, context: Context) -> None:
         """/cancel: drop the session in progress (its answers stay stored)."""
         view = await self.view_for(update, context)
         cancelled = self.conversation.cancel(view.user)
         key = "cancelled" if cancelled else "nothing_in_progress"
-        await view.text(getattr(view.ui, key).get(view.lang))
+        view.text(getattr(view.ui, key).get(view.lang))
 
     async def history(self, update: Update, context: Context) -> None:
         """/history: finished reflections, newest first, each with its summary."""
         view = await self.view_for(update, context)
         sessions = self.conversation.history(view.user)
         if not sessions:
-            await view.text(view.ui.history_empty.get(view.lang))
+            view.text(view.ui.history_empty.get(view.lang))
             return
-        await view.say([Span(view.ui.history_title.get(view.lang), "b")])
+        view.say([Span(view.ui.history_title.get(view.lang), "b")])
         feedback = self.coach.feedback_for(view.user) if self.coach else {}
         sharing = self.coach is not None and self.coach.coach_of(view.user) is not None
         for row in sessions:
@@ -141,7 +145,7 @@ class ManagerHandlers:
                 spans += [Span("\n\n"), Span(view.ui.history_feedback.get(view.lang), "i")]
                 spans += [Span("\n"), Span(text)]
             markup = self._privacy_buttons(view, row.id) if sharing else None
-            await view.say(spans, markup)
+            view.say(spans, markup)
 
     async def language(self, update: Update, context: Context) -> None:
         """/language: choose French or English."""
@@ -153,7 +157,7 @@ class ManagerHandlers:
             )
             for lang in LANGUAGES
         ]
-        await view.text(view.ui.language_prompt.get(view.lang), InlineKeyboardMarkup([buttons]))
+        view.text(view.ui.language_prompt.get(view.lang), InlineKeyboardMarkup([buttons]))
 
     async def help(self, update: Update, context: Context) -> None:
         """/help, and any unknown command: what Rebond does and its commands."""
@@ -161,7 +165,7 @@ class ManagerHandlers:
         text = view.ui.help_telegram.get(view.lang)
         if self.coach is not None and self.coach.is_coach(view.user):
             text += "\n\n" + view.ui.coach_help.get(view.lang)
-        await view.text(text)
+        view.text(text)
 
     # --- answers -------------------------------------------------------------------------------
 
@@ -182,21 +186,21 @@ class ManagerHandlers:
         event: Event
         if step is not None:
             event = Amend(step, message.text)
-        elif message.message_id > (view.user.question_message_id or 0):
+        elif message.message_id > (view.question_message_id() or 0):
             event = Answer(message.text)  # a rejected answer, now corrected
         else:
             return
         reply = await self._handle(view, update, event, source_ref=source)
         if isinstance(event, Amend) and reply.stored and reply.question is not None:
-            await view.text(view.ui.answer_updated.get(view.lang))
-            await view.refresh_question(reply.question, reply.session_id)
+            view.text(view.ui.answer_updated.get(view.lang))
+            view.refresh_question(reply.question, reply.session_id)
         else:
-            await view.show(reply)
+            view.show(reply)
 
     async def media(self, update: Update, context: Context) -> None:
         """A photo, sticker, voice note or file: ask kindly for text instead."""
         view = await self.view_for(update, context)
-        await view.text(view.ui.unsupported_media.get(view.lang))
+        view.text(view.ui.unsupported_media.get(view.lang))
 
     async def button(self, update: Update, context: Context) -> None:
         """A pressed inline button: checked against this user's session, always answered."""
@@ -206,7 +210,7 @@ class ManagerHandlers:
         data = ButtonData.decode(query.data)
         inactive = view.ui.button_inactive.get(view.lang)
         if data is None:
-            await query.answer(inactive)
+            view.answer(query.id, inactive)
         elif data.kind == "l":
             await self._choose_language(view, update, data.value)
         elif data.kind == "c":
@@ -222,16 +226,16 @@ class ManagerHandlers:
             expect = (data.session or 0, data.turn or 0)
             reply = await self._handle(view, update, event, expect=expect)
             if not reply.stored:
-                await query.answer()
+                view.answer(query.id)
                 await self._replay(view)
             elif reply.stale:
-                await query.answer(inactive)
+                view.answer(query.id, inactive)
             else:
-                await query.answer()
+                view.answer(query.id)
                 if isinstance(event, Toggle) and reply.question is not None:
-                    await view.refresh_question(reply.question, reply.session_id)
+                    view.refresh_question(reply.question, reply.session_id)
                 else:
-                    await view.show(reply)
+                    view.show(reply)
                     await self._offer_privacy(view, reply)
 
     async def membership(self, update: Update, context: Context) -> None:
@@ -249,7 +253,9 @@ class ManagerHandlers:
         message = update.effective_message
         if message is not None and update.effective_user is not None:
             lang = guess_language(update.effective_user.language_code)
-            await message.reply_text(self.conversation.playbook.ui.private_only.get(lang))
+            text = self.conversation.playbook.ui.private_only.get(lang)
+            payload = {"chat_id": message.chat_id, "text": text}
+            self.storage.add("reply", message.chat_id, "sendMessage", payload)
 
     # --- internals -----------------------------------------------------------------------------
 
@@ -269,7 +275,7 @@ class ManagerHandlers:
             self.conversation.set_blocked(user, False)
         chat = update.effective_chat
         assert chat is not None
-        return ChatView(context.bot, self.conversation, chat.id, user)
+        return ChatView(self.storage, self.conversation, chat.id, user)
 
     async def _has_no_session(self, user: User) -> bool:
         return self.conversation.current(user) is None
@@ -298,9 +304,9 @@ class ManagerHandlers:
         view = await self.view_for(update, context)
         reply = await self._handle(view, update, event, source_ref=source_ref)
         if reply.session_id is None:
-            await view.text(view.ui.nothing_in_progress.get(view.lang))
+            view.text(view.ui.nothing_in_progress.get(view.lang))
         elif reply.stored:
-            await view.show(reply)
+            view.show(reply)
             await self._offer_privacy(view, reply)
         else:
             await self._replay(view)
@@ -309,7 +315,7 @@ class ManagerHandlers:
         self, view: ChatView, update: Update, action: Callable[..., Reply], *args: object
     ) -> None:
         reply = action(*args)
-        await view.show(reply)
+        view.show(reply)
 
     async def _offer_privacy(self, view: ChatView, reply: Reply) -> None:
         """After a reflection, a manager who shares may keep this one private."""
@@ -320,7 +326,7 @@ class ManagerHandlers:
         if session.flow != REFLECTION or coach is None:
             return
         text = fill(view.ui.private_offer.get(view.lang), {"coach": coach.display_name or ""})
-        await view.text(text, self._privacy_buttons(view, session.id))
+        view.text(text, self._privacy_buttons(view, session.id))
 
     def _privacy_buttons(self, view: ChatView, session_id: int) -> InlineKeyboardMarkup:
         ui, lang = view.ui, view.lang
@@ -343,30 +349,30 @@ class ManagerHandlers:
         """This update was handled before the bot stopped, maybe without its reply: show the
         question in progress again rather than leave the manager waiting."""
         reply = self.conversation.resume(view.user)
-        await view.show(reply)
+        view.show(reply)
 
     async def _choose_language(self, view: ChatView, update: Update, value: str) -> None:
         query = update.callback_query
         assert query is not None
         if value not in LANGUAGES:
-            await query.answer(view.ui.button_inactive.get(view.lang))
+            view.answer(query.id, view.ui.button_inactive.get(view.lang))
             return
         lang: Lang = "fr" if value == "fr" else "en"
-        await query.answer()
+        view.answer(query.id)
         view.user = self.conversation.set_language(view.user, lang)
-        await view.text(view.ui.language_set.get(lang))
+        view.text(view.ui.language_set.get(lang))
         reply = self.conversation.resume(view.user)
-        await view.show(reply)
+        view.show(reply)
 
     async def _control(self, view: ChatView, update: Update, data: ButtonData) -> None:
         query = update.callback_query
         assert query is not None
         session = self.conversation.open_session(view.user, REFLECTION)
         if session is None or session.id != data.session or data.value not in ("resume", "restart"):
-            await query.answer(view.ui.button_inactive.get(view.lang))
+            view.answer(query.id, view.ui.button_inactive.get(view.lang))
             return
-        await query.answer()
+        view.answer(query.id)
         reply = self.conversation.focus(view.user, session.id)
         if data.value == "restart":
             reply = await self._handle(view, update, Restart())
-        await view.show(reply)
+        view.show(reply)

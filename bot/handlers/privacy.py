@@ -13,7 +13,7 @@ from ..coach.service import CoachService, Refusal
 from ..flows.model import Localized
 from ..flows.text import fill
 from .callbacks import ButtonData
-from .chat import Blocked, ChatView
+from .chat import ChatView
 from .manager import Context, ManagerHandlers
 
 log = logging.getLogger(__name__)
@@ -45,22 +45,17 @@ class PrivacyHandlers:
         view = await self.manager.view_for(update, context)
         ended = self.coach.unshare(view.user)
         if ended is None:
-            await view.text(view.ui.unshare_none.get(view.lang))
+            view.text(view.ui.unshare_none.get(view.lang))
             return
         coach, _ = ended
-        await view.text(fill(view.ui.unshare_done.get(view.lang), {"coach": _name(coach)}))
+        view.text(fill(view.ui.unshare_done.get(view.lang), {"coach": _name(coach)}))
         await self._tell(view, coach, view.ui.coach_unshared, {"name": _name(view.user)})
 
     async def mydata(self, update: Update, context: Context) -> None:
         """/mydata: every stored row about the manager, as a JSON file."""
         view = await self.manager.view_for(update, context)
         document = self.coach.my_data(view.user).encode("utf-8")
-        await view.bot.send_document(
-            view.chat_id,
-            document=document,
-            filename="rebond-mydata.json",
-            caption=view.ui.mydata_caption.get(view.lang),
-        )
+        view.document(document, "rebond-mydata.json", view.ui.mydata_caption.get(view.lang))
 
     async def forget(self, update: Update, context: Context) -> None:
         """/forget: after a confirmation button, delete everything about the manager."""
@@ -75,7 +70,7 @@ class PrivacyHandlers:
                 callback_data=ButtonData("f", None, None, "no").encode(),
             ),
         ]
-        await view.text(view.ui.forget_confirm.get(view.lang), InlineKeyboardMarkup([buttons]))
+        view.text(view.ui.forget_confirm.get(view.lang), InlineKeyboardMarkup([buttons]))
 
     async def button(self, update: Update, context: Context) -> None:
         """Buttons of this module: privacy of a reflection (p), invite (h), erasure (f)."""
@@ -83,8 +78,9 @@ class PrivacyHandlers:
         assert query is not None
         view = await self.manager.view_for(update, context)
         data = ButtonData.decode(query.data)
-        if data is None:
-            await query.answer(view.ui.button_inactive.get(view.lang))
+        repeated = query.message is not None and view.buttons_removed(query.message.message_id)
+        if data is None or repeated:  # a double tap: the first one did what was asked
+            view.answer(query.id, view.ui.button_inactive.get(view.lang))
         elif data.kind == "p":
             await self._privacy(view, query, data)
         elif data.kind == "h":
@@ -98,10 +94,10 @@ class PrivacyHandlers:
         view = await self.manager.view_for(update, context)
         coach = self.coach.open_invite(view.user, code)
         if isinstance(coach, Refusal):
-            await view.text(getattr(view.ui, coach.value).get(view.lang))
+            view.text(getattr(view.ui, coach.value).get(view.lang))
             return
         text = fill(view.ui.share_preview.get(view.lang), {"coach": _name(coach)})
-        await view.text(text, self._invite_keyboard(view, code.strip(), include=False))
+        view.text(text, self._invite_keyboard(view, code.strip(), include=False))
 
     def _invite_keyboard(self, view: ChatView, code: str, include: bool) -> InlineKeyboardMarkup:
         # The invite's code travels with its buttons: an older preview confirms its own coach.
@@ -125,23 +121,23 @@ class PrivacyHandlers:
         action, code = data.value[:1], data.value[1:]
         ui, lang = view.ui, view.lang
         if action == TOGGLE:
-            await query.answer()
-            await query.edit_message_reply_markup(self._invite_keyboard(view, code, not include))
+            view.answer(query.id)
+            view.replace_buttons(_message_id(query), self._invite_keyboard(view, code, not include))
             return
         if action == CANCEL:
             self.coach.cancel_share(view.user, code)
-            await query.answer()
-            await query.edit_message_reply_markup(None)
-            await view.text(ui.share_cancelled.get(lang))
+            view.answer(query.id)
+            view.drop_buttons(_message_id(query))
+            view.text(ui.share_cancelled.get(lang))
             return
         result = self.coach.confirm_share(view.user, include, code)
-        await query.answer()
-        await query.edit_message_reply_markup(None)
+        view.answer(query.id)
+        view.drop_buttons(_message_id(query))
         if isinstance(result, Refusal):
-            await view.text(getattr(ui, result.value).get(lang))
+            view.text(getattr(ui, result.value).get(lang))
             return
         coach, previous = result
-        await view.text(fill(ui.share_done.get(lang), {"coach": _name(coach)}))
+        view.text(fill(ui.share_done.get(lang), {"coach": _name(coach)}))
         link = self.coach.link_of(view.user)
         number = str(link.id) if link else "?"
         await self._tell(
@@ -154,26 +150,27 @@ class PrivacyHandlers:
     async def _privacy(self, view: ChatView, query: CallbackQuery, data: ButtonData) -> None:
         private = data.value == "private"
         if data.session is None or not self.coach.set_private(view.user, data.session, private):
-            await query.answer(view.ui.button_inactive.get(view.lang))
+            view.answer(query.id, view.ui.button_inactive.get(view.lang))
             return
-        await query.answer()
-        await query.edit_message_reply_markup(None)
+        view.answer(query.id)
+        view.drop_buttons(_message_id(query))
         if private:
-            await view.text(view.ui.kept_private.get(view.lang))
+            view.text(view.ui.kept_private.get(view.lang))
         else:
             coach = self.coach.coach_of(view.user)
             name = _name(coach) if coach else ""
-            await view.text(fill(view.ui.shared_now.get(view.lang), {"coach": name}))
+            view.text(fill(view.ui.shared_now.get(view.lang), {"coach": name}))
 
     async def _forget(self, view: ChatView, query: CallbackQuery, data: ButtonData) -> None:
-        await query.answer()
-        await query.edit_message_reply_markup(None)
+        view.answer(query.id)
+        view.drop_buttons(_message_id(query))
         if data.value != "yes":
-            await view.text(view.ui.forget_cancelled.get(view.lang))
+            view.text(view.ui.forget_cancelled.get(view.lang))
             return
         text, lang = view.ui.forgotten, view.lang  # read before the user is gone
         self.coach.forget(view.user)
-        await view.text(text.get(lang))
+        view.storage.checkpoint_due = True  # no copy of their pages left in the log
+        view.text(text.get(lang))
 
     async def _tell(
         self, view: ChatView, user: User, text: Localized, values: dict[str, str]
@@ -182,11 +179,17 @@ class PrivacyHandlers:
         prefix, _, number = user.key.partition(":")
         if prefix != "telegram":
             return
-        other = ChatView(view.bot, self.manager.conversation, int(number), user)
-        try:
-            await other.text(fill(text.get(other.lang), values))
-        except Blocked:
+        if user.blocked_at is not None:
             log.info("privacy.coach_unreachable coach=%s", user.id)
+            return
+        other = ChatView(view.storage, self.manager.conversation, int(number), user)
+        other.text(fill(text.get(other.lang), values))
+
+
+def _message_id(query: CallbackQuery) -> int:
+    """The message that carries the pressed button."""
+    assert query.message is not None, "buttons of Rebond's own messages carry their message"
+    return query.message.message_id
 
 
 def _name(user: User | None) -> str:

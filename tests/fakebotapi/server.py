@@ -237,7 +237,7 @@ class FakeBotApi:
     async def _call(
         self, bot: FakeBot, name: str, handler: Any, params: Params, request: web.Request
     ) -> dict[str, Any]:
-        fault = bot.take_fault(name)
+        fault = bot.take_fault(name, _chat_id(params))
         if fault is not None:
             if fault.delay:
                 # Sleep, but let stop() cut the delay short.

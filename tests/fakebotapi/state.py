@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -330,12 +331,38 @@ class Fault:
     remaining: int
     error: ApiError | None = None
     delay: float = 0.0
+    chat_id: int | None = None
 
-    def matches(self, method: str) -> bool:
-        """getUpdates is only hit when named, since a polling bot calls it nonstop."""
+    def matches(self, method: str, chat_id: int | None = None) -> bool:
+        """getUpdates is only hit when named, since a polling bot calls it nonstop; a fault
+        for one chat only hits calls to that chat."""
+        if self.chat_id is not None and self.chat_id != chat_id:
+            return False
         if self.method is None:
             return method != "getUpdates"
         return self.method.lower() == method.lower()
+
+
+@dataclass
+class RandomFaults:
+    """Faults drawn at random for every call (getUpdates included): 429, 500 or a delay."""
+
+    probability: float
+    rng: random.Random
+    max_delay: float
+    injected: dict[str, int] = field(default_factory=dict)
+
+    def draw(self, method: str) -> Fault | None:
+        """A fault for this call, or None (most calls)."""
+        if self.rng.random() >= self.probability:
+            return None
+        kind = self.rng.choice(("429", "500", "delay"))
+        self.injected[kind] = self.injected.get(kind, 0) + 1
+        if kind == "429":
+            return Fault(method, 1, too_many_requests(1))
+        if kind == "500":
+            return Fault(method, 1, internal_error())
+        return Fault(method, 1, delay=self.rng.uniform(0.05, self.max_delay))
 
 
 def _fault_error(error: int | ApiError, retry_after: int, description: str | None) -> ApiError:
@@ -384,6 +411,7 @@ class FakeBot:
         self.settings: dict[tuple[str, str], Any] = {}
         self.requests: list[RequestRecord] = []
         self.faults: list[Fault] = []
+        self.random_faults: RandomFaults | None = None
         self.rate_limiter: RateLimiter | None = None
         self.flood_count = 0
 
@@ -544,23 +572,43 @@ class FakeBot:
         method: str | None = None,
         retry_after: int = 1,
         description: str | None = None,
+        chat_id: int | None = None,
     ) -> None:
-        """Answer the next ``times`` calls (of ``method``; any but getUpdates by default)
-        with 429 (retry_after), 403 (bot blocked), 500, another status or an ApiError."""
-        self.faults.append(Fault(method, times, _fault_error(error, retry_after, description)))
+        """Answer the next ``times`` calls (of ``method``; any but getUpdates by default; to
+        ``chat_id`` only when given) with 429 (retry_after), 403 (bot blocked), 500, another
+        status or an ApiError."""
+        error = _fault_error(error, retry_after, description)
+        self.faults.append(Fault(method, times, error, chat_id=chat_id))
 
-    def delay_next(self, seconds: float, *, times: int = 1, method: str | None = None) -> None:
+    def delay_next(
+        self,
+        seconds: float,
+        *,
+        times: int = 1,
+        method: str | None = None,
+        chat_id: int | None = None,
+    ) -> None:
         """Hold the next ``times`` matching calls for ``seconds`` before handling them."""
-        self.faults.append(Fault(method, times, delay=seconds))
+        self.faults.append(Fault(method, times, delay=seconds, chat_id=chat_id))
 
-    def take_fault(self, method: str) -> Fault | None:
-        """Consume the first fault matching ``method``."""
+    def inject_random_faults(
+        self, probability: float, *, seed: int = 0, max_delay: float = 1.0
+    ) -> RandomFaults:
+        """From now on, each call (of every method) meets a 429, a 500 or a delay with this
+        probability; returns the tally of what was injected. ``probability=0`` stops it."""
+        self.random_faults = RandomFaults(probability, random.Random(seed), max_delay)
+        return self.random_faults
+
+    def take_fault(self, method: str, chat_id: int | None = None) -> Fault | None:
+        """Consume the first fault matching ``method`` (and ``chat_id``), else draw one."""
         for fault in self.faults:
-            if fault.remaining > 0 and fault.matches(method):
+            if fault.remaining > 0 and fault.matches(method, chat_id):
                 fault.remaining -= 1
                 if fault.remaining == 0:
                     self.faults.remove(fault)
                 return fault
+        if self.random_faults is not None:
+            return self.random_faults.draw(method)
         return None
 
     def enable_rate_limit(

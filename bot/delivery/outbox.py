@@ -1,0 +1,111 @@
+"""The outbox, as the Telegram adapter writes it: what each kind of message means for delivery.
+
+Handlers never call Telegram: they add rows here, in the transaction of the update that needs
+them, and the sender (`delivery.sender`) delivers them. Kinds decide a row's priority, how long
+it is worth trying, and whether a refusal from Telegram matters (`COSMETIC` kinds end quietly).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage import delivery as store
+from storage import privacy
+from storage.db import to_stored
+from storage.delivery import Outgoing
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How a kind of row is delivered: priority (lower first), lifetime, and whether it is
+    cosmetic (Telegram refusing it as moot ends it as done, and it never fails anything)."""
+
+    priority: int
+    lifetime: timedelta
+    cosmetic: bool = False
+
+
+CALLBACK_ANSWER = "callback_answer"
+KINDS: dict[str, Kind] = {
+    # A callback query must be answered within about 15 s of the press, else Telegram refuses.
+    CALLBACK_ANSWER: Kind(0, timedelta(seconds=15), cosmetic=True),
+    "reply": Kind(1, timedelta(days=1)),
+    "question": Kind(1, timedelta(days=1)),
+    "answered_edit": Kind(1, timedelta(days=1), cosmetic=True),
+    "apology": Kind(1, timedelta(hours=1)),
+    "commands": Kind(2, timedelta(days=1), cosmetic=True),
+    "feedback": Kind(2, timedelta(days=7)),
+    "coach_notification": Kind(2, timedelta(days=7)),
+    "checkin": Kind(3, timedelta(hours=3)),
+    "followup": Kind(3, timedelta(hours=3)),
+}
+
+
+class Storage:
+    """The bot's one database connection, shared by tasks: one transaction at a time.
+
+    Every writer of the Telegram adapter (inbox, workers, sender, scheduled jobs) goes through
+    `transaction()`, so no task's statements ever land in another task's open transaction.
+    """
+
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.clock = clock
+        self.lock = asyncio.Lock()
+        self.outbox_changed = asyncio.Event()
+        self.checkpoint_due = False
+        """Set when data was erased: the write-ahead log is folded in after the commit."""
+
+    def now(self) -> str:
+        """The clock's now, as stored."""
+        return to_stored(self.clock())
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Database]:
+        """Hold the connection and run the block in one transaction (committed at its end)."""
+        async with self.lock:
+            with self.db.atomic():
+                yield self.db
+            if self.checkpoint_due:
+                self.checkpoint_due = False
+                privacy.checkpoint(self.db)
+        self.outbox_changed.set()
+
+    def add(
+        self,
+        kind: str,
+        chat_id: int,
+        method: str,
+        payload: dict[str, Any],
+        *,
+        ref_outbox_id: int | None = None,
+        subject: str | None = None,
+        deadline: datetime | None = None,
+    ) -> int:
+        """Add a Bot API call to the outbox (inside the caller's transaction); returns its id."""
+        rule = KINDS[kind]
+        now = self.clock()
+        outgoing = Outgoing(
+            kind=kind,
+            chat_id=chat_id,
+            method=method,
+            payload=payload,
+            priority=rule.priority,
+            deadline=to_stored(deadline or now + rule.lifetime),
+            ref_outbox_id=ref_outbox_id,
+            subject=subject,
+        )
+        return store.enqueue(self.db, outgoing, to_stored(now))
+
+
+def file_field(data: bytes, filename: str) -> dict[str, str]:
+    """A file to upload, as an outbox payload value (base64, decoded by the sender)."""
+    return {"filename": filename, "base64": base64.b64encode(data).decode("ascii")}

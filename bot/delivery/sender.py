@@ -1,0 +1,191 @@
+"""The one sender: delivers outbox rows to Telegram, by priority, within its limits, with retries.
+
+Each chat's rows go one at a time, oldest first (a chat reads its messages in order); chats go
+in parallel, so one slow chat holds nobody else. Rules, per outcome of a call:
+- success: the row is `sent`, with the message id Telegram gave (later edits use it);
+- 429: every send pauses for `retry_after`, then the row is tried again;
+- 5xx, a time-out or a network error: tried again with back-off (0.5 s doubling, at most 30 s);
+- past its deadline before delivery: `expired` (a check-in is then `undelivered`);
+- 403, or "user is deactivated": the user blocked the bot; their pending rows fail;
+- a cosmetic row (callback query answer, edit) that Telegram refuses as moot ("message is not
+  modified", "message to edit not found", "query is too old") is `done`; any other refusal fails
+  that row alone.
+A call that timed out may still have reached Telegram: it is sent again, so the user may see a
+message twice (Telegram offers no idempotency key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import Bot, InputFile, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from storage import delivery as store
+from storage.db import to_stored
+from storage.delivery import DONE, EXPIRED, FAILED, SENT, OutboxRow
+
+from .outbox import KINDS, Storage
+from .ratelimit import SendLimiter, seconds
+
+log = logging.getLogger(__name__)
+
+LIMITED_METHODS = frozenset(
+    {"sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageReplyMarkup"}
+)
+MOOT = ("message is not modified", "message to edit not found", "query is too old")
+BLOCKED = ("user is deactivated", "bot was blocked", "bot can't initiate")
+BACKGROUND_PRIORITY = 3
+MAX_BACKOFF_SECONDS = 30.0
+IDLE_SECONDS = 1.0
+
+
+class Sender:
+    """Delivers the outbox until stopped; `parallel` chats at a time."""
+
+    def __init__(
+        self, bot: Bot, storage: Storage, limiter: SendLimiter, parallel: int = 64
+    ) -> None:
+        self.bot = bot
+        self.storage = storage
+        self.limiter = limiter
+        self.parallel = parallel
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send what is due until `stop` is set, then let the sends in flight end."""
+        changed = self.storage.outbox_changed
+        while not stop.is_set():
+            changed.clear()
+            wait = await self._start_due()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_first(changed, stop), timeout=wait)
+        if self._in_flight:
+            await asyncio.wait(self._in_flight.values(), timeout=5)
+
+    async def _start_due(self) -> float:
+        """Start a send for each chat whose next row is due; returns how long to sleep."""
+        room = self.parallel - len(self._in_flight)
+        if room <= 0:
+            return IDLE_SECONDS
+        async with self.storage.lock:
+            now = self.storage.now()
+            rows = store.due(self.storage.db, now, set(self._in_flight), room)
+            wake = store.next_wake(self.storage.db) if len(rows) < room else None
+        for row in rows:
+            task = asyncio.create_task(self._deliver(row))
+            self._in_flight[row.chat_id] = task
+            task.add_done_callback(lambda _, chat=row.chat_id: self._in_flight.pop(chat, None))
+        if wake is None or wake <= now:
+            return IDLE_SECONDS if not rows else 0.05
+        delay = (datetime.fromisoformat(wake) - self.storage.clock()).total_seconds()
+        return min(max(delay, 0.01), IDLE_SECONDS)
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        try:
+            await self._attempt(row)
+        except Exception:  # a bug here must not stop the other chats' deliveries
+            log.exception("outbox.crashed row=%s", row.id)
+            await self._finish(row, FAILED, error="crashed")
+
+    async def _attempt(self, row: OutboxRow) -> None:
+        if row.deadline < self.storage.now():
+            log.warning("outbox.expired row=%s kind=%s chat=%s", row.id, row.kind, row.chat_id)
+            await self._finish(row, EXPIRED)
+            return
+        kwargs = _arguments(row.payload)
+        if row.ref_outbox_id is not None:
+            if row.ref_message_id is None:  # the message to edit never went out
+                await self._finish(row, DONE, error=f"reference {row.ref_status}")
+                return
+            kwargs["message_id"] = row.ref_message_id
+        if row.method in LIMITED_METHODS:
+            await self.limiter.acquire(background=row.priority >= BACKGROUND_PRIORITY)
+        try:
+            result = await getattr(self.bot, _snake(row.method))(**kwargs)
+        except RetryAfter as error:
+            pause = seconds(error.retry_after)
+            self.limiter.pause(pause)
+            await self._retry(row, pause, "RetryAfter")
+        except Forbidden as error:
+            await self._blocked(row, error)
+        except BadRequest as error:
+            await self._refused(row, error)
+        except NetworkError as error:  # a 5xx, a time-out, a reset connection
+            await self._retry(row, min(0.5 * 2**row.attempts, MAX_BACKOFF_SECONDS), str(error))
+        except TelegramError as error:
+            log.error("outbox.refused row=%s error=%s", row.id, error)
+            await self._finish(row, FAILED, error=str(error))
+        else:
+            message_id = result.message_id if isinstance(result, Message) else None
+            await self._finish(row, SENT, message_id=message_id)
+
+    async def _refused(self, row: OutboxRow, error: BadRequest) -> None:
+        text = error.message.lower()
+        if any(phrase in text for phrase in BLOCKED):
+            await self._blocked(row, error)
+        elif KINDS[row.kind].cosmetic:
+            moot = any(phrase in text for phrase in MOOT)
+            if not moot:
+                log.warning("outbox.cosmetic_refused row=%s error=%s", row.id, error.message)
+            await self._finish(row, DONE if moot else FAILED, error=error.message)
+        else:
+            log.error("outbox.refused row=%s kind=%s error=%s", row.id, row.kind, error.message)
+            await self._finish(row, FAILED, error=error.message)
+
+    async def _blocked(self, row: OutboxRow, error: TelegramError) -> None:
+        async with self.storage.transaction() as db:
+            dropped = store.drop_chat(db, row.chat_id, self.storage.now(), str(error))
+        log.info("outbox.user_blocked chat=%s rows=%s", row.chat_id, dropped)
+
+    async def _retry(self, row: OutboxRow, delay: float, error: str) -> None:
+        at = self.storage.clock() + timedelta(seconds=delay)
+        if to_stored(at) > row.deadline:
+            log.warning("outbox.expired row=%s kind=%s error=%s", row.id, row.kind, error)
+            await self._finish(row, EXPIRED, error=error)
+            return
+        log.info("outbox.retry row=%s in=%.1fs error=%s", row.id, delay, error)
+        async with self.storage.transaction() as db:
+            store.retry_later(db, row.id, to_stored(at), error, self.storage.now())
+
+    async def _finish(
+        self,
+        row: OutboxRow,
+        status: str,
+        *,
+        message_id: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        async with self.storage.transaction() as db:
+            store.finish(db, row.id, status, self.storage.now(), message_id=message_id, error=error)
+
+
+def _arguments(payload: str) -> dict[str, Any]:
+    """The row's Bot API parameters, files decoded (see `outbox.file_field`)."""
+    kwargs: dict[str, Any] = json.loads(payload)
+    for name, value in kwargs.items():
+        if isinstance(value, dict) and "base64" in value:
+            kwargs[name] = InputFile(base64.b64decode(value["base64"]), filename=value["filename"])
+    return kwargs
+
+
+def _snake(method: str) -> str:
+    """The PTB method of a Bot API method: sendMessage -> send_message."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", method).lower()
+
+
+async def _first(changed: asyncio.Event, stop: asyncio.Event) -> None:
+    """Until either event is set."""
+    waiters = [asyncio.ensure_future(changed.wait()), asyncio.ensure_future(stop.wait())]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

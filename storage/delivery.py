@@ -1,0 +1,337 @@
+"""Telegram delivery's SQL: the inbox of updates, the outbox of Bot API calls, housekeeping.
+
+Inbox: one row per update (unique `update_id`), written when it is received and marked
+processed in the same transaction as everything processing it changed.
+Outbox: one row per Bot API call the bot means to make (send, edit, answer a callback query),
+written in the same transaction as the state that needs it, then delivered by one sender.
+Times are stored as ISO 8601 UTC strings given by the caller (`now`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+PENDING, SENT, DONE, FAILED, EXPIRED = "pending", "sent", "done", "failed", "expired"
+"""Outbox statuses: waiting; delivered; ended without effect on purpose (a cosmetic call
+Telegram refused as moot); refused for good; its deadline passed before delivery."""
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """A received update: its id, its chat (0 when it has none) and its JSON."""
+
+    update_id: int
+    chat_id: int
+    payload: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A Bot API call to make: `payload` is its parameters (files as base64, see the sender)."""
+
+    kind: str
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+    priority: int
+    deadline: str
+    not_before: str | None = None
+    ref_outbox_id: int | None = None
+    subject: str | None = None
+    """What this delivery reports on (`checkin:ID`, `feedback:ID`), if anything."""
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """A stored outbox row, as the sender reads it."""
+
+    id: int
+    kind: str
+    priority: int
+    chat_id: int
+    method: str
+    payload: str
+    not_before: str
+    deadline: str
+    ref_outbox_id: int | None
+    ref_message_id: int | None
+    ref_status: str | None
+    subject: str | None
+    attempts: int
+
+
+# --- inbox -------------------------------------------------------------------------------------
+
+
+def store_updates(db: Database, updates: list[tuple[int, int, str]], now: str) -> list[int]:
+    """Write (update_id, chat_id, JSON) rows in one transaction; returns the ids that were new
+    (an update received twice is kept once)."""
+    fresh = []
+    with db.atomic():
+        for update_id, chat_id, payload in updates:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO inbox (update_id, chat_id, payload, received_at) "
+                "VALUES (?, ?, ?, ?)",
+                [update_id, chat_id, payload, now],
+            )
+            if cursor.rowcount:
+                fresh.append(update_id)
+    return fresh
+
+
+def unprocessed(db: Database) -> list[InboxRow]:
+    """Every update received but not processed yet, oldest first."""
+    return [
+        InboxRow(row["update_id"], row["chat_id"], row["payload"], row["attempts"])
+        for row in db.query(
+            "SELECT update_id, chat_id, payload, attempts FROM inbox "
+            "WHERE processed_at IS NULL ORDER BY update_id"
+        )
+    ]
+
+
+def mark_processed(db: Database, update_id: int, now: str, error: str | None = None) -> None:
+    """The update's effects are stored (call inside their transaction)."""
+    db.execute(
+        "UPDATE inbox SET processed_at = ?, last_error = coalesce(?, last_error) "
+        "WHERE update_id = ?",
+        [now, error, update_id],
+    )
+
+
+def count_attempt(db: Database, update_id: int, error: str) -> int:
+    """A processing attempt failed (and was rolled back); returns the attempts so far."""
+    db.execute(
+        "UPDATE inbox SET attempts = attempts + 1, last_error = ? WHERE update_id = ?",
+        [error, update_id],
+    )
+    rows = list(db.query("SELECT attempts FROM inbox WHERE update_id = ?", [update_id]))
+    return int(rows[0]["attempts"]) if rows else 0
+
+
+# --- outbox ------------------------------------------------------------------------------------
+
+
+def enqueue(db: Database, outgoing: Outgoing, now: str) -> int:
+    """Add a call to the outbox; returns its row id."""
+    cursor = db.execute(
+        """
+        INSERT INTO outbox (kind, priority, chat_id, method, payload, not_before, deadline,
+                            ref_outbox_id, subject, status, attempts, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
+        """,
+        [
+            outgoing.kind,
+            outgoing.priority,
+            outgoing.chat_id,
+            outgoing.method,
+            json.dumps(outgoing.payload, ensure_ascii=False),
+            outgoing.not_before or now,
+            outgoing.deadline,
+            outgoing.ref_outbox_id,
+            outgoing.subject,
+            now,
+            now,
+        ],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def due(db: Database, now: str, busy_chats: set[int], limit: int) -> list[OutboxRow]:
+    """Each chat's oldest pending row, if it may go now: by priority, then age.
+
+    A chat's later rows wait for its oldest one, so a chat reads its messages in order.
+    """
+    busy = ",".join(str(int(chat)) for chat in busy_chats)
+    rows = db.query(
+        f"""
+        SELECT o.*, r.message_id AS ref_message_id, r.status AS ref_status
+        FROM (SELECT min(id) AS id FROM outbox WHERE status = 'pending' GROUP BY chat_id) AS head
+        JOIN outbox AS o ON o.id = head.id
+        LEFT JOIN outbox AS r ON r.id = o.ref_outbox_id
+        WHERE o.not_before <= ? AND o.chat_id NOT IN ({busy or "SELECT NULL WHERE 0"})
+        ORDER BY o.priority, o.id LIMIT ?
+        """,
+        [now, limit],
+    )
+    return [
+        OutboxRow(
+            row["id"],
+            row["kind"],
+            row["priority"],
+            row["chat_id"],
+            row["method"],
+            row["payload"],
+            row["not_before"],
+            row["deadline"],
+            row["ref_outbox_id"],
+            row["ref_message_id"],
+            row["ref_status"],
+            row["subject"],
+            row["attempts"],
+        )
+        for row in rows
+    ]
+
+
+def next_wake(db: Database) -> str | None:
+    """The earliest `not_before` among pending rows (when the sender has work again)."""
+    rows = list(db.query("SELECT min(not_before) AS at FROM outbox WHERE status = 'pending'"))
+    return rows[0]["at"] if rows else None
+
+
+def finish(
+    db: Database,
+    row_id: int,
+    status: str,
+    now: str,
+    *,
+    message_id: int | None = None,
+    error: str | None = None,
+) -> None:
+    """End a row (sent, done, failed or expired) and report on its subject, in one transaction."""
+    with db.atomic():
+        db.execute(
+            "UPDATE outbox SET status = ?, message_id = coalesce(?, message_id), "
+            "last_error = coalesce(?, last_error), attempts = attempts + 1, updated_at = ? "
+            "WHERE id = ? AND status = 'pending'",
+            [status, message_id, error, now, row_id],
+        )
+        rows = list(db.query("SELECT subject FROM outbox WHERE id = ?", [row_id]))
+        subject = rows[0]["subject"] if rows else None
+        if subject:
+            _report(db, subject, status, now)
+
+
+def _report(db: Database, subject: str, status: str, now: str) -> None:
+    """What a delivery means for the thing it carried: a check-in is sent only once delivered,
+    and one never delivered is `undelivered` (not missed by the manager)."""
+    kind, _, number = subject.partition(":")
+    if kind == "checkin" and status == SENT:
+        db.execute(
+            "UPDATE checkins SET status = 'sent', sent_at = ? WHERE id = ? AND status = 'claimed'",
+            [now, int(number)],
+        )
+    elif kind == "checkin" and status in (FAILED, EXPIRED):
+        db.execute(
+            "UPDATE checkins SET status = 'undelivered' WHERE id = ? AND status = 'claimed'",
+            [int(number)],
+        )
+    elif kind == "feedback" and status == SENT:
+        db.execute(
+            "UPDATE feedback SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
+            [now, int(number)],
+        )
+
+
+def retry_later(db: Database, row_id: int, not_before: str, error: str, now: str) -> None:
+    """A transient failure: try the row again at `not_before`."""
+    db.execute(
+        "UPDATE outbox SET not_before = ?, attempts = attempts + 1, last_error = ?, "
+        "updated_at = ? WHERE id = ?",
+        [not_before, error, now, row_id],
+    )
+
+
+def drop_chat(db: Database, chat_id: int, now: str, error: str) -> int:
+    """The user blocked the bot: fail every pending row of their chat; returns how many."""
+    pending = [
+        row["id"]
+        for row in db.query(
+            "SELECT id FROM outbox WHERE chat_id = ? AND status = 'pending'", [chat_id]
+        )
+    ]
+    with db.atomic():
+        for row_id in pending:
+            finish(db, row_id, FAILED, now, error=error)
+        db.execute(
+            "UPDATE users SET blocked_at = coalesce(blocked_at, ?) WHERE key = ?",
+            [now, f"telegram:{chat_id}"],
+        )
+        db.execute(
+            "UPDATE checkin_settings SET enabled = 0, next_due_at = NULL "
+            "WHERE user_id = (SELECT id FROM users WHERE key = ?)",
+            [f"telegram:{chat_id}"],
+        )
+    return len(pending)
+
+
+def outbox_counts(db: Database) -> dict[str, int]:
+    """How many outbox rows have each status."""
+    return {
+        row["status"]: row["n"]
+        for row in db.query("SELECT status, count(*) AS n FROM outbox GROUP BY status")
+    }
+
+
+def buttons_removed(db: Database, chat_id: int, message_id: int) -> bool:
+    """Whether the bot already removed (or means to remove) that message's buttons: a second
+    tap on them, pressed before they went, is then a repeat."""
+    rows = db.query(
+        "SELECT 1 FROM outbox WHERE chat_id = ? AND method = 'editMessageReplyMarkup' "
+        "AND json_extract(payload, '$.message_id') = ? "
+        "AND json_extract(payload, '$.reply_markup') IS NULL LIMIT 1",
+        [chat_id, message_id],
+    )
+    return any(True for _ in rows)
+
+
+# --- the question on screen --------------------------------------------------------------------
+
+
+def set_question_row(db: Database, user_id: int, outbox_id: int) -> None:
+    """The outbox row that shows the user's current question (its message id comes later)."""
+    db.execute(
+        "UPDATE users SET question_outbox_id = ?, question_message_id = NULL WHERE id = ?",
+        [outbox_id, user_id],
+    )
+
+
+@dataclass(frozen=True)
+class QuestionRef:
+    """Where the user's current question is: an outbox row, or a message id (older rows)."""
+
+    outbox_id: int | None
+    message_id: int | None
+
+
+def question_ref(db: Database, user_id: int) -> QuestionRef:
+    """The message showing the user's question: its outbox row and, once sent, its id."""
+    rows = list(
+        db.query(
+            "SELECT u.question_outbox_id AS outbox_id, "
+            "coalesce(o.message_id, u.question_message_id) AS message_id "
+            "FROM users AS u LEFT JOIN outbox AS o ON o.id = u.question_outbox_id "
+            "WHERE u.id = ?",
+            [user_id],
+        )
+    )
+    if not rows:
+        return QuestionRef(None, None)
+    return QuestionRef(rows[0]["outbox_id"], rows[0]["message_id"])
+
+
+# --- housekeeping ------------------------------------------------------------------------------
+
+
+def prune(db: Database, before: str) -> dict[str, int]:
+    """Delete processed inbox rows, finished outbox rows and update receipts older than
+    `before`; an outbox row that still shows someone's question is kept (edits need it)."""
+    with db.atomic():
+        inbox = db.execute(
+            "DELETE FROM inbox WHERE processed_at IS NOT NULL AND processed_at < ?", [before]
+        ).rowcount
+        outbox = db.execute(
+            "DELETE FROM outbox WHERE status != 'pending' AND updated_at < ? AND id NOT IN "
+            "(SELECT question_outbox_id FROM users WHERE question_outbox_id IS NOT NULL)",
+            [before],
+        ).rowcount
+        receipts = db.execute(
+            "DELETE FROM processed_updates WHERE processed_at < ?", [before]
+        ).rowcount
+    return {"inbox": inbox, "outbox": outbox, "receipts": receipts}

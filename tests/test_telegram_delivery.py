@@ -1,0 +1,213 @@
+"""Delivery end to end: what Telegram's faults, restarts and load used to break (issue #8).
+
+Each test is one scenario of the issue, through the fake Bot API, which behaves as Telegram
+does where the faults come from: a callback query can be answered once and only while fresh,
+an edit to identical content is "message is not modified", sends can meet 5xx and delays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from .e2e import TOKEN, bot_running, bot_settings, harness, message_by_id
+from .fakebotapi import FakeBotApi
+from .helpers import FakeClock
+from .test_telegram_checkins import message_with, onboard_and_set_up
+from .test_telegram_e2e import onboard, stored_steps
+from .test_telegram_restart import wait_for
+
+pytestmark = pytest.mark.e2e
+
+TICK = "✓"
+
+
+def apologies(bot, user) -> int:
+    ui = bot.playbook.ui.error_apology
+    return sum(m.text in (ui.fr, ui.en) for m in user.messages)
+
+
+async def test_a_button_pressed_while_the_bot_is_down_past_the_query_lifetime(tmp_path: Path):
+    async with FakeBotApi(callback_query_ttl=2.0) as api:  # Telegram's is about 15 s
+        settings = bot_settings(api.url, tmp_path / "bot.db")
+        async with bot_running(api, settings) as services:
+            bot = SimpleNamespace(playbook=services.conversation.playbook)
+            claire = api.user(TOKEN, 8101, "Claire", language_code="en")
+            await onboard(bot, claire, "en")  # it goes on with the reflection's first question
+            await claire.send("Acme")
+            question = await claire.wait_until(lambda: message_with_button(claire, "This week"))
+        # The bot is down: the manager taps, and the query's lifetime passes.
+        await claire.press(question, "This week")
+        await asyncio.sleep(2.5)
+        async with bot_running(api, settings):
+            await claire.wait_until(
+                lambda: (
+                    f"{TICK} This week" in (message_by_id(claire, question.message_id).text or "")
+                ),
+                timeout=10,
+            )
+            await claire.wait_until(lambda: claire.messages[-1].message_id > question.message_id)
+            following = claire.messages[-1]
+            # The next question is live: its first button is taken as an answer.
+            press = await claire.press(following, following.button_texts[0])
+            answered = await claire.wait_for_answer(press)
+            assert answered.answer["text"] == ""
+            await claire.wait_until(lambda: claire.messages[-1].message_id > following.message_id)
+        assert apologies(bot, claire) == 0
+        steps = [row["step"] for row in _query(settings.db_path, STEPS)]
+        assert steps[:3] == ["client", "since_when", steps[2]] and len(steps) == 3
+
+
+STEPS = (
+    "SELECT step FROM answers JOIN sessions ON sessions.id = answers.session_id "
+    "WHERE flow = 'lost_client' ORDER BY answers.id"
+)
+
+
+def message_with_button(user, text: str):
+    return next((m for m in reversed(user.messages) if m.button(text)), None)
+
+
+async def test_a_double_tap_on_a_button_that_removes_its_own_keyboard(tmp_path: Path):
+    async with harness(tmp_path) as bot:
+        claire = bot.user(8201, "Claire")
+        await onboard(bot, claire, "fr")
+        await claire.send("/forget")
+        confirm = await claire.wait_until(
+            lambda: message_with(claire, bot.playbook.ui.forget_confirm.fr)
+        )
+        cancel = bot.playbook.ui.cancel_button.fr
+        first = await claire.press(confirm, cancel)
+        second = await claire.press(confirm, cancel)  # before the bot removed the buttons
+        await claire.wait_for_answer(first)
+        await claire.wait_for_answer(second)
+        cancelled = bot.playbook.ui.forget_cancelled.fr
+        await claire.wait_until(lambda: message_with(claire, cancelled))
+        await asyncio.sleep(2.0)  # longer than any retry of the second tap would take
+        assert sum(m.text == cancelled for m in claire.messages) == 1
+        assert apologies(bot, claire) == 0
+        assert message_by_id(claire, confirm.message_id).button_texts == []
+        assert claire.unanswered_callback_queries == []
+
+
+async def test_a_checkin_whose_send_meets_seconds_of_5xx_arrives_once(tmp_path: Path):
+    clock = FakeClock(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))
+    async with harness(tmp_path, clock=clock, checkin_tick_seconds=0.05) as bot:
+        claire = bot.user(8301, "Claire")
+        await onboard_and_set_up(bot, claire)
+        mood = bot.playbook.flows["daily_checkin"].step_by_id["mood"].prompt.fr
+        bot.fake_bot.fail_next(500, times=8, method="sendMessage")
+        clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)  # 09:00 in Paris
+        async with time_passing(clock, seconds_per_tick=2):  # the back-off waits pass
+            await claire.wait_until(lambda: message_with(claire, mood), timeout=30)
+        assert clock.now < datetime(2026, 11, 26, 11, 0, tzinfo=UTC)  # within the grace
+        await asyncio.sleep(0.5)
+        assert sum(mood in (m.text or "") for m in claire.messages) == 1
+        assert bot.fake_bot.count("sendMessage", ok=False) == 8
+        [checkin] = bot.query("SELECT status, sent_at FROM checkins")
+        assert checkin["status"] == "sent" and checkin["sent_at"] is not None
+
+
+async def test_a_checkin_never_delivered_within_its_grace_is_undelivered_not_missed(
+    tmp_path: Path,
+):
+    clock = FakeClock(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))
+    async with harness(tmp_path, clock=clock, checkin_tick_seconds=0.05) as bot:
+        claire = bot.user(8302, "Claire")
+        await onboard_and_set_up(bot, claire)
+        bot.fake_bot.fail_next(500, times=1000, method="sendMessage")
+        clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+        await bot.fake_bot.wait_for_call("sendMessage", lambda r: not r.ok, timeout=10)
+        clock.advance(hours=4)  # past the 3-hour grace
+        await wait_for(lambda: bot.query("SELECT status FROM checkins")[0]["status"] != "claimed")
+        assert bot.query("SELECT status FROM checkins")[0]["status"] == "undelivered"
+        bot.fake_bot.faults.clear()
+
+
+async def test_with_the_disk_full_for_a_while_every_update_is_processed_once(tmp_path: Path):
+    async with harness(tmp_path) as bot:
+        managers = [bot.user(8400 + n, f"M{n}", language_code="en") for n in range(5)]
+        db = bot.conversation.db
+        pages = next(iter(db.query("PRAGMA page_count")))["page_count"]
+        db.execute(f"PRAGMA max_page_count = {pages}")  # nothing more fits: SQLITE_FULL
+        for manager in managers:
+            await manager.send("/start")
+        await asyncio.sleep(2.0)
+        waiting = [m for m in managers if not m.messages]
+        assert waiting  # the full disk held them: neither processed nor given up
+        db.execute("PRAGMA max_page_count = 1073741823")  # space again
+        for manager in managers:
+            await manager.wait_until(lambda m=manager: m.messages, timeout=20)
+        await asyncio.sleep(0.5)
+        for manager in managers:
+            assert len(manager.messages) == 1, manager.messages  # asked once, no apology
+        assert bot.query("SELECT count(*) AS n FROM inbox WHERE processed_at IS NULL")[0]["n"] == 0
+
+
+async def test_150_managers_press_at_once_while_one_chat_is_slow(tmp_path: Path):
+    # Without Telegram's 30 messages/s (the fake has no limit): what is measured is the bot.
+    async with harness(tmp_path, max_messages_per_second=0) as bot:
+        managers = [bot.user(8500 + n, f"M{n}", language_code="en") for n in range(150)]
+        await asyncio.gather(*(m.send("/start") for m in managers))
+        await asyncio.gather(
+            *(
+                m.wait_until(lambda m=m: m.messages and m.messages[-1].button_texts, timeout=60)
+                for m in managers
+            )
+        )
+        slow, others = managers[0], managers[1:]
+        # Telegram fails every call to the slow chat: its rows back off and try again.
+        bot.fake_bot.fail_next(500, times=10_000, chat_id=slow.id)
+        presses = [await m.press(m.messages[-1], m.messages[-1].button_texts[0]) for m in managers]
+        await asyncio.gather(
+            *(
+                m.wait_for_answer(press, timeout=60)
+                for m, press in zip(managers, presses, strict=True)
+            )
+        )
+        await asyncio.gather(
+            *(
+                m.wait_until(
+                    lambda m=m: f"{TICK} " in (m.messages[0].text or "") and len(m.messages) == 2,
+                    timeout=60,
+                )
+                for m in others
+            )
+        )
+        # Every other chat got its edit and its next question while the slow chat's edit
+        # still fails; the slow chat's next question waits behind its edit (order per chat).
+        assert TICK not in (slow.messages[0].text or "") and len(slow.messages) == 1
+        processed = bot.query("SELECT count(*) AS n FROM inbox WHERE processed_at IS NOT NULL")
+        assert processed[0]["n"] == 300  # 150 /start, 150 presses: all processed, each once
+        assert len(stored_steps(bot, slow.id, "onboarding")) == 1
+
+
+@contextlib.asynccontextmanager
+async def time_passing(clock: FakeClock, seconds_per_tick: float):
+    """The injected clock moves on by `seconds_per_tick` every 50 ms of real time."""
+
+    async def run() -> None:
+        while True:
+            await asyncio.sleep(0.05)
+            clock.advance(seconds=seconds_per_tick)
+
+    task = asyncio.create_task(run())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+def _query(db_path: Path, sql: str) -> list[dict]:
+    from storage.db import open_database
+
+    db = open_database(db_path)
+    try:
+        return list(db.query(sql))
+    finally:
+        db.close()

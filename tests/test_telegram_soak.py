@@ -1,0 +1,229 @@
+"""A kill -9 soak: managers walk the reflection while the bot process is SIGKILLed and restarted
+again and again, and Telegram answers every method with random 429s, 5xx and delays.
+
+Nothing may be lost or doubled, nobody may have to type anything but their answers to see
+their next question, and nobody gets an apology. The figures are printed (pytest -s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from bot.flows.engine import advance, ask, start
+from bot.flows.loader import load_playbook
+from bot.flows.model import Playbook
+from bot.flows.state import Answer, Ask, Pick, SessionState, Submit, Toggle
+from storage.db import open_database
+
+from .e2e import TOKEN
+from .fakebotapi import FakeBotApi, FakeUser
+from .helpers import REAL_PLAYBOOK
+from .test_telegram_restart import start_bot, stop_bot
+
+pytestmark = pytest.mark.e2e
+
+MANAGERS = 30
+KILLS = 20
+ANSWERS = 12
+"""Answers per manager: the onboarding, then the reflection's first questions."""
+FAULT_PROBABILITY = 0.1
+QUESTION_TIMEOUT = 60.0
+"""Beyond this, a manager would have typed /resume: counted as needing something else."""
+
+
+@dataclass
+class Manager:
+    """One manager walking their flows, the engine telling what they should see next."""
+
+    user: FakeUser
+    playbook: Playbook
+    state: SessionState
+    flow: str = "onboarding"
+    last_seen: int = 0
+    answered: list[tuple[str, str]] = field(default_factory=list)
+    stuck: int = 0
+
+    async def walk(self) -> None:
+        await self.user.send("/start")
+        while len(self.answered) < ANSWERS:
+            expected = ask(self.playbook, self.state)
+            assert expected is not None
+            message = await self._question(expected)
+            if message is None:
+                self.stuck += 1
+                await self.user.send("/resume")  # what a manager would do
+                continue
+            await self._answer(expected, message)
+
+    async def _question(self, expected: Ask):
+        def shown():
+            for message in reversed(self.user.messages):
+                if message.message_id <= self.last_seen:
+                    break
+                if expected.prompt in (message.text or "") and bool(message.button_texts) == bool(
+                    expected.options
+                ):
+                    return message
+            return None
+
+        try:
+            message = await self.user.wait_until(shown, timeout=QUESTION_TIMEOUT)
+        except TimeoutError:
+            return None
+        self.last_seen = message.message_id
+        return message
+
+    async def _answer(self, expected: Ask, message) -> None:
+        if expected.kind == "multi_choice":
+            option = expected.options[0]
+            await self.user.press(message, option.label)
+            self.state, _ = advance(self.playbook, self.state, Toggle(option.id))
+
+            def ticked():
+                now = next(m for m in self.user.messages if m.message_id == message.message_id)
+                return now if any("✓" in text for text in now.button_texts) else None
+
+            try:  # the same message, redrawn with the tick
+                shown = await self.user.wait_until(ticked, timeout=QUESTION_TIMEOUT)
+            except TimeoutError:
+                self.stuck += 1
+                shown = message
+            await self.user.press(shown, shown.button_texts[-1])
+            self.state, _ = advance(self.playbook, self.state, Submit())
+        elif expected.options:
+            option = expected.options[0]
+            await self.user.press(message, option.label)
+            self.state, _ = advance(self.playbook, self.state, Pick(option.id))
+        else:
+            text = "3" if expected.kind == "number" else f"Réponse {expected.step}"
+            await self.user.send(text)
+            self.state, _ = advance(self.playbook, self.state, Answer(text))
+        self.answered.append((self.flow, expected.step))
+        if self.state.done:  # the onboarding chains into the reflection
+            self.flow = "lost_client"
+            self.state, _ = start(self.playbook, self.flow, "fr", {})
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(420)  # about a minute on a quiet machine; restarts slow down under load
+async def test_kill_9_soak_loses_and_doubles_nothing(tmp_path: Path):
+    db_path = tmp_path / "bot.db"
+    rng = random.Random(8)
+    playbook = load_playbook(REAL_PLAYBOOK)
+    async with FakeBotApi(callback_query_ttl=15) as api:
+        fake = api.bot(TOKEN)
+        process = start_bot(api.url, db_path)
+        await fake.wait_for_call("getUpdates", timeout=60)
+        faults = fake.inject_random_faults(FAULT_PROBABILITY, seed=8, max_delay=0.5)
+        managers = [
+            Manager(
+                api.user(TOKEN, 9300 + n, f"M{n}", language_code="fr"),
+                playbook,
+                start(playbook, "onboarding", "fr", {})[0],
+            )
+            for n in range(MANAGERS)
+        ]
+        walking = asyncio.gather(*(m.walk() for m in managers))
+        kills = 0
+        try:
+            while kills < KILLS and not walking.done():
+                await asyncio.sleep(rng.uniform(0.5, 2.0))
+                process.send_signal(signal.SIGKILL)
+                process.communicate(timeout=10)
+                kills += 1
+                polls = fake.count("getUpdates")
+                process = start_bot(api.url, db_path)
+                await fake.wait_for_call("getUpdates", timeout=60, after=polls)
+            await asyncio.wait_for(walking, timeout=300)
+            faults.probability = 0  # let the last rows go out, then look
+            await _quiet(db_path)
+        finally:
+            errors = stop_bot(process)
+            if not walking.done():
+                walking.cancel()
+
+    db = open_database(db_path)
+    try:
+        stored = {
+            key: [(row["flow"], row["step"]) for row in rows]
+            for key, rows in _answers_by_user(db).items()
+        }
+        outbox = {row["status"]: row["n"] for row in db.query(OUTBOX_STATUSES)}
+        undelivered = list(db.query(UNDELIVERED))
+        integrity = next(iter(db.query("PRAGMA integrity_check")))["integrity_check"]
+    finally:
+        db.close()
+    apology = playbook.ui.error_apology.fr
+    lost = duplicated = 0
+    for manager in managers:
+        mine = stored.get(f"telegram:{manager.user.id}", [])
+        lost += sum(1 for step in manager.answered if step not in mine)
+        duplicated += len(mine) - len(set(mine))
+    figures = {
+        "managers": MANAGERS,
+        "sigkills": kills,
+        "answers given": sum(len(m.answered) for m in managers),
+        "answers lost": lost,
+        "answers duplicated": duplicated,
+        "managers needing anything but an answer": sum(1 for m in managers if m.stuck),
+        "apologies": sum(m.text == apology for mgr in managers for m in mgr.user.messages),
+        "outbox rows lost": len(undelivered),
+        "outbox rows by status": outbox,
+        "faults injected": dict(faults.injected),
+        "integrity_check": integrity,
+    }
+    print("\nkill -9 soak:", ", ".join(f"{k}={v}" for k, v in figures.items()))
+    assert kills == KILLS
+    assert lost == 0 and duplicated == 0
+    assert figures["managers needing anything but an answer"] == 0
+    assert figures["apologies"] == 0
+    assert undelivered == [], undelivered
+    assert integrity == "ok"
+    assert b"Traceback" not in errors, errors.decode()[-2000:]
+
+
+OUTBOX_STATUSES = "SELECT status, count(*) AS n FROM outbox GROUP BY status"
+UNDELIVERED = (
+    # A cosmetic row (a callback answer past the query's lifetime, an edit) may end unsent.
+    "SELECT id, kind, status, last_error FROM outbox WHERE status = 'pending' "
+    "OR (status IN ('failed', 'expired') "
+    "AND kind NOT IN ('callback_answer', 'answered_edit', 'commands'))"
+)
+
+
+def _answers_by_user(db) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for row in db.query(
+        "SELECT users.key, sessions.flow, answers.step FROM answers "
+        "JOIN sessions ON sessions.id = answers.session_id "
+        "JOIN users ON users.id = sessions.user_id ORDER BY answers.id"
+    ):
+        grouped.setdefault(row["key"], []).append(row)
+    return grouped
+
+
+async def _quiet(db_path: Path, timeout: float = 60.0) -> None:
+    """Until the inbox is worked off and the outbox has nothing pending."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        db = open_database(db_path)
+        try:
+            waiting = next(
+                iter(
+                    db.query(
+                        "SELECT (SELECT count(*) FROM inbox WHERE processed_at IS NULL) + "
+                        "(SELECT count(*) FROM outbox WHERE status = 'pending') AS n"
+                    )
+                )
+            )["n"]
+        finally:
+            db.close()
+        if waiting == 0:
+            return
+        await asyncio.sleep(0.2)
