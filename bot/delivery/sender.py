@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import json
 import logging
 import re
@@ -82,11 +83,14 @@ class Sender:
         for row in rows:
             task = asyncio.create_task(self._deliver(row))
             self._in_flight[row.chat_id] = task
-            task.add_done_callback(lambda _, chat=row.chat_id: self._in_flight.pop(chat, None))
+            task.add_done_callback(functools.partial(self._finished, row.chat_id))
         if wake is None or wake <= now:
             return IDLE_SECONDS if not rows else 0.05
         delay = (datetime.fromisoformat(wake) - self.storage.clock()).total_seconds()
         return min(max(delay, 0.01), IDLE_SECONDS)
+
+    def _finished(self, chat_id: int, _task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(chat_id, None)
 
     async def _deliver(self, row: OutboxRow) -> None:
         try:

@@ -96,7 +96,11 @@ class ChatView:
 
     def drop_buttons(self, message_id: int) -> None:
         """Remove the buttons of a message whose choice is made."""
-        payload = {"chat_id": self.chat_id, "message_id": message_id, "reply_markup": None}
+        payload: dict[str, object] = {
+            "chat_id": self.chat_id,
+            "message_id": message_id,
+            "reply_markup": None,
+        }
         self._add("answered_edit", "editMessageReplyMarkup", payload)
 
     def buttons_removed(self, message_id: int) -> bool:
