@@ -16,7 +16,7 @@ from telegram import InlineKeyboardButton
 
 from ..conversation import Conversation
 from ..delivery.outbox import Storage
-from ..handlers.callbacks import ButtonData
+from ..handlers.callbacks import ButtonData, ButtonKind
 from ..handlers.chat import ChatView
 from .service import CheckinService, DueCheckin
 
@@ -79,7 +79,7 @@ class CheckinSender:
         later = None
         if due.snoozable:
             label = self.conversation.playbook.ui.later_button.get(self.conversation.language(user))
-            data = ButtonData("k", due.checkin_id, None, "later").encode()
+            data = ButtonData(ButtonKind.SNOOZE_CHECKIN, due.checkin_id, None, "later").encode()
             later = [InlineKeyboardButton(label, callback_data=data)]
         chat_id = int(user.key.removeprefix(TELEGRAM_PREFIX))
         view = ChatView(

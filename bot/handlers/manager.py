@@ -22,7 +22,7 @@ from ..delivery.outbox import Storage
 from ..flows.model import LANGUAGES, Lang
 from ..flows.state import Amend, Answer, Back, Event, Pick, Restart, Skip, Submit, Toggle
 from ..flows.text import fill
-from .callbacks import ButtonData
+from .callbacks import ButtonData, ButtonKind
 from .chat import ChatView
 from .render import Span
 
@@ -77,11 +77,15 @@ class ManagerHandlers:
                 [
                     InlineKeyboardButton(
                         view.ui.resume_button.get(view.lang),
-                        callback_data=ButtonData("c", session.id, None, "resume").encode(),
+                        callback_data=ButtonData(
+                            ButtonKind.SESSION_CONTROL, session.id, None, "resume"
+                        ).encode(),
                     ),
                     InlineKeyboardButton(
                         view.ui.restart_button.get(view.lang),
-                        callback_data=ButtonData("c", session.id, None, "restart").encode(),
+                        callback_data=ButtonData(
+                            ButtonKind.SESSION_CONTROL, session.id, None, "restart"
+                        ).encode(),
                     ),
                 ]
             ]
@@ -153,7 +157,8 @@ class ManagerHandlers:
         names = {"fr": "Français", "en": "English"}
         buttons = [
             InlineKeyboardButton(
-                names[lang], callback_data=ButtonData("l", None, None, lang).encode()
+                names[lang],
+                callback_data=ButtonData(ButtonKind.LANGUAGE, None, None, lang).encode(),
             )
             for lang in LANGUAGES
         ]
@@ -211,16 +216,16 @@ class ManagerHandlers:
         inactive = view.ui.button_inactive.get(view.lang)
         if data is None:
             view.answer(query.id, inactive)
-        elif data.kind == "l":
+        elif data.kind is ButtonKind.LANGUAGE:
             await self._choose_language(view, update, data.value)
-        elif data.kind == "c":
+        elif data.kind is ButtonKind.SESSION_CONTROL:
             await self._control(view, update, data)
         else:
             event: Event = (
                 Pick(data.value)
-                if data.kind == "q"
+                if data.kind is ButtonKind.ANSWER
                 else Toggle(data.value)
-                if data.kind == "t"
+                if data.kind is ButtonKind.TICK
                 else Submit()
             )
             expect = (data.session or 0, data.turn or 0)
@@ -335,11 +340,15 @@ class ManagerHandlers:
                 [
                     InlineKeyboardButton(
                         ui.keep_private_button.get(lang),
-                        callback_data=ButtonData("p", session_id, None, "private").encode(),
+                        callback_data=ButtonData(
+                            ButtonKind.REFLECTION_PRIVACY, session_id, None, "private"
+                        ).encode(),
                     ),
                     InlineKeyboardButton(
                         ui.share_now_button.get(lang),
-                        callback_data=ButtonData("p", session_id, None, "share").encode(),
+                        callback_data=ButtonData(
+                            ButtonKind.REFLECTION_PRIVACY, session_id, None, "share"
+                        ).encode(),
                     ),
                 ]
             ]

@@ -12,14 +12,12 @@ from storage.repository import User
 from ..coach.service import CoachService, Refusal
 from ..flows.model import Localized
 from ..flows.text import fill
-from .callbacks import ButtonData
+from .callbacks import ButtonData, ButtonKind, InviteAction, InviteButton
 from .chat import ChatView
 from .manager import Context, ManagerHandlers
 
 log = logging.getLogger(__name__)
 BOX = {False: "☐", True: "☑"}
-TOGGLE, CONFIRM, CANCEL = "t", "c", "x"
-"""Actions of an invite's buttons, written before its code in the callback data."""
 
 
 class PrivacyHandlers:
@@ -63,11 +61,11 @@ class PrivacyHandlers:
         buttons = [
             InlineKeyboardButton(
                 view.ui.forget_button.get(view.lang),
-                callback_data=ButtonData("f", None, None, "yes").encode(),
+                callback_data=ButtonData(ButtonKind.FORGET, None, None, "yes").encode(),
             ),
             InlineKeyboardButton(
                 view.ui.cancel_button.get(view.lang),
-                callback_data=ButtonData("f", None, None, "no").encode(),
+                callback_data=ButtonData(ButtonKind.FORGET, None, None, "no").encode(),
             ),
         ]
         view.text(view.ui.forget_confirm.get(view.lang), InlineKeyboardMarkup([buttons]))
@@ -77,14 +75,14 @@ class PrivacyHandlers:
         query = update.callback_query
         assert query is not None
         view = await self.manager.view_for(update, context)
-        data = ButtonData.decode(query.data)
+        data = ButtonData.decode(query.data) or InviteButton.decode(query.data)
         repeated = query.message is not None and view.buttons_removed(query.message.message_id)
         if data is None or repeated:  # a double tap: the first one did what was asked
             view.answer(query.id, view.ui.button_inactive.get(view.lang))
-        elif data.kind == "p":
-            await self._privacy(view, query, data)
-        elif data.kind == "h":
+        elif isinstance(data, InviteButton):
             await self._answer_invite(view, query, data)
+        elif data.kind is ButtonKind.REFLECTION_PRIVACY:
+            await self._privacy(view, query, data)
         else:
             await self._forget(view, query, data)
 
@@ -101,30 +99,37 @@ class PrivacyHandlers:
 
     def _invite_keyboard(self, view: ChatView, code: str, include: bool) -> InlineKeyboardMarkup:
         # The invite's code travels with its buttons: an older preview confirms its own coach.
-        def button(label: str, action: str) -> InlineKeyboardButton:
-            data = ButtonData("h", None, int(include), action + code).encode()
+        def button(label: str, action: InviteAction) -> InlineKeyboardButton:
+            data = InviteButton(action, include, code).encode()
             return InlineKeyboardButton(label, callback_data=data)
 
         ui, lang = view.ui, view.lang
         return InlineKeyboardMarkup(
             [
-                [button(f"{BOX[include]} {ui.share_include_checkins.get(lang)}", TOGGLE)],
                 [
-                    button(ui.share_confirm_button.get(lang), CONFIRM),
-                    button(ui.cancel_button.get(lang), CANCEL),
+                    button(
+                        f"{BOX[include]} {ui.share_include_checkins.get(lang)}",
+                        InviteAction.TOGGLE_CHECKINS,
+                    )
+                ],
+                [
+                    button(ui.share_confirm_button.get(lang), InviteAction.CONFIRM),
+                    button(ui.cancel_button.get(lang), InviteAction.CANCEL),
                 ],
             ]
         )
 
-    async def _answer_invite(self, view: ChatView, query: CallbackQuery, data: ButtonData) -> None:
-        include = bool(data.turn)  # the manager's own tick on their own screen
-        action, code = data.value[:1], data.value[1:]
+    async def _answer_invite(
+        self, view: ChatView, query: CallbackQuery, data: InviteButton
+    ) -> None:
+        include = data.include_checkins  # the manager's own tick on their own screen
+        action, code = data.action, data.code
         ui, lang = view.ui, view.lang
-        if action == TOGGLE:
+        if action is InviteAction.TOGGLE_CHECKINS:
             view.answer(query.id)
             view.replace_buttons(_message_id(query), self._invite_keyboard(view, code, not include))
             return
-        if action == CANCEL:
+        if action is InviteAction.CANCEL:
             self.coach.cancel_share(view.user, code)
             view.answer(query.id)
             view.drop_buttons(_message_id(query))
