@@ -20,7 +20,18 @@ from ..coach.service import CoachService
 from ..conversation import ONBOARDING, REFLECTION, Conversation, Reply
 from ..delivery.outbox import Storage
 from ..flows.model import LANGUAGES, Lang
-from ..flows.state import Amend, Answer, Back, Event, Pick, Restart, Skip, Submit, Toggle
+from ..flows.state import (
+    PAUSE,
+    Amend,
+    Answer,
+    Back,
+    Event,
+    Pick,
+    Restart,
+    Skip,
+    Submit,
+    Toggle,
+)
 from ..flows.text import fill
 from .callbacks import ButtonData, ButtonKind
 from .chat import ChatView
@@ -220,6 +231,8 @@ class ManagerHandlers:
             await self._choose_language(view, update, data.value)
         elif data.kind is ButtonKind.SESSION_CONTROL:
             await self._control(view, update, data)
+        elif data.kind is ButtonKind.SAFETY_CHOICE:
+            await self._after_safety(view, update, data)
         else:
             event: Event = (
                 Pick(data.value)
@@ -353,6 +366,27 @@ class ManagerHandlers:
                 ]
             ]
         )
+
+    async def _after_safety(self, view: ChatView, update: Update, data: ButtonData) -> None:
+        """The manager's choice after the safety note: pause here, or the question again."""
+        query = update.callback_query
+        assert query is not None and query.message is not None
+        message_id = query.message.message_id
+        current = self.conversation.current(view.user)
+        if (
+            view.buttons_removed(message_id)  # a double tap: the first one did what was asked
+            or current is None
+            or current[0].id != data.session
+        ):
+            view.answer(query.id, view.ui.button_inactive.get(view.lang))
+            return
+        view.answer(query.id)
+        view.drop_buttons(message_id)
+        if data.value == PAUSE:
+            self.conversation.pause(view.user)
+            view.text(view.ui.paused.get(view.lang))
+        else:
+            view.show(self.conversation.resume(view.user))
 
     async def _replay(self, view: ChatView) -> None:
         """This update was handled before the bot stopped, maybe without its reply: show the
