@@ -43,6 +43,7 @@ from .flows.model import LANGUAGES, Lang
 from .handlers import CheckinHandlers, CoachHandlers, ManagerHandlers, PrivacyHandlers, register
 from .handlers.chat import ChatView
 from .settings import Settings
+from .userkey import UserKey
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def build_application(settings: Settings, services: Services) -> RunningBot:
         chat, sender = update.effective_chat, update.effective_user
         if chat is None or sender is None or chat.type != "private":
             return
-        user = conversation.user(f"telegram:{sender.id}", sender.first_name)
+        user = conversation.user(UserKey.telegram(sender.id), sender.first_name)
         text = conversation.playbook.ui.error_apology.get(conversation.language(user))
         ChatView(storage, conversation, chat.id, user, kind="apology").text(text)
 
@@ -248,12 +249,12 @@ async def send_news(storage: Storage, services: Services) -> None:
     each notification is marked done in the transaction that puts it in the outbox."""
     async with storage.transaction():
         for news in services.coach.due_news():
-            prefix, _, number = news.user.key.partition(":")
-            if prefix == "telegram" and news.user.blocked_at is None:
+            chat_id = UserKey(news.user.key).telegram_id
+            if chat_id is not None and news.user.blocked_at is None:
                 view = ChatView(
                     storage,
                     services.conversation,
-                    int(number),
+                    chat_id,
                     news.user,
                     kind="coach_notification",
                 )

@@ -18,11 +18,10 @@ from ..conversation import Conversation
 from ..delivery.outbox import Storage
 from ..handlers.callbacks import ButtonData, ButtonKind
 from ..handlers.chat import ChatView
+from ..userkey import UserKey
 from .service import CheckinService, DueCheckin
 
 log = logging.getLogger(__name__)
-
-TELEGRAM_PREFIX = "telegram:"
 
 
 class CheckinSender:
@@ -68,7 +67,8 @@ class CheckinSender:
 
     def _queue(self, due: DueCheckin) -> bool:
         user = due.user
-        if not user.key.startswith(TELEGRAM_PREFIX):
+        chat_id = UserKey(user.key).telegram_id
+        if chat_id is None:
             self.service.skip(due)
             return False
         if user.blocked_at is not None:  # Telegram told us they blocked the bot
@@ -81,7 +81,6 @@ class CheckinSender:
             label = self.conversation.playbook.ui.later_button.get(self.conversation.language(user))
             data = ButtonData(ButtonKind.SNOOZE_CHECKIN, due.checkin_id, None, "later").encode()
             later = [InlineKeyboardButton(label, callback_data=data)]
-        chat_id = int(user.key.removeprefix(TELEGRAM_PREFIX))
         view = ChatView(
             self.storage,
             self.conversation,

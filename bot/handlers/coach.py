@@ -18,6 +18,7 @@ from ..coach.service import CoachService, Delivery, ReflectionCard, Transcript
 from ..conversation import Conversation
 from ..delivery.outbox import Storage
 from ..flows.text import fill
+from ..userkey import UserKey
 from .chat import ChatView
 from .checkins import chart_texts
 from .manager import Context, ManagerHandlers, receipt_key
@@ -198,10 +199,10 @@ class CoachHandlers:
 def deliver(view: ChatView, delivery: Delivery) -> bool:
     """Queue a message to another user's chat (feedback, recorded as delivered once the sender
     delivers it); False if they cannot be reached there."""
-    prefix, _, number = delivery.user.key.partition(":")
-    if prefix != "telegram" or delivery.user.blocked_at is not None:
+    chat_id = UserKey(delivery.user.key).telegram_id
+    if chat_id is None or delivery.user.blocked_at is not None:
         return False
-    other = ChatView(view.storage, view.conversation, int(number), delivery.user, kind="feedback")
+    other = ChatView(view.storage, view.conversation, chat_id, delivery.user, kind="feedback")
     subject = f"feedback:{delivery.feedback_id}" if delivery.feedback_id is not None else None
     other.say([Span(delivery.text)], subject=subject)
     return True

@@ -33,6 +33,7 @@ from ..flows.state import (
     Toggle,
 )
 from ..flows.text import fill
+from ..userkey import UserKey
 from .callbacks import ButtonData, ButtonKind
 from .chat import ChatView
 from .render import Span
@@ -281,7 +282,7 @@ class ManagerHandlers:
         sender = update.effective_user
         assert sender is not None
         return self.conversation.user(
-            f"telegram:{sender.id}",
+            UserKey.telegram(sender.id),
             sender.first_name,
             guess_language(sender.language_code),
         )

@@ -12,6 +12,7 @@ from storage.repository import User
 from ..coach.service import CoachService, Refusal
 from ..flows.model import Localized
 from ..flows.text import fill
+from ..userkey import UserKey
 from .callbacks import ButtonData, ButtonKind, InviteAction, InviteButton
 from .chat import ChatView
 from .manager import Context, ManagerHandlers
@@ -181,13 +182,13 @@ class PrivacyHandlers:
         self, view: ChatView, user: User, text: Localized, values: dict[str, str]
     ) -> None:
         """A message to another user's chat (a coach); nothing if they cannot be reached."""
-        prefix, _, number = user.key.partition(":")
-        if prefix != "telegram":
+        chat_id = UserKey(user.key).telegram_id
+        if chat_id is None:
             return
         if user.blocked_at is not None:
             log.info("privacy.coach_unreachable coach=%s", user.id)
             return
-        other = ChatView(view.storage, self.manager.conversation, int(number), user)
+        other = ChatView(view.storage, self.manager.conversation, chat_id, user)
         other.text(fill(text.get(other.lang), values))
 
 
