@@ -96,7 +96,7 @@ def build_application(settings: Settings, services: Services) -> RunningBot:
         if chat is None or sender is None or chat.type != "private":
             return
         user = conversation.user(UserKey.telegram(sender.id), sender.first_name)
-        text = conversation.playbook.ui.error_apology.get(conversation.language(user))
+        text = conversation.playbook.ui.in_(conversation.language(user)).error_apology
         ChatView(storage, conversation, chat.id, user, kind="apology").text(text)
 
     inbox = Inbox(application.bot, storage, application.process_update, apologise)

@@ -206,7 +206,7 @@ class ChatView:
             rows = [*(markup.inline_keyboard if markup else ()), self.extra_row]
             markup = InlineKeyboardMarkup(rows)
             self.extra_row = None
-        spans = [*(lead or []), *question_spans(ask, self.ui.previous_answer.get(self.lang))]
+        spans = [*(lead or []), *question_spans(ask, self.ui.in_(self.lang).previous_answer)]
         row = self.say(
             spans, markup, kind="question" if self.kind == "reply" else None, subject=self.subject
         )
@@ -219,7 +219,7 @@ class ChatView:
 
     def refresh_question(self, ask: Ask, session_id: int | None) -> None:
         """Redraw the question message in place (ticks changed, or a quoted answer was edited)."""
-        spans = question_spans(ask, self.ui.previous_answer.get(self.lang))
+        spans = question_spans(ask, self.ui.in_(self.lang).previous_answer)
         markup = keyboard(ask, session_id or 0, self.ui, self.lang)
         if not self._edit(spans, markup):
             self.ask(ask, session_id)
@@ -233,7 +233,7 @@ class ChatView:
         answered = reply.answered
         if answered is None or answered.step != recorded.step or not answered.options:
             return
-        shown = recorded.raw if recorded.value is not None else self.ui.skipped.get(self.lang)
+        shown = recorded.raw if recorded.value is not None else self.ui.in_(self.lang).skipped
         self._edit(answered_spans(answered, shown), None)
 
     def _edit(self, spans: list[Span], markup: InlineKeyboardMarkup | None) -> bool:

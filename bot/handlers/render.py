@@ -128,7 +128,7 @@ def keyboard(ask: Ask, session_id: int, ui: UiTexts, lang: Lang) -> InlineKeyboa
             [button(f"{TICK} {o.label}" if o.selected else o.label, ButtonKind.TICK, o.id)]
             for o in ask.options
         ]
-        rows.append([button(ui.done_selecting.get(lang), ButtonKind.SUBMIT_TICKS, "")])
+        rows.append([button(ui.in_(lang).done_selecting, ButtonKind.SUBMIT_TICKS, "")])
         return InlineKeyboardMarkup(rows)
     if ask.kind == "scale":
         buttons = [button(o.label, ButtonKind.ANSWER, o.id) for o in ask.options]
