@@ -184,7 +184,7 @@ def mark_sent(db: Database, checkin_id: int, session_id: int) -> None:
 
 
 def set_status(db: Database, checkin_id: int, status: str, *, snoozed: bool = False) -> None:
-    """Change a check-in's status (answered, missed, snoozed...)."""
+    """Change a check-in's status (answered, missed, snoozed, undelivered...)."""
     answered = utc_now() if status == "answered" else None
     db.execute(
         "UPDATE checkins SET status = ?, snoozed = max(snoozed, ?), "
@@ -243,7 +243,8 @@ def moods(db: Database, user_id: int, since: str) -> list[tuple[str, int]]:
     rows = db.query(
         """
         SELECT checkins.local_date AS day, answers.value AS value FROM checkins
-        JOIN answers ON answers.session_id = checkins.session_id AND answers.step = 'mood'
+        JOIN answers_on_path AS answers ON answers.session_id = checkins.session_id
+             AND answers.step = 'mood'
         WHERE checkins.user_id = ? AND checkins.local_date >= ? AND answers.value IS NOT NULL
               AND answers.value != 'null'
         ORDER BY checkins.local_date, answers.id
@@ -252,5 +253,20 @@ def moods(db: Database, user_id: int, since: str) -> list[tuple[str, int]]:
     )
     latest: dict[str, int] = {}
     for row in rows:
-        latest[row["day"]] = int(row["value"])  # the last answer of a day wins (after /back)
+        latest[row["day"]] = int(row["value"])  # one check-in a day: one answer on its path
     return sorted(latest.items())
+
+
+def zone_of(db: Database, user_id: int) -> str | None:
+    """The time zone the user chose in their check-in settings, if any."""
+    rows = list(db.query("SELECT timezone FROM checkin_settings WHERE user_id = ?", [user_id]))
+    return rows[0]["timezone"] if rows else None
+
+
+def mark_undelivered(db: Database, checkin_id: int) -> None:
+    """The bot could not deliver this check-in (Telegram refused it for good, or it was never
+    sent): the manager was not asked that day, so no streak counts it as missed."""
+    db.execute(
+        "UPDATE checkins SET status = 'undelivered' WHERE id = ? AND status != 'answered'",
+        [checkin_id],
+    )

@@ -237,7 +237,8 @@ def mood_average(db: Database, manager_id: int, since: str, until: str) -> float
         db.query(
             """
             SELECT avg(CAST(answers.value AS REAL)) AS mood FROM checkins
-            JOIN answers ON answers.session_id = checkins.session_id AND answers.step = 'mood'
+            JOIN answers_on_path AS answers ON answers.session_id = checkins.session_id
+                 AND answers.step = 'mood'
             WHERE checkins.user_id = ? AND checkins.local_date BETWEEN ? AND ?
                   AND answers.value != 'null'
             """,
@@ -342,6 +343,24 @@ def feedback_for_manager(db: Database, manager_id: int) -> list[dict[str, Any]]:
             "ORDER BY id",
             [manager_id],
         )
+    )
+
+
+# --- a coach's own time zone -------------------------------------------------------------------
+
+
+def coach_zone(db: Database, coach_id: int) -> str | None:
+    """The time zone the coach reads times in, if they set one."""
+    rows = list(db.query("SELECT timezone FROM coach_preferences WHERE coach_id = ?", [coach_id]))
+    return rows[0]["timezone"] if rows else None
+
+
+def set_coach_zone(db: Database, coach_id: int, zone: str) -> None:
+    """Remember the coach's time zone (an IANA name)."""
+    db.execute(
+        "INSERT INTO coach_preferences (coach_id, timezone) VALUES (?, ?) "
+        "ON CONFLICT (coach_id) DO UPDATE SET timezone = excluded.timezone",
+        [coach_id, zone],
     )
 
 

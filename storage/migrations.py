@@ -208,3 +208,48 @@ def coach_tables(db: Database) -> None:
         CREATE INDEX answers_by_session_step ON answers(session_id, step);
         """
     )
+
+
+@MIGRATIONS(name="0006_truth")
+def truth(db: Database) -> None:
+    """What views read: the answers on the path taken (a view), a coach's own time zone, and
+    the check-in day the bot could not deliver ('undelivered', which streaks skip)."""
+    db.executescript(
+        """
+        ALTER TABLE coach_preferences ADD COLUMN timezone TEXT;
+        CREATE VIEW answers_on_path AS
+            SELECT answers.* FROM answers JOIN sessions ON sessions.id = answers.session_id
+            WHERE answers.id = (
+                SELECT max(latest.id) FROM answers AS latest
+                WHERE latest.session_id = answers.session_id AND latest.step = answers.step
+            )
+            AND EXISTS (
+                SELECT 1 FROM json_each(sessions.state, '$.answers') AS kept
+                WHERE kept.key = answers.step
+            );
+        CREATE TABLE checkins_new (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            local_date TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            flow TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (
+                status IN ('claimed', 'sent', 'snoozed', 'answered', 'missed', 'skipped',
+                           'undelivered')
+            ),
+            session_id INTEGER REFERENCES sessions(id) ON DELETE SET NULL,
+            snoozed INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            answered_at TEXT,
+            UNIQUE (user_id, local_date)
+        );
+        INSERT INTO checkins_new SELECT id, user_id, local_date, kind, flow, due_at, status,
+            session_id, snoozed, created_at, sent_at, answered_at FROM checkins;
+        DROP TABLE checkins;
+        ALTER TABLE checkins_new RENAME TO checkins;
+        CREATE INDEX checkins_by_session ON checkins(session_id);
+        CREATE INDEX checkins_claimed ON checkins(status) WHERE status = 'claimed';
+        """
+    )

@@ -19,20 +19,23 @@ from storage.db import to_stored
 from storage.repository import SessionRow, User
 
 from ..conversation import CHECKIN, REFLECTION, Conversation, Reply
+from ..days import manager_zone
 from ..flows.model import AnswerValue
 from ..flows.state import SessionState
+from ..formatting import DEFAULT_ZONE, day_of
 from .schedule import Plan, local_day, next_due, parse_hhmm
 
 log = logging.getLogger(__name__)
 
 SETUP = "checkin_setup"
 CHECKIN_FLOWS = frozenset({CHECKIN, SETUP, "followup_contact", "followup_idea"})
-DEFAULT_ZONE = "Europe/Paris"
 DEFAULT_TIME = "09:00"
 SNOOZE = timedelta(hours=1)
 FOLLOWUP_LATE_DAYS = 6
 """A follow-up still makes sense this many days after its day (check-ins paused meanwhile)."""
 STALE_CLAIM = timedelta(minutes=2)
+NOT_ASKED = frozenset({"skipped", "undelivered"})
+"""Check-in days the bot did not ask: they never break a streak."""
 BUSY_WINDOW = timedelta(minutes=30)
 """A manager who answered within this time is chatting: their check-in waits."""
 
@@ -89,8 +92,7 @@ class CheckinService:
 
     def zone(self, user: User) -> str:
         """The user's time zone (Paris until they choose)."""
-        settings = self.settings(user)
-        return settings.timezone if settings else DEFAULT_ZONE
+        return manager_zone(self.db, user.id)
 
     def apply_setup(self, user: User, answers: dict[str, AnswerValue]) -> CheckinSettings:
         """Turn the answers of the setup flow into settings, and schedule the next check-in."""
@@ -165,6 +167,10 @@ class CheckinService:
     def skip(self, due: DueCheckin) -> None:
         """A claimed check-in that cannot be sent (no Telegram chat, or blocked)."""
         store.set_status(self.db, due.checkin_id, "skipped")
+
+    def undelivered(self, checkin_id: int) -> None:
+        """The check-in's message never reached the manager: not asked, so never missed."""
+        store.mark_undelivered(self.db, checkin_id)
 
     def snooze(self, user: User, checkin_id: int) -> bool:
         """'Later': ask again in an hour, once; False if this check-in cannot be snoozed."""
@@ -283,13 +289,16 @@ class CheckinService:
     # --- reading back --------------------------------------------------------------------------
 
     def streak(self, user: User) -> int:
-        """Check-ins answered in a row up to the latest; today's, still open, does not break it."""
-        today = local_day(self.clock(), self.zone(user)).isoformat()
+        """Check-ins answered in a row up to the latest; today's, still open, does not break it,
+        and neither does a day the bot did not ask (down past the grace, or not delivered)."""
+        today = day_of(self.clock(), self.zone(user)).isoformat()
         count = 0
         for checkin in store.recent_checkins(self.db, user.id):
             if checkin.status == "answered":
                 count += 1
-            elif checkin.local_date == today and checkin.status in ("claimed", "sent", "snoozed"):
+            elif checkin.status in NOT_ASKED or (
+                checkin.local_date == today and checkin.status in ("claimed", "sent", "snoozed")
+            ):
                 continue
             else:
                 break
@@ -298,14 +307,14 @@ class CheckinService:
     def progress(self, user: User, days: int = 30) -> Progress:
         """Moods and reflection days of the last `days` local days."""
         zone = self.zone(user)
-        end = local_day(self.clock(), zone)
+        end = day_of(self.clock(), zone)
         start = end - timedelta(days=days - 1)
         moods = [
             (date.fromisoformat(day), mood)
             for day, mood in store.moods(self.db, user.id, start.isoformat())
         ]
         reflections = [
-            local_day(datetime.fromisoformat(row.completed_at), zone)
+            day_of(row.completed_at, zone)
             for row in repository.completed_sessions(self.db, user.id, REFLECTION)
             if row.completed_at
         ]
@@ -330,6 +339,11 @@ class CheckinService:
             self.db, user.id, day.isoformat(), kind, flow, to_stored(now), "claimed"
         )
         return DueCheckin(user, checkin_id, flow, snoozable=False) if checkin_id else None
+
+
+def _open_today(checkin: store.Checkin, today: str) -> bool:
+    """Today's check-in, asked but not answered yet: it does not break a streak (yet)."""
+    return checkin.local_date == today and checkin.status in ("claimed", "sent", "snoozed")
 
 
 def _plan(settings: CheckinSettings) -> Plan:

@@ -11,7 +11,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from enum import Enum
 
 from storage import checkins as checkin_store
@@ -21,13 +21,15 @@ from storage.coach import Invite, Link, ManagerOverview
 from storage.db import to_stored
 from storage.repository import SessionRow, User
 
-from ..checkins.schedule import local_day
 from ..checkins.service import Clock
 from ..conversation import REFLECTION, Conversation
+from ..days import coach_zone, manager_zone
 from ..flows.engine import values_for
 from ..flows.model import Lang, MessageStep, UiTexts
 from ..flows.state import SessionState
 from ..flows.text import display_value, fill
+from ..flows.timezones import resolve
+from ..formatting import day_of, day_text, decimal, time_text
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,6 @@ INVITE_LIFETIME = timedelta(days=7)
 SHARE_DELAY = timedelta(minutes=10)
 """Time a manager has to keep a new reflection private before their coach can see it."""
 TREND_DAYS = 7
-ZONE = "Europe/Paris"
 
 
 class Refusal(Enum):
@@ -241,7 +242,11 @@ class CoachService:
         lines = []
         with self.db.atomic():  # one commit for the whole list's audit rows
             for manager in overview:
-                trend = self._trend(manager.manager_id) if manager.include_checkins else "-"
+                trend = (
+                    self._trend(manager.manager_id, self._lang(coach))
+                    if manager.include_checkins
+                    else "-"
+                )
                 store.log_read(self.db, coach.id, manager.manager_id, "managers", None, now)
                 lines.append((manager, trend))
         return lines
@@ -308,7 +313,7 @@ class CoachService:
         if link is None:
             return None
         manager = repository.get_user(self.db, link.manager_id)
-        end = local_day(self.clock(), ZONE)
+        end = day_of(self.clock(), manager_zone(self.db, manager.id))
         start = end - timedelta(days=days - 1)
         moods: list[tuple[date, int]] = []
         if link.include_checkins:
@@ -343,6 +348,25 @@ class CoachService:
         """The manager's chat received the feedback."""
         if delivery.feedback_id is not None:
             store.mark_feedback_delivered(self.db, delivery.feedback_id, self._now())
+
+    def set_zone(self, coach: User, typed: str) -> str | None:
+        """The coach's own time zone for the times they read ("Montréal", "America/Toronto");
+        the IANA name kept, or None (nothing stored) when the text names no zone."""
+        zone = resolve(typed)
+        if zone is None or not self.is_coach(coach):
+            return None
+        store.set_coach_zone(self.db, coach.id, zone)
+        return zone
+
+    def time_for_coach(self, coach: User, manager_id: int, stored: str) -> str:
+        """A stored moment about a manager as this coach reads it: in the coach's zone (their
+        setting, else the manager's), in the coach's language: "27 nov. 2026, 00:30"."""
+        zone = coach_zone(self.db, coach.id, manager_id)
+        return time_text(stored, zone, self._lang(coach))
+
+    def day_for_coach(self, coach: User, card: ReflectionCard) -> str:
+        """A reflection's day (the manager's day) written in the coach's language."""
+        return day_text(card.day, self._lang(coach))
 
     def set_notify(self, coach: User, on: bool) -> None:
         """Turn completion notifications on or off for this coach."""
@@ -384,8 +408,8 @@ class CoachService:
 
     # --- internals -----------------------------------------------------------------------------
 
-    def _trend(self, manager_id: int) -> str:
-        today = local_day(self.clock(), ZONE)
+    def _trend(self, manager_id: int, lang: Lang) -> str:
+        today = day_of(self.clock(), manager_zone(self.db, manager_id))
         recent = store.mood_average(
             self.db, manager_id, (today - timedelta(TREND_DAYS - 1)).isoformat(), today.isoformat()
         )
@@ -398,9 +422,9 @@ class CoachService:
         if recent is None:
             return "-"
         if before is None:
-            return f"{recent:.1f}/5"
+            return f"{decimal(recent, lang)}/5"
         arrow = "↗" if recent > before + 0.2 else "↘" if recent < before - 0.2 else "→"
-        return f"{before:.1f} {arrow} {recent:.1f}/5"
+        return f"{decimal(before, lang)} {arrow} {decimal(recent, lang)}/5"
 
     def _card(self, session: SessionRow) -> ReflectionCard:
         state = SessionState.model_validate_json(session.state)
@@ -412,7 +436,9 @@ class CoachService:
             return value if isinstance(value, int) and not isinstance(value, bool) else None
 
         client = outputs.get("client") or str(answers.get("client") or "?")
-        day = local_day(datetime.fromisoformat(session.completed_at or session.started_at), ZONE)
+        # The manager's own day: a Paris manager finishing at 00:30 on 27/11 finished on 27/11.
+        zone = manager_zone(self.db, session.user_id)
+        day = day_of(session.completed_at or session.started_at, zone)
         return ReflectionCard(
             session.id,
             day,
@@ -444,7 +470,7 @@ class CoachService:
         card = self._card(session)
         return fill(
             self._ui(manager).feedback_received.get(self._lang(manager)),
-            {"coach": _name(coach), "date": card.day.strftime("%d/%m/%Y"), "text": text},
+            {"coach": _name(coach), "date": day_text(card.day, self._lang(manager)), "text": text},
         )
 
     def _ui(self, user: User) -> UiTexts:
