@@ -30,9 +30,13 @@ def user_data(db: Database, user_id: int) -> dict[str, list[dict[str, Any]]]:
     for table, columns in USER_COLUMNS.items():
         where = " OR ".join(f"{column} = :user" for column in columns)
         data[table] = list(db.query(f"SELECT * FROM {table} WHERE {where}", {"user": user_id}))
+    # The full log, each row marked: superseded when the manager went back and answered
+    # again, or took another branch (the answer is not on the path their reflection took).
     data["answers"] = list(
         db.query(
-            "SELECT answers.* FROM answers JOIN sessions ON sessions.id = answers.session_id "
+            "SELECT answers.*, answers.id NOT IN (SELECT kept.id FROM answers_on_path AS kept "
+            "WHERE kept.session_id = answers.session_id) AS superseded "
+            "FROM answers JOIN sessions ON sessions.id = answers.session_id "
             "WHERE sessions.user_id = ? ORDER BY answers.id",
             [user_id],
         )
@@ -49,6 +53,7 @@ def user_data(db: Database, user_id: int) -> dict[str, list[dict[str, Any]]]:
             if session.get(column):
                 session[column] = json.loads(session[column])
     for answer in data["answers"]:
+        answer["superseded"] = bool(answer["superseded"])
         if answer.get("value"):
             answer["value"] = json.loads(answer["value"])
     return data
