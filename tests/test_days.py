@@ -7,11 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.formatting import count, day_of, day_text, decimal, short_day, time_text
-from storage import checkins as store
-
 from bot.bootstrap import build_services
+from bot.formatting import count, day_of, day_text, decimal, short_day, time_text
 from bot.settings import load_settings
+from storage import checkins as store
 from storage.db import open_database
 
 from .helpers import REAL_PLAYBOOK, FakeClock, reflect
@@ -58,7 +57,7 @@ def test_a_new_york_manager_s_day_is_new_york_s_everywhere(services, clock):
     day = date(2026, 11, 26)
     assert services.coach.card(row).day == day  # was the 27th (Paris for every coach view)
     assert services.conversation.session_day(row) == day
-    manager, _, cards, start, end = services.coach.trend(coach, link)
+    _, _, cards, _, end = services.coach.trend(coach, link)
     assert end == date(2026, 11, 26) and [c.day for c in cards] == [day]
     assert services.checkins.progress(bo).reflection_days == [day]
 

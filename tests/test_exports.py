@@ -16,8 +16,8 @@ from bot.flows.state import Answer, Back, Pick
 
 from .helpers import ROOT, reflect
 from .test_coach import COACH_TELEGRAM_ID, pair, person, settle
-from .test_days import clock as clock  # noqa: F401 (fixtures)
-from .test_days import services as services  # noqa: F401
+from .test_days import clock as clock
+from .test_days import services as services
 
 SCHEMA = json.loads((ROOT / "docs" / "export.schema.json").read_text(encoding="utf-8"))
 SCORES = {"guilt_before": "5", "guilt_after": "3", "worry_before": "6", "worry_after": "4"}

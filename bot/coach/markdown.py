@@ -41,5 +41,6 @@ def transcript_markdown(transcript: Transcript, notes_title: str, lang: str = "f
         for prompt, answer in section.exchanges:
             lines += [f"**{escape_markdown(prompt)}**", "", escape_markdown(answer), ""]
     if transcript.notes:
-        lines += [f"## {escape_markdown(notes_title)}", ""] + [f"- {escape_markdown(n)}" for n in transcript.notes]
+        lines += [f"## {escape_markdown(notes_title)}", ""]
+        lines += [f"- {escape_markdown(note)}" for note in transcript.notes]
     return "\n".join(lines) + "\n"
