@@ -22,6 +22,7 @@ from .flows.contract import REQUIRED_FLOWS
 from .flows.graph import mermaid
 from .flows.loader import PlaybookError, load_playbook
 from .flows.model import Playbook
+from .formatting import count
 from .settings import Settings
 
 Command = Callable[[Settings, argparse.Namespace], int]
@@ -106,8 +107,9 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         db.close()
     print(
-        f"exported {summary.reflections} reflection(s) of {summary.managers} manager(s) "
-        f"into {len(summary.files)} file(s) in {args.out}"
+        f"exported {count(summary.reflections, 'reflection', 'en')} of "
+        f"{count(summary.managers, 'manager', 'en')} into {count(len(summary.files), 'file', 'en')}"
+        f" in {args.out}"
     )
     return 0
 
