@@ -60,7 +60,10 @@ def user_data(db: Database, user_id: int) -> dict[str, list[dict[str, Any]]]:
 
 
 def forget_user(db: Database, user_id: int) -> dict[str, int]:
-    """Delete every row about the user, in every table; counts of rows removed by table."""
+    """Delete every row about the user, in every table; counts of rows removed by table.
+
+    Then scrub the write-ahead log (`storage.erasure.WalScrubber`): until then, earlier copies
+    of the erased pages remain in the -wal file."""
     before = _counts(db, user_id)
     with db.atomic():
         # Sessions cascade to answers, notes and feedback about them; the user row cascades
@@ -68,15 +71,15 @@ def forget_user(db: Database, user_id: int) -> dict[str, int]:
         # invites they opened or used, and a coach's reads and messages, which stay in the
         # manager's audit and history as a coach's.
         db.execute("DELETE FROM users WHERE id = ?", [user_id])
-    # With secure_delete the freed pages are zeroed; folding the write-ahead log back into the
-    # file leaves no earlier copy of those pages behind.
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    # With secure_delete the freed pages are zeroed in the file; earlier copies of those pages
+    # in the write-ahead log are the caller's to scrub (storage.erasure), without blocking.
     after = _counts(db, user_id)
     return {table: before[table] - after[table] for table in before if before[table]}
 
 
 def delete_sessions_started_before(db: Database, cutoff: str) -> int:
-    """Delete sessions (and their answers, notes, feedback) started before `cutoff`."""
+    """Delete sessions (and their answers, notes, feedback) started before `cutoff`; scrub the
+    write-ahead log afterwards, as after `forget_user`."""
     with db.atomic():
         cursor = db.execute("DELETE FROM sessions WHERE started_at < ?", [cutoff])
         # A session id may be given again later: no user may keep pointing at a deleted one.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
@@ -19,6 +20,7 @@ from storage import coach as store
 from storage import privacy, repository
 from storage.coach import Invite, Link, ManagerOverview
 from storage.db import to_stored
+from storage.erasure import WalScrubber, database_path
 from storage.repository import SessionRow, User
 
 from ..checkins.service import Clock
@@ -29,7 +31,7 @@ from ..flows.model import Lang, MessageStep, UiTexts
 from ..flows.state import SessionState
 from ..flows.text import display_value, fill
 from ..flows.timezones import resolve
-from ..formatting import day_of, day_text, decimal, time_text
+from ..formatting import count, day_of, day_text, decimal, time_text
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,40 @@ class Transcript:
 
 
 @dataclass(frozen=True)
+class Erasure:
+    """What an erasure did, and what to tell the person: `complete` once no trace is left in
+    the database files; until then the last traces are being cleared in the background."""
+
+    removed: dict[str, int]
+    complete: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class PastReflections:
+    """Consent's question about the reflections finished before it: the text, one line per
+    reflection (session id, "27 nov. 2026 · Acme"), newest first, and the two quick answers."""
+
+    text: str
+    items: list[tuple[int, str]]
+    all_label: str
+    none_label: str
+
+
+@dataclass(frozen=True)
+class AuditList:
+    """/mydata's readable audit: who read what, and when, in the manager's zone and language."""
+
+    title: str
+    lines: list[str]
+
+    @property
+    def text(self) -> str:
+        """The title and one line per read, as one message."""
+        return "\n".join([self.title, *self.lines])
+
+
+@dataclass(frozen=True)
 class Delivery:
     """A message for a user's chat: feedback to a manager, news to a coach."""
 
@@ -96,6 +132,7 @@ class CoachService:
         self.db = conversation.db
         self.coach_ids = coach_ids
         self.clock = clock
+        self.scrubber = WalScrubber(database_path(self.db))
         conversation.on_completed(self._completed)
 
     def _now(self) -> str:
@@ -146,6 +183,44 @@ class CoachService:
             )
         log.info("coach.linked coach=%s manager=%s", invite.coach_id, manager.id)
         return repository.get_user(self.db, invite.coach_id), previous
+
+    def past_reflections(self, manager: User) -> PastReflections | None:
+        """After consent: the manager's finished reflections no coach sees yet, to choose from
+        there and then (None when there are none, or no coach)."""
+        coach = self.coach_of(manager)
+        sessions = store.unshared_reflections(self.db, manager.id)
+        if coach is None or not sessions:
+            return None
+        ui, lang = self.conversation.playbook.ui, self._lang(manager)
+        items = []
+        for session in sessions:
+            card = self._card(session)
+            values = {"date": day_text(card.day, lang), "client": card.client}
+            items.append((session.id, fill(ui.share_past_line.get(lang), values)))
+        values = {"reflections": count(len(items), "reflection", lang), "coach": _name(coach)}
+        return PastReflections(
+            fill(ui.share_past_title.get(lang), values),
+            items,
+            ui.share_past_all_button.get(lang),
+            ui.share_past_none_button.get(lang),
+        )
+
+    def choose_past(self, manager: User, shared: Iterable[int]) -> str:
+        """The manager's choice among `past_reflections`: those in `shared` are shared now, the
+        others kept private. The confirmation to show them."""
+        wanted = set(shared)
+        chosen = [s.id for s in store.unshared_reflections(self.db, manager.id)]
+        for session_id in chosen:
+            self.set_private(manager, session_id, session_id not in wanted)
+        coach = self.coach_of(manager)
+        ui, lang = self.conversation.playbook.ui, self._lang(manager)
+        shared_count = sum(1 for session_id in chosen if session_id in wanted)
+        values = {
+            "coach": _name(coach) if coach else "",
+            "shared": count(shared_count, "reflection", lang),
+            "private": count(len(chosen) - shared_count, "reflection", lang),
+        }
+        return fill(ui.share_past_done.get(lang), values)
 
     def cancel_share(self, manager: User, code: str) -> None:
         """The manager declined an invite they opened."""
@@ -393,18 +468,57 @@ class CoachService:
         data["audit_of_coach_reads"] = store.audit_for(self.db, user.id)
         return json.dumps(data, ensure_ascii=False, indent=2, default=str)
 
-    def forget(self, user: User) -> dict[str, int]:
-        """Delete every row about the user, in every table."""
+    def audit_list(self, manager: User) -> AuditList:
+        """/mydata in the chat, before the file: every read of the manager's data, oldest
+        first, one readable line each ("27 nov. 2026, 10:15 · Camille · a lu la réflexion n° 4")."""
+        ui, lang = self.conversation.playbook.ui, self._lang(manager)
+        zone = manager_zone(self.db, manager.id)
+        lines = []
+        for row in store.audit_for(self.db, manager.id):
+            who = row["coach"] or (
+                ui.mydata_operator if row["action"] == "export" else ui.mydata_former_coach
+            ).get(lang)
+            label = getattr(ui, f"audit_{row['action']}", None)
+            action = (
+                fill(label.get(lang), {"number": row["target"] or ""}) if label else row["action"]
+            )
+            values = {"at": time_text(row["at"], zone, lang), "coach": who, "action": action}
+            lines.append(fill(ui.mydata_audit_line.get(lang), values))
+        if not lines:
+            return AuditList(ui.mydata_audit_empty.get(lang), [])
+        return AuditList(ui.mydata_audit_title.get(lang), lines)
+
+    def forget(self, user: User) -> Erasure:
+        """Delete every row about the user, in every table, then scrub the write-ahead log (at
+        once if no one reads, else in the background); the text tells which (in their language,
+        read before the user is gone)."""
+        lang, ui = self._lang(user), self.conversation.playbook.ui
         removed = privacy.forget_user(self.db, user.id)
-        log.info("privacy.forgotten user=%s rows=%s", user.id, sum(removed.values()))
-        return removed
+        complete = self.scrubber.scrub()
+        log.info(
+            "privacy.forgotten user=%s rows=%s complete=%s",
+            user.id,
+            sum(removed.values()),
+            complete,
+        )
+        text = (ui.forgotten if complete else ui.forgotten_pending).get(lang)
+        return Erasure(removed, complete, text)
 
     def apply_retention(self, days: int) -> int:
-        """Delete sessions started more than `days` ago; how many."""
+        """Delete sessions started more than `days` ago, then scrub the write-ahead log (see
+        `erasure_pending`); how many sessions."""
         cutoff = to_stored(self.clock() - timedelta(days=days))
         deleted = privacy.delete_sessions_started_before(self.db, cutoff)
-        log.info("privacy.retention days=%s sessions_deleted=%s", days, deleted)
+        complete = self.scrubber.scrub() if deleted else not self.scrubber.pending
+        log.info(
+            "privacy.retention days=%s sessions_deleted=%s complete=%s", days, deleted, complete
+        )
         return deleted
+
+    @property
+    def erasure_pending(self) -> bool:
+        """True while erased words may still sit in the -wal file (being cleared)."""
+        return self.scrubber.pending
 
     # --- internals -----------------------------------------------------------------------------
 

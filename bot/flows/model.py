@@ -463,6 +463,22 @@ class UiTexts(Frozen):
     forget_confirm: Localized
     forget_button: Localized
     forgotten: Localized
+    forgotten_pending: Localized
+    share_past_title: Localized
+    share_past_line: Localized
+    share_past_all_button: Localized
+    share_past_none_button: Localized
+    share_past_done: Localized
+    mydata_audit_title: Localized
+    mydata_audit_line: Localized
+    mydata_audit_empty: Localized
+    mydata_operator: Localized
+    mydata_former_coach: Localized
+    audit_managers: Localized
+    audit_reflections: Localized
+    audit_read: Localized
+    audit_trend: Localized
+    audit_export: Localized
     forget_cancelled: Localized
     coach_only: Localized
     coach_help: Localized
