@@ -217,13 +217,13 @@ def shared_reflections(db: Database, manager_id: int, now: str) -> list[SessionR
 
 
 def unshared_reflections(db: Database, manager_id: int) -> list[SessionRow]:
-    """The manager's finished reflections no coach can see yet and none is about to (no
-    pending notification): what consent asks about, newest first."""
+    """The manager's finished reflections no coach can see yet, not kept private, and none is
+    about to (no pending notification): what consent asks about, newest first."""
     return [
         session_from_row(row)
         for row in db.query(
             "SELECT * FROM sessions WHERE user_id = ? AND flow = 'lost_client' "
-            "AND status = 'completed' AND shared_at IS NULL AND id NOT IN "
+            "AND status = 'completed' AND shared_at IS NULL AND private = 0 AND id NOT IN "
             "(SELECT session_id FROM notifications WHERE sent_at IS NULL) "
             "ORDER BY completed_at DESC, id DESC",
             [manager_id],
