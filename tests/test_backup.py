@@ -59,7 +59,7 @@ def test_a_backup_during_a_stream_of_answers_restores_every_acknowledged_one(tmp
     try:
         kept = {row["raw_text"] for row in db.query("SELECT raw_text FROM answers")}
         assert set(before) <= kept, "an acknowledged answer is missing from the backup"
-        assert list(db.query("PRAGMA integrity_check"))[0]["integrity_check"] == "ok"
+        assert next(iter(db.query("PRAGMA integrity_check")))["integrity_check"] == "ok"
     finally:
         db.close()
 
