@@ -23,6 +23,7 @@ from ..days import manager_zone
 from ..flows.model import AnswerValue
 from ..flows.state import SessionState
 from ..formatting import DEFAULT_ZONE, day_of
+from .followups import loss_day
 from .schedule import Plan, local_day, next_due, parse_hhmm
 
 log = logging.getLogger(__name__)
@@ -264,17 +265,23 @@ class CheckinService:
         return DueCheckin(repository.get_user(self.db, checkin.user_id), checkin.id, checkin.flow)
 
     def _kind_for(self, user_id: int, day: date, zone: str) -> tuple[str, str]:
-        """A follow-up if one is due on that day (or a few days late), else the daily check-in."""
+        """A follow-up if one is due on that day (or a few days late), else the daily check-in.
+        Follow-ups count from the day the manager learned of the loss, not from the reflection."""
         sent = store.followups_sent(self.db, user_id)
         playbook = self.conversation.playbook
         for reflection in repository.completed_sessions(self.db, user_id, REFLECTION):
-            done = local_day(datetime.fromisoformat(reflection.completed_at or ""), zone)
+            lost = self.loss_day(reflection, zone)
             for followup in sorted(playbook.followups, key=lambda f: f.after_days):
                 kind = f"followup:{followup.after_days}:{reflection.id}"
-                target = done + timedelta(days=followup.after_days)
+                target = lost + timedelta(days=followup.after_days)
                 if kind not in sent and target <= day <= target + timedelta(FOLLOWUP_LATE_DAYS):
                     return kind, followup.flow
         return "daily", CHECKIN
+
+    def loss_day(self, reflection: SessionRow, zone: str) -> date:
+        """The day the manager learned of the loss, as their reflection tells it (followups.py)."""
+        answers = SessionState.model_validate_json(reflection.state).answers
+        return loss_day(answers, day_of(reflection.started_at, zone))
 
     # --- after a flow ends ---------------------------------------------------------------------
 
