@@ -23,6 +23,8 @@ class CheckinSettings:
     paused_until: str | None
     next_due_at: str | None
     snoozed_checkin_id: int | None
+    followups_only: bool = False
+    """Only the follow-ups (D+7, D+30) are sent, no daily check-in."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ def _settings(row: dict[str, Any]) -> CheckinSettings:
         paused_until=row["paused_until"],
         next_due_at=row["next_due_at"],
         snoozed_checkin_id=row["snoozed_checkin_id"],
+        followups_only=bool(row["followups_only"]),
     )
 
 
@@ -82,13 +85,15 @@ def save_settings(db: Database, settings: CheckinSettings) -> None:
     db.execute(
         """
         INSERT INTO checkin_settings (user_id, enabled, local_time, timezone, weekdays_only,
-                                      paused_until, next_due_at, snoozed_checkin_id, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                      paused_until, next_due_at, snoozed_checkin_id, updated_at,
+                                      followups_only)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (user_id) DO UPDATE SET
             enabled = excluded.enabled, local_time = excluded.local_time,
             timezone = excluded.timezone, weekdays_only = excluded.weekdays_only,
             paused_until = excluded.paused_until, next_due_at = excluded.next_due_at,
-            snoozed_checkin_id = excluded.snoozed_checkin_id, updated_at = excluded.updated_at
+            snoozed_checkin_id = excluded.snoozed_checkin_id, updated_at = excluded.updated_at,
+            followups_only = excluded.followups_only
         """,
         [
             settings.user_id,
@@ -100,6 +105,7 @@ def save_settings(db: Database, settings: CheckinSettings) -> None:
             settings.next_due_at,
             settings.snoozed_checkin_id,
             utc_now(),
+            int(settings.followups_only),
         ],
     )
 

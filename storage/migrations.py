@@ -253,3 +253,14 @@ def truth(db: Database) -> None:
         CREATE INDEX checkins_claimed ON checkins(status) WHERE status = 'claimed';
         """
     )
+
+
+@MIGRATIONS(name="0006b_truth")
+def followups_only(db: Database) -> None:
+    """Follow-ups (D+7, D+30) for a manager who declined daily check-ins: the scheduler wakes
+    at their check-in time but only sends a follow-up that is due."""
+    db.executescript(
+        """
+        ALTER TABLE checkin_settings ADD COLUMN followups_only INTEGER NOT NULL DEFAULT 0;
+        """
+    )

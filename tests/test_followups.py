@@ -74,3 +74,44 @@ def test_known_for_weeks_the_d7_follow_up_comes_next_day_not_a_week_later(servic
         clock.advance(days=1)
     assert flows[0] == "followup_contact"  # Nov 27, within D+7's few late days (was Dec 3)
     assert flows.index("followup_idea") == 22  # Dec 19 = Nov 19 + 30 (was Dec 26)
+
+
+def test_follow_ups_on_their_own_for_a_manager_without_daily_checkins(services, clock):
+    user = services.conversation.user("telegram:solo", "Solo", "fr")
+    conversation = services.conversation
+    reply = conversation.start(user, "lost_client")
+    session = reply.session_id
+    offered = []
+    for _ in range(200):
+        question = reply.question
+        if question is None or reply.session_id != session:
+            break
+        if question.step == "since_when":
+            reply = conversation.handle(user, Pick("this_week"))
+        elif question.step in SCORES:
+            reply = conversation.handle(user, Answer(SCORES[question.step]))
+        elif question.step == "checkin_offer":
+            reply = conversation.handle(user, Pick("no"))
+        elif question.step == "followup_offer":
+            offered.append(question.prompt)
+            reply = conversation.handle(user, Pick("yes"))
+        elif question.kind == "multi_choice":
+            reply = conversation.handle(user, Answer("1"))
+        elif question.options:
+            reply = conversation.handle(user, Pick(question.options[0].id))
+        elif question.kind == "number":
+            reply = conversation.handle(user, Answer("3"))
+        else:
+            reply = conversation.handle(user, Answer("Acme"))
+    assert offered and "Acme" in offered[0]
+    settings = services.checkins.settings(user)
+    assert settings.enabled and settings.followups_only
+    flows = {}
+    clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)  # 09:00 in Paris, the reflection's day
+    for day in range(40):
+        for due in services.checkins.claim_due(10):
+            flows[day] = due.flow
+            services.checkins.start(due)
+        clock.advance(days=1)
+    assert flows == {7: "followup_contact", 30: "followup_idea"}  # and no daily check-in
+    assert services.checkins.settings(user).next_due_at is None  # nothing left to wake for

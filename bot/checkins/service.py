@@ -29,6 +29,8 @@ from .schedule import Plan, local_day, next_due, parse_hhmm
 log = logging.getLogger(__name__)
 
 SETUP = "checkin_setup"
+FOLLOWUP_OFFER = "followup_offer"
+"""The reflection's step where a manager without daily check-ins accepts follow-ups."""
 CHECKIN_FLOWS = frozenset({CHECKIN, SETUP, "followup_contact", "followup_idea"})
 DEFAULT_TIME = "09:00"
 SNOOZE = timedelta(hours=1)
@@ -225,15 +227,22 @@ class CheckinService:
             following = next_due(plan, due_at)
             if now - due_at > self.grace:
                 # The bot was down past the grace: that day is skipped, the next one is kept.
-                store.insert_checkin(
-                    self.db, user_id, local, "daily", CHECKIN, settings.next_due_at, "skipped"
-                )
+                if not settings.followups_only:  # a follow-up a few days late still goes out
+                    store.insert_checkin(
+                        self.db, user_id, local, "daily", CHECKIN, settings.next_due_at, "skipped"
+                    )
                 # The next one may be due already, within the grace: it goes out next tick.
                 later = next_due(plan, max(due_at, now - self.grace))
                 store.set_next_due(self.db, user_id, to_stored(later) if later else None)
                 log.info("checkin.skipped_late user=%s", user_id)
                 return None
             kind, flow = self._kind_for(user_id, date.fromisoformat(local), settings.timezone)
+            if settings.followups_only and kind == "daily":
+                # No daily check-in for them: wake again tomorrow, while a follow-up is to come.
+                pending = self._followups_pending(user_id, settings.timezone, now)
+                later = to_stored(following) if following and pending else None
+                store.set_next_due(self.db, user_id, later)
+                return None
             checkin_id = store.insert_checkin(
                 self.db, user_id, local, kind, flow, settings.next_due_at, "claimed"
             )
@@ -278,6 +287,37 @@ class CheckinService:
                     return kind, followup.flow
         return "daily", CHECKIN
 
+    def _followups_pending(self, user_id: int, zone: str, now: datetime) -> bool:
+        """True while a follow-up of some reflection is still to come (or a few days late)."""
+        sent = store.followups_sent(self.db, user_id)
+        today = local_day(now, zone)
+        for reflection in repository.completed_sessions(self.db, user_id, REFLECTION):
+            lost = self.loss_day(reflection, zone)
+            for followup in self.conversation.playbook.followups:
+                kind = f"followup:{followup.after_days}:{reflection.id}"
+                last = lost + timedelta(days=followup.after_days + FOLLOWUP_LATE_DAYS)
+                if kind not in sent and today <= last:
+                    return True
+        return False
+
+    def offer_followups(self, user: User) -> CheckinSettings | None:
+        """The manager accepted follow-ups on their own at the end of a reflection: wake at the
+        check-in time (09:00 in their zone) and send only the follow-ups that are due. Nothing
+        changes for a manager who has daily check-ins on: their follow-ups come instead of one."""
+        current = self.settings(user)
+        if current is not None and current.enabled:
+            return current
+        now = self.clock()
+        base = current or CheckinSettings(
+            user.id, False, DEFAULT_TIME, self.zone(user), False, None, None, None
+        )
+        settings = _replace(base, enabled=True, followups_only=True, paused_until=None)
+        due = next_due(_plan(settings), now)
+        settings = _replace(settings, next_due_at=to_stored(due) if due else None)
+        store.save_settings(self.db, settings)
+        log.info("checkin.followups_only user=%s", user.id)
+        return settings
+
     def loss_day(self, reflection: SessionRow, zone: str) -> date:
         """The day the manager learned of the loss, as their reflection tells it (followups.py)."""
         answers = SessionState.model_validate_json(reflection.state).answers
@@ -288,6 +328,9 @@ class CheckinService:
     def _completed(self, user: User, row: SessionRow, state: SessionState) -> None:
         if row.flow == SETUP:
             self.apply_setup(user, state.answers)
+            return
+        if row.flow == REFLECTION and state.answers.get(FOLLOWUP_OFFER) is True:
+            self.offer_followups(user)
             return
         checkin = store.checkin_for_session(self.db, row.id)
         if checkin is not None:
