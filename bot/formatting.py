@@ -82,6 +82,12 @@ def decimal(value: float, lang: str, digits: int = 1) -> str:
     return format_decimal(value, format=pattern, locale=_locale(lang))
 
 
+def number(value: float, lang: str) -> str:
+    """A number as people write it: "3,5" and "12 000" in French, "3.5" and "12,000" in English
+    (up to three decimals, none for a whole number)."""
+    return format_decimal(value, locale=_locale(lang))
+
+
 def count(number: int, noun: str, lang: str) -> str:
     """A number with its noun in the right plural form: "1 réflexion", "2 réflexions"."""
     form = _locale(lang).plural_form(number)

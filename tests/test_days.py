@@ -158,3 +158,28 @@ def test_chart_axes_write_days_with_babel():
     assert labels == ["27/11", "28/11", "29/11"]
     _, labels = _date_ticks(date(2026, 12, 31), date(2027, 1, 1), "fr")
     assert labels == ["31/12/2026", "01/01/2027"]
+
+
+def test_answers_in_summaries_write_numbers_in_the_manager_s_language(make_playbook):
+    from bot.flows.text import display_value
+
+    playbook = make_playbook(
+        """
+        demo:
+          title: {fr: "D", en: "D"}
+          sections:
+            - id: s
+              title: {fr: "S", en: "S"}
+              steps:
+                - id: years
+                  type: number
+                  min: 0
+                  max: 100000
+                  unit: {fr: "ans", en: "years"}
+                  prompt: {fr: "Combien ?", en: "How many?"}
+        """
+    )
+    step = playbook.flows["demo"].step_by_id["years"]
+    assert display_value(playbook, step, 3.5, "fr") == "3,5 ans"
+    assert display_value(playbook, step, 3.5, "en") == "3.5 years"
+    assert display_value(playbook, step, 12000.0, "en") == "12,000 years"
