@@ -36,10 +36,12 @@ test: $(VENV)/.installed-test
 check: $(VENV)/.installed-run
 	$(BIN)/rebond check
 
-## lint: ruff and mypy (strict on bot/flows)
+## lint: ruff, mypy (strict), the import contracts (pyproject.toml) and the SQL/clock rules
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
-	$(BIN)/mypy bot storage
+	$(BIN)/mypy bot storage tools
+	$(BIN)/lint-imports
+	$(BIN)/python -m tools.rules
 
 ## bench: print the benchmark figures
 bench: $(VENV)/.installed-test

@@ -44,11 +44,13 @@ def populate(path: Path, users: int, due: datetime) -> None:
     try:
         with db.atomic():
             for n in range(users):
-                user = repository.get_or_create_user(db, f"telegram:{FIRST_ID + n}", "M", "fr")
+                user = repository.get_or_create_user(
+                    db, f"telegram:{FIRST_ID + n}", "M", "fr", now=to_stored(due)
+                )
                 settings = CheckinSettings(
                     user.id, True, "09:00", "Europe/Paris", False, None, to_stored(due), None
                 )
-                store.save_settings(db, settings)
+                store.save_settings(db, settings, now=to_stored(due))
     finally:
         db.close()
 

@@ -72,15 +72,17 @@ def generate(path: Path, managers: int, answers: int) -> None:
     recorded, state, outputs, summary = template_reflection(services)
     version = services.conversation.playbook.version
     reflections_per_manager = max(1, round(answers / managers / len(recorded)))
+    now = datetime(2026, 11, 26, tzinfo=UTC)
     coaches = [
-        repository.get_or_create_user(db, f"telegram:{n}", f"Coach {n}", "fr")
+        repository.get_or_create_user(db, f"telegram:{n}", f"Coach {n}", "fr", now=to_stored(now))
         for n in range(1, managers // MANAGERS_PER_COACH + 2)
     ]
-    now = datetime(2026, 11, 26, tzinfo=UTC)
     written = 0
     for n in tqdm(range(managers), desc="managers", unit="mgr"):
         with db.atomic():
-            manager = repository.get_or_create_user(db, f"telegram:{10_000 + n}", f"M{n}", "fr")
+            manager = repository.get_or_create_user(
+                db, f"telegram:{10_000 + n}", f"M{n}", "fr", now=to_stored(now)
+            )
             coach = coaches[n // MANAGERS_PER_COACH]
             coach_store.create_link(db, coach.id, manager.id, n % 2 == 0, to_stored(now))
             for r in range(reflections_per_manager):

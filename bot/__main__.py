@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import sys
 
+from storage.db import StorageError
+
 from .cli import build_parser, configure_logging, settings_overrides
 from .flows.loader import PlaybookError
 from .settings import SettingsError, load_settings
+from .startup import StartupError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     except PlaybookError as error:
         print(f"rebond: the playbook has problems:\n{error}", file=sys.stderr)
         return 1
+    except (StorageError, StartupError) as error:
+        print(f"rebond: cannot start: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
 
-from storage.db import open_database
+from storage.db import open_database, to_stored
 
-from .checkins.service import CheckinService, Clock, system_clock
+from .checkins.service import CheckinService
+from .clock import Clock
 from .coach.service import CoachService
 from .conversation import Conversation
 from .playbooks import PlaybookLibrary
 from .settings import Settings
+
+
+def system_clock() -> datetime:
+    """The wall clock, in UTC: the only place Rebond reads it (a check enforces it)."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,8 @@ def open_storage(settings: Settings) -> Database:
 
 def build_services(settings: Settings, db: Database, clock: Clock = system_clock) -> Services:
     """The services over `db` and the configured playbook (PlaybookError if it is bad)."""
-    conversation = Conversation(db, PlaybookLibrary.from_file(db, settings.playbook_path), clock)
+    library = PlaybookLibrary.from_file(db, settings.playbook_path, seen_at=to_stored(clock()))
+    conversation = Conversation(db, library, clock)
     grace = timedelta(hours=settings.checkin_grace_hours)
     return Services(
         conversation,

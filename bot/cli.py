@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from . import logs
 from .flows.contract import REQUIRED_FLOWS
 from .flows.graph import mermaid
 from .flows.loader import PlaybookError, load_playbook
@@ -118,13 +118,13 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     """A consistent copy of the database, made while the bot runs (SQLite's backup API)."""
-    from datetime import UTC, datetime
-
     from storage.backup import BackupError, backup, backup_name
+
+    from .bootstrap import system_clock
 
     destination = Path(args.path)
     if destination.is_dir():
-        destination /= backup_name(datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"))
+        destination /= backup_name(system_clock().strftime("%Y%m%dT%H%M%SZ"))
     try:
         written = backup(settings.db_path, destination)
     except BackupError as error:
@@ -268,13 +268,11 @@ def settings_overrides(args: argparse.Namespace) -> dict[str, object]:
 
 
 def configure_logging(command: Command, settings: Settings) -> None:
-    """Named events on stderr; quieter in the terminal chat, and never httpx's URLs (token)."""
+    """Named events on stderr; quieter in the terminal chat; never a token nor an answer."""
     on_telegram = command is cmd_run and settings.telegram_bot_token is not None
     level = settings.log_level or ("INFO" if on_telegram else "WARNING")
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines contain the token
+    token = settings.telegram_bot_token
+    logs.configure(level, [token.get_secret_value()] if token else [])
 
 
 def _local_user_name() -> str:

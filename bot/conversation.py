@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlite_utils import Database
 
@@ -20,6 +20,7 @@ from storage import repository
 from storage.db import to_stored
 from storage.repository import NewAnswer, Receipt, SessionRow, User
 
+from .clock import Clock
 from .days import manager_zone
 from .flows import engine
 from .flows.model import LANGUAGES, Lang, Playbook
@@ -42,10 +43,6 @@ from .playbooks import PlaybookLibrary
 log = logging.getLogger(__name__)
 
 CompletionHook = Callable[[User, SessionRow, SessionState], None]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 ONBOARDING = "onboarding"
@@ -79,9 +76,7 @@ class Reply:
 class Conversation:
     """Engine + storage for one database and one playbook library."""
 
-    def __init__(
-        self, db: Database, library: PlaybookLibrary, clock: Callable[[], datetime] = _utc_now
-    ) -> None:
+    def __init__(self, db: Database, library: PlaybookLibrary, clock: Clock) -> None:
         self.db = db
         self.library = library
         self.clock = clock
@@ -101,7 +96,7 @@ class Conversation:
 
     def user(self, key: str, display_name: str | None = None, lang: Lang | None = None) -> User:
         """The user with `key`, created on first contact with `lang` as a first guess."""
-        return repository.get_or_create_user(self.db, key, display_name, lang)
+        return repository.get_or_create_user(self.db, key, display_name, lang, now=self._now())
 
     def user_by_id(self, user_id: int) -> User:
         """The user with that internal id (KeyError if none)."""
@@ -120,12 +115,12 @@ class Conversation:
         if current is not None:
             row, state = current
             switched = state.model_copy(update={"lang": lang})
-            repository.record_step(self.db, row.id, switched.model_dump_json())
+            repository.record_step(self.db, row.id, switched.model_dump_json(), now=self._now())
         return repository.get_user(self.db, user.id)
 
     def set_blocked(self, user: User, blocked: bool) -> None:
         """Mark the user as having blocked the bot, or as reachable again."""
-        repository.set_blocked(self.db, user.id, blocked)
+        repository.set_blocked(self.db, user.id, blocked, now=self._now())
 
     def remember_question(self, user: User, message_id: int | None) -> None:
         """Remember the message that shows the user's current question."""
@@ -139,7 +134,7 @@ class Conversation:
 
     def mark_replied(self, key: str, user_key: str | None) -> None:
         """Record that the update was handled and the reply sent."""
-        repository.mark_replied(self.db, key, user_key)
+        repository.mark_replied(self.db, key, user_key, now=self._now())
 
     def answered_by(self, user: User, source_ref: str) -> str | None:
         """The step of the current session that the message `source_ref` answered, if any."""
@@ -194,7 +189,7 @@ class Conversation:
             return Reply(None, ())
         row, state = current
         if row.status == "paused":
-            repository.focus_session(self.db, user.id, row.id)
+            repository.focus_session(self.db, user.id, row.id, now=self._now())
         playbook = self._playbook_for(state)
         if playbook is None:
             return self.start(user, state.flow)
@@ -203,7 +198,7 @@ class Conversation:
 
     def focus(self, user: User, session_id: int) -> Reply:
         """Switch the user's input to another of their open sessions and show its question."""
-        repository.focus_session(self.db, user.id, session_id)
+        repository.focus_session(self.db, user.id, session_id, now=self._now())
         return self.resume(repository.get_user(self.db, user.id))
 
     def pause(self, user: User) -> bool:
@@ -211,7 +206,7 @@ class Conversation:
         current = self.current(user)
         if current is None:
             return False
-        repository.set_session_status(self.db, current[0].id, "paused")
+        repository.set_session_status(self.db, current[0].id, "paused", now=self._now())
         log.info("flow.paused user=%s session=%s", user.id, current[0].id)
         return True
 
@@ -220,7 +215,7 @@ class Conversation:
         current = self.current(user)
         if current is None:
             return False
-        repository.set_session_status(self.db, current[0].id, "abandoned")
+        repository.set_session_status(self.db, current[0].id, "abandoned", now=self._now())
         log.info("flow.cancelled user=%s session=%s", user.id, current[0].id)
         return True
 
@@ -356,7 +351,7 @@ class Conversation:
         """What finishing a flow does: hooks, then the next flow or the interrupted reflection."""
         log.info("flow.completed user=%s flow=%s session=%s", user.id, row.flow, row.id)
         if row.flow == ONBOARDING:
-            repository.mark_onboarded(self.db, user.id)
+            repository.mark_onboarded(self.db, user.id, now=self._now())
         for hook in self._completion_hooks:
             hook(user, row, state)
         user = repository.get_user(self.db, user.id)

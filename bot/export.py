@@ -70,7 +70,7 @@ def export(
     elif reader is not None:
         managers = services.coach.linked_managers(reader)
     else:
-        managers = [repository.get_user(db, row["id"]) for row in db.query("SELECT id FROM users")]
+        managers = repository.all_users(db)
     if reader is not None:
         unlinked = [m for m in managers if m not in services.coach.linked_managers(reader)]
         if unlinked:

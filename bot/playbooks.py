@@ -19,18 +19,22 @@ log = logging.getLogger(__name__)
 class PlaybookLibrary:
     """Gives each session the playbook version it started on; stores every version's text."""
 
-    def __init__(self, db: Database, current: Playbook, text: str, source: str) -> None:
+    def __init__(
+        self, db: Database, current: Playbook, text: str, source: str, *, seen_at: str
+    ) -> None:
         self._db = db
         self.current = current
         self._by_version: dict[str, Playbook] = {current.version: current}
-        repository.save_playbook_version(db, current.version, text, source)
+        repository.save_playbook_version(db, current.version, text, source, now=seen_at)
 
     @classmethod
-    def from_file(cls, db: Database, path: str | Path) -> PlaybookLibrary:
-        """Load and check the playbook file (PlaybookError if invalid), and keep its text."""
+    def from_file(cls, db: Database, path: str | Path, *, seen_at: str) -> PlaybookLibrary:
+        """Load and check the playbook file (PlaybookError if invalid), and keep its text.
+
+        `seen_at` (as stored) dates the version's first sighting."""
         text = read_source(path)
         playbook = parse_playbook(text, str(path), REQUIRED_FLOWS)
-        return cls(db, playbook, text, str(path))
+        return cls(db, playbook, text, str(path), seen_at=seen_at)
 
     def for_version(self, version: str) -> Playbook:
         """The playbook a session started on; the current one if that version cannot be used."""

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_PLAYBOOK = Path(__file__).resolve().parent.parent / "content" / "playbook.yaml"
+ENV_FILE = ".env"
+TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 
 
@@ -21,7 +25,7 @@ class Settings(BaseSettings):
     """Everything configurable, by environment variable name."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_ignore_empty=True, extra="ignore", frozen=True, populate_by_name=True
+        env_file=ENV_FILE, env_ignore_empty=True, extra="ignore", frozen=True, populate_by_name=True
     )
 
     telegram_bot_token: SecretStr | None = Field(
@@ -119,13 +123,30 @@ ENV_NAMES = {name: str(field.validation_alias) for name, field in Settings.model
 
 def load_settings(**overrides: object) -> Settings:
     """Read the settings; SettingsError says which ones are wrong and how to fix them."""
+    lines = []
+    if "telegram_bot_token" not in overrides and _set_but_empty(TOKEN_ENV):
+        # Empty settings count as unset, but an empty token is a mistake, not a wish for the
+        # terminal chat: say so rather than start the wrong adapter.
+        lines.append(
+            f"{TOKEN_ENV}: is set but empty; paste the token from @BotFather, or remove the "
+            "line to chat in the terminal"
+        )
     try:
-        return Settings.model_validate(overrides)
+        settings = Settings.model_validate(overrides)
     except ValidationError as error:
-        lines = []
         for detail in error.errors(include_url=False):
             field = str(detail["loc"][0]) if detail["loc"] else "settings"
             name = ENV_NAMES.get(field, field)
             message = str(detail["msg"]).removeprefix("Value error, ")
             lines.append(f"{name}: {message}")
-        raise SettingsError("\n".join(lines)) from None
+    if lines:
+        raise SettingsError("\n".join(lines))
+    return settings
+
+
+def _set_but_empty(name: str) -> bool:
+    """True when the variable is in the environment or in .env, with only blanks as value."""
+    value = os.environ.get(name)
+    if value is None and Path(ENV_FILE).is_file():
+        value = dotenv_values(ENV_FILE).get(name)
+    return value is not None and not value.strip()

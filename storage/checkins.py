@@ -8,8 +8,6 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .db import utc_now
-
 
 @dataclass(frozen=True)
 class CheckinSettings:
@@ -80,7 +78,7 @@ def get_settings(db: Database, user_id: int) -> CheckinSettings | None:
     return _settings(rows[0]) if rows else None
 
 
-def save_settings(db: Database, settings: CheckinSettings) -> None:
+def save_settings(db: Database, settings: CheckinSettings, *, now: str) -> None:
     """Create or replace the user's check-in settings."""
     db.execute(
         """
@@ -104,29 +102,34 @@ def save_settings(db: Database, settings: CheckinSettings) -> None:
             settings.paused_until,
             settings.next_due_at,
             settings.snoozed_checkin_id,
-            utc_now(),
+            now,
             int(settings.followups_only),
         ],
     )
 
 
 def set_next_due(
-    db: Database, user_id: int, next_due_at: str | None, snoozed_checkin_id: int | None = None
+    db: Database,
+    user_id: int,
+    next_due_at: str | None,
+    snoozed_checkin_id: int | None = None,
+    *,
+    now: str,
 ) -> None:
     """Move the user's next check-in (and set or clear the snoozed one)."""
     db.execute(
         "UPDATE checkin_settings SET next_due_at = ?, snoozed_checkin_id = ?, updated_at = ? "
         "WHERE user_id = ?",
-        [next_due_at, snoozed_checkin_id, utc_now(), user_id],
+        [next_due_at, snoozed_checkin_id, now, user_id],
     )
 
 
-def disable(db: Database, user_id: int) -> None:
+def disable(db: Database, user_id: int, *, now: str) -> None:
     """Turn the user's check-ins off (they blocked the bot, or asked)."""
     db.execute(
         "UPDATE checkin_settings SET enabled = 0, next_due_at = NULL, snoozed_checkin_id = NULL, "
         "updated_at = ? WHERE user_id = ?",
-        [utc_now(), user_id],
+        [now, user_id],
     )
 
 
@@ -143,14 +146,22 @@ def due_users(db: Database, now: str, limit: int) -> list[CheckinSettings]:
 
 
 def insert_checkin(
-    db: Database, user_id: int, local_date: str, kind: str, flow: str, due_at: str, status: str
+    db: Database,
+    user_id: int,
+    local_date: str,
+    kind: str,
+    flow: str,
+    due_at: str,
+    status: str,
+    *,
+    now: str,
 ) -> int | None:
     """Record a check-in day; None if the user already has one that local day."""
     try:
         cursor = db.execute(
             "INSERT INTO checkins (user_id, local_date, kind, flow, due_at, status, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [user_id, local_date, kind, flow, due_at, status, utc_now()],
+            [user_id, local_date, kind, flow, due_at, status, now],
         )
     except sqlite3.IntegrityError as error:
         if "checkins.user_id, checkins.local_date" not in str(error):
@@ -181,17 +192,19 @@ def checkin_for_session(db: Database, session_id: int) -> Checkin | None:
     return _checkin(rows[0]) if rows else None
 
 
-def mark_sent(db: Database, checkin_id: int, session_id: int) -> None:
+def mark_sent(db: Database, checkin_id: int, session_id: int, *, now: str) -> None:
     """The check-in's first question went out, in this session."""
     db.execute(
         "UPDATE checkins SET status = 'sent', session_id = ?, sent_at = ? WHERE id = ?",
-        [session_id, utc_now(), checkin_id],
+        [session_id, now, checkin_id],
     )
 
 
-def set_status(db: Database, checkin_id: int, status: str, *, snoozed: bool = False) -> None:
+def set_status(
+    db: Database, checkin_id: int, status: str, *, now: str, snoozed: bool = False
+) -> None:
     """Change a check-in's status (answered, missed, snoozed, undelivered...)."""
-    answered = utc_now() if status == "answered" else None
+    answered = now if status == "answered" else None
     db.execute(
         "UPDATE checkins SET status = ?, snoozed = max(snoozed, ?), "
         "answered_at = coalesce(answered_at, ?) WHERE id = ?",

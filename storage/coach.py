@@ -343,13 +343,6 @@ def mark_feedback_delivered(db: Database, feedback_id: int, now: str) -> None:
     db.execute("UPDATE feedback SET delivered_at = ? WHERE id = ?", [now, feedback_id])
 
 
-def undelivered_feedback(db: Database, limit: int) -> list[dict[str, Any]]:
-    """Feedback not yet delivered (the bot stopped, or the manager was unreachable)."""
-    return list(
-        db.query("SELECT * FROM feedback WHERE delivered_at IS NULL ORDER BY id LIMIT ?", [limit])
-    )
-
-
 def feedback_for_manager(db: Database, manager_id: int) -> list[dict[str, Any]]:
     """Every feedback a manager received, oldest first, with the reflection it is about."""
     return list(
@@ -416,6 +409,14 @@ def due_notifications(db: Database, now: str, limit: int) -> list[dict[str, Any]
             "ORDER BY not_before LIMIT ?",
             [now, limit],
         )
+    )
+
+
+def release_notifications(db: Database, session_id: int, now: str) -> None:
+    """Let the pending notifications of a reflection go out from `now` (it was shared by hand)."""
+    db.execute(
+        "UPDATE notifications SET not_before = ? WHERE session_id = ? AND sent_at IS NULL",
+        [now, session_id],
     )
 
 

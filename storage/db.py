@@ -15,30 +15,70 @@ BUSY_TIMEOUT_MS = 5000
 MEMORY = ":memory:"
 
 
+class StorageError(Exception):
+    """The database cannot be opened: one line saying which problem and how to fix it."""
+
+
 def open_database(path: str | Path, *, durable: bool = True) -> Database:
     """Open the database at `path` (created owner-readable only), configured and migrated.
 
     `durable` syncs every commit to disk (synchronous=FULL), so a committed answer survives a
-    power cut, not only a crash of the bot.
+    power cut, not only a crash of the bot. StorageError when the path is a folder, a file that
+    is not SQLite, or cannot be created or written.
     """
     location = str(path)
+    if location != MEMORY and Path(location).is_dir():
+        raise StorageError(
+            f"{location} is a folder, not a database file: set REBOND_DB (or --db) to a file "
+            f"such as {Path(location) / 'rebond.db'}"
+        )
+    try:
+        return _open(location, durable)
+    except OSError as error:
+        raise StorageError(
+            f"cannot create {location} ({error.strerror or error}): set REBOND_DB (or --db) to "
+            "a file in a folder Rebond may write to"
+        ) from None
+    except sqlite3.DatabaseError as error:
+        explained = _explain(location, error)
+        if explained is None:
+            raise
+        raise StorageError(explained) from None
+
+
+def _explain(location: str, error: sqlite3.DatabaseError) -> str | None:
+    """The fix for the SQLite errors a wrong REBOND_DB causes; None for any other error."""
+    message = str(error).lower()
+    if "file is not a database" in message:
+        return (
+            f"{location} is not a SQLite database: set REBOND_DB (or --db) to Rebond's "
+            "database, or to a new file name"
+        )
+    if "readonly" in message or "read-only" in message or "unable to open" in message:
+        return (
+            f"{location} cannot be written (a read-only file system, or its permissions): set "
+            "REBOND_DB (or --db) to a file in a folder Rebond may write to"
+        )
+    return None
+
+
+def _open(location: str, durable: bool) -> Database:
     if location != MEMORY:
         _create_private(Path(location))
     connection = sqlite3.connect(location, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
     db = Database(connection)
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    db.execute("PRAGMA foreign_keys = ON")
-    db.execute("PRAGMA secure_delete = ON")  # a forgotten manager's words are overwritten
-    if location != MEMORY:
-        db.enable_wal()
-    db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
-    MIGRATIONS.apply(db)
+    try:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA secure_delete = ON")  # a forgotten manager's words are overwritten
+        if location != MEMORY:
+            db.enable_wal()
+        db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+        MIGRATIONS.apply(db)
+    except BaseException:
+        db.close()
+        raise
     return db
-
-
-def utc_now() -> str:
-    """The current time as stored: ISO 8601 in UTC, to the millisecond."""
-    return to_stored(datetime.now(UTC))
 
 
 def to_stored(moment: datetime) -> str:

@@ -210,13 +210,84 @@ def coach_tables(db: Database) -> None:
     )
 
 
+@MIGRATIONS(name="0007_repair_source_key")
+def repair_source_key(db: Database) -> None:
+    """Bring databases created by 0004 as it first shipped to the schema 0004 has now.
+
+    0004 was edited after it landed (it should not have been): databases created before lack
+    `coach_notes.source_key` and `feedback.source_key` (so /note and /feedback fail on them),
+    and delete a coach's feedback and audit with the coach instead of keeping them with
+    coach_id NULL. Each repair runs only where it is needed, so fresh databases are untouched.
+    """
+    for table in ("coach_notes", "feedback"):
+        if "source_key" not in db[table].columns_dict:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN source_key TEXT")
+            # SQLite cannot add a UNIQUE column: a unique index says the same (NULLs may repeat).
+            db.execute(f"CREATE UNIQUE INDEX {table}_source_key ON {table}(source_key)")
+    if _coach_deletion_cascades(db, "feedback"):
+        _rebuild(
+            db,
+            "feedback",
+            """
+            id INTEGER PRIMARY KEY,
+            coach_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            manager_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            delivered_at TEXT,
+            source_key TEXT UNIQUE
+            """,
+            """
+            CREATE INDEX feedback_by_session ON feedback(session_id);
+            CREATE INDEX feedback_undelivered ON feedback(delivered_at) WHERE delivered_at IS NULL;
+            """,
+        )
+    if _coach_deletion_cascades(db, "audit"):
+        _rebuild(
+            db,
+            "audit",
+            """
+            id INTEGER PRIMARY KEY,
+            coach_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            manager_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            action TEXT NOT NULL,
+            target TEXT,
+            at TEXT NOT NULL
+            """,
+            "CREATE INDEX audit_by_manager ON audit(manager_id, at);",
+        )
+
+
+def _coach_deletion_cascades(db: Database, table: str) -> bool:
+    """True when deleting a coach deletes the table's rows (0004 as first shipped)."""
+    return any(
+        row[3] == "coach_id" and row[6] == "CASCADE"
+        for row in db.execute(f"PRAGMA foreign_key_list({table})").fetchall()
+    )
+
+
+def _rebuild(db: Database, table: str, columns: str, indexes: str) -> None:
+    """Recreate `table` with `columns`, rows kept (SQLite's way to change a constraint)."""
+    names = ", ".join(column.split()[0] for column in columns.strip().split(",\n"))
+    # One statement at a time: executescript() would commit the migration's transaction.
+    db.execute(f"CREATE TABLE {table}_repaired ({columns})")
+    db.execute(f"INSERT INTO {table}_repaired ({names}) SELECT {names} FROM {table}")
+    db.execute(f"DROP TABLE {table}")
+    db.execute(f"ALTER TABLE {table}_repaired RENAME TO {table}")
+    for index in indexes.split(";"):
+        if index.strip():
+            db.execute(index)
+
+
 @MIGRATIONS(name="0006_truth")
 def truth(db: Database) -> None:
     """What views read: the answers on the path taken (a view), a coach's own time zone, and
     the check-in day the bot could not deliver ('undelivered', which streaks skip)."""
-    db.executescript(
+    # One statement at a time: executescript() would commit the migration's transaction.
+    db.execute("ALTER TABLE coach_preferences ADD COLUMN timezone TEXT")
+    db.execute(
         """
-        ALTER TABLE coach_preferences ADD COLUMN timezone TEXT;
         CREATE VIEW answers_on_path AS
             SELECT answers.* FROM answers JOIN sessions ON sessions.id = answers.session_id
             WHERE answers.id = (
@@ -226,7 +297,11 @@ def truth(db: Database) -> None:
             AND EXISTS (
                 SELECT 1 FROM json_each(sessions.state, '$.answers') AS kept
                 WHERE kept.key = answers.step
-            );
+            )
+        """
+    )
+    db.execute(
+        """
         CREATE TABLE checkins_new (
             id INTEGER PRIMARY KEY,
             user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -244,23 +319,23 @@ def truth(db: Database) -> None:
             sent_at TEXT,
             answered_at TEXT,
             UNIQUE (user_id, local_date)
-        );
-        INSERT INTO checkins_new SELECT id, user_id, local_date, kind, flow, due_at, status,
-            session_id, snoozed, created_at, sent_at, answered_at FROM checkins;
-        DROP TABLE checkins;
-        ALTER TABLE checkins_new RENAME TO checkins;
-        CREATE INDEX checkins_by_session ON checkins(session_id);
-        CREATE INDEX checkins_claimed ON checkins(status) WHERE status = 'claimed';
+        )
         """
     )
+    db.execute(
+        "INSERT INTO checkins_new SELECT id, user_id, local_date, kind, flow, due_at, status, "
+        "session_id, snoozed, created_at, sent_at, answered_at FROM checkins"
+    )
+    db.execute("DROP TABLE checkins")
+    db.execute("ALTER TABLE checkins_new RENAME TO checkins")
+    db.execute("CREATE INDEX checkins_by_session ON checkins(session_id)")
+    db.execute("CREATE INDEX checkins_claimed ON checkins(status) WHERE status = 'claimed'")
 
 
 @MIGRATIONS(name="0006b_truth")
 def followups_only(db: Database) -> None:
     """Follow-ups (D+7, D+30) for a manager who declined daily check-ins: the scheduler wakes
     at their check-in time but only sends a follow-up that is due."""
-    db.executescript(
-        """
-        ALTER TABLE checkin_settings ADD COLUMN followups_only INTEGER NOT NULL DEFAULT 0;
-        """
+    db.execute(
+        "ALTER TABLE checkin_settings ADD COLUMN followups_only INTEGER NOT NULL DEFAULT 0"
     )

@@ -12,10 +12,6 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .db import utc_now
-
-OPEN_STATUSES = ("active", "paused")
-
 
 @dataclass(frozen=True)
 class User:
@@ -113,10 +109,9 @@ def session_from_row(row: dict[str, Any]) -> SessionRow:
 
 
 def get_or_create_user(
-    db: Database, key: str, display_name: str | None = None, lang: str | None = None
+    db: Database, key: str, display_name: str | None = None, lang: str | None = None, *, now: str
 ) -> User:
     """The user with `key`, created on first contact; `last_seen_at` kept to the minute."""
-    now = utc_now()
     rows = list(db.query("SELECT * FROM users WHERE key = ?", [key]))
     if rows:
         if rows[0]["last_seen_at"][:16] != now[:16]:  # one write a minute at most, not a message
@@ -140,6 +135,11 @@ def find_user(db: Database, key: str) -> User | None:
     return _user(rows[0]) if rows else None
 
 
+def all_users(db: Database) -> list[User]:
+    """Every user, in the order they first came."""
+    return [_user(row) for row in db.query("SELECT * FROM users ORDER BY id")]
+
+
 def get_user(db: Database, user_id: int) -> User:
     """The user with that id (KeyError if none)."""
     rows = list(db.query("SELECT * FROM users WHERE id = ?", [user_id]))
@@ -156,25 +156,25 @@ def set_user_language(db: Database, user_id: int, lang: str, chosen: bool = True
     )
 
 
-def mark_onboarded(db: Database, user_id: int) -> None:
+def mark_onboarded(db: Database, user_id: int, *, now: str) -> None:
     """Record that the user has been through the onboarding."""
     db.execute(
         "UPDATE users SET onboarded_at = coalesce(onboarded_at, ?) WHERE id = ?",
-        [utc_now(), user_id],
+        [now, user_id],
     )
 
 
 # --- playbook versions -------------------------------------------------------------------------
 
 
-def save_playbook_version(db: Database, version: str, text: str, source: str) -> None:
+def save_playbook_version(db: Database, version: str, text: str, source: str, *, now: str) -> None:
     """Keep the text of a playbook version, so sessions started on it can end on it."""
     db.execute(
         """
         INSERT INTO playbook_versions (version, text, source, first_seen_at)
         VALUES (?, ?, ?, ?) ON CONFLICT (version) DO NOTHING
         """,
-        [version, text, source, utc_now()],
+        [version, text, source, now],
     )
 
 
@@ -188,10 +188,9 @@ def playbook_text(db: Database, version: str) -> str | None:
 
 
 def create_session(
-    db: Database, user_id: int, flow: str, version: str, state: str, now: str | None = None
+    db: Database, user_id: int, flow: str, version: str, state: str, now: str
 ) -> SessionRow:
     """Start a session of `flow`, abandoning an open one of the same flow; it becomes current."""
-    now = now or utc_now()
     with db.atomic():
         db.execute(
             "UPDATE sessions SET status = 'abandoned', updated_at = ? "
@@ -246,22 +245,22 @@ def open_session(db: Database, user_id: int, flow: str) -> SessionRow | None:
     return session_from_row(rows[0]) if rows else None
 
 
-def focus_session(db: Database, user_id: int, session_id: int) -> None:
+def focus_session(db: Database, user_id: int, session_id: int, *, now: str) -> None:
     """Make an open session the one the user's next message goes to, and active again."""
     with db.atomic():
         db.execute(
             "UPDATE sessions SET status = 'active', updated_at = ? WHERE id = ? AND user_id = ? "
             "AND status IN ('active', 'paused')",
-            [utc_now(), session_id, user_id],
+            [now, session_id, user_id],
         )
         db.execute("UPDATE users SET current_session_id = ? WHERE id = ?", [session_id, user_id])
 
 
-def set_session_status(db: Database, session_id: int, status: str) -> None:
+def set_session_status(db: Database, session_id: int, status: str, *, now: str) -> None:
     """Pause, abandon or reactivate a session."""
     db.execute(
         "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?",
-        [status, utc_now(), session_id],
+        [status, now, session_id],
     )
 
 
@@ -279,14 +278,13 @@ def record_step(
     outputs: str | None = None,
     summary: str | None = None,
     receipt: Receipt | None = None,
-    now: str | None = None,
+    now: str,
 ) -> bool:
     """Store the new state, the answer that led to it and the update's receipt, atomically.
 
     Returns False, storing nothing, when the receipt or the answer's idempotency key was
     stored before: the same input arrived twice. `now` is the service's clock (tests set it).
     """
-    now = now or utc_now()
     try:
         with db.atomic():
             if receipt is not None:
@@ -362,9 +360,8 @@ def update_status(db: Database, key: str) -> str | None:
     return "replied" if rows[0]["replied_at"] else "processed"
 
 
-def mark_replied(db: Database, key: str, user_key: str | None) -> None:
+def mark_replied(db: Database, key: str, user_key: str | None, *, now: str) -> None:
     """Record that the update was handled and the bot's reply sent."""
-    now = utc_now()
     db.execute(
         """
         INSERT INTO processed_updates (key, user_id, processed_at, replied_at)
@@ -375,11 +372,11 @@ def mark_replied(db: Database, key: str, user_key: str | None) -> None:
     )
 
 
-def set_blocked(db: Database, user_id: int, blocked: bool) -> None:
+def set_blocked(db: Database, user_id: int, blocked: bool, *, now: str) -> None:
     """Mark the user as having blocked the bot (nothing is sent to them) or not."""
     db.execute(
         "UPDATE users SET blocked_at = CASE WHEN ? THEN coalesce(blocked_at, ?) END WHERE id = ?",
-        [int(blocked), utc_now(), user_id],
+        [int(blocked), now, user_id],
     )
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import serve
-from bot.bootstrap import Services, build_services, open_storage
-from bot.checkins.service import Clock, system_clock
+from bot.bootstrap import Services, build_services, open_storage, system_clock
+from bot.clock import Clock
 from bot.conversation import Conversation
 from bot.flows.engine import advance, ask, start
 from bot.flows.model import Playbook

@@ -115,6 +115,7 @@ def test_nine_local_within_a_minute_across_the_switch(tmp_path, zone, typed, sta
         services.conversation.db.close()
 
 
+@pytest.mark.slow
 def test_a_thousand_users_and_three_restarts_one_checkin_each(tmp_path: Path):
     path = tmp_path / "many.db"
     clock = FakeClock(datetime(2026, 11, 26, 5, 0, tzinfo=UTC))  # 06:00 in Paris

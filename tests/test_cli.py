@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import TypeAdapter
 
 from bot.__main__ import main
+from bot.flows.graph import describe
+from bot.flows.model import Condition
 
 from .helpers import FIXTURES, REAL_PLAYBOOK, ROOT
 
@@ -115,7 +118,16 @@ def test_graph_prints_mermaid_with_sections_and_conditions(capsys):
     out = capsys.readouterr().out
     assert out.startswith("flowchart TD\n")
     assert out.count("subgraph ") == 8
-    assert 'guilt_first_ -- "guilt_first = our_fault or guilt_before ≥ 7" --> ' in out
+    assert 'guilt_first_ -- "guilt_first = our_fault" --> reframe_intro_' in out
+    assert 'guilt_first_ -- "guilt_before ≥ 7" --> reframe_intro_feeling_' in out
+    assert 'team_mood_ -- "team_mood in worried, angry" --> team_listen_' in out
+
+
+def test_graph_describes_a_condition_with_any_in_short_words():
+    condition = TypeAdapter(Condition).validate_python(
+        {"any": [{"equals": {"guilt_first": "our_fault"}}, {"at_least": {"guilt_before": 7}}]}
+    )
+    assert describe(condition) == "guilt_first = our_fault or guilt_before ≥ 7"
 
 
 def test_graph_of_an_unknown_flow(capsys):

@@ -18,7 +18,9 @@ from storage import repository
 from storage.db import open_database
 from storage.repository import NewAnswer, Receipt
 
-from .helpers import playbook_yaml
+from .helpers import FakeClock, playbook_yaml
+
+NOW = "2026-11-26T06:00:00.000+00:00"
 
 FLOWS = """
 reflect:
@@ -41,12 +43,12 @@ reflect:
 
 def library_for(db: Database, flows: str) -> PlaybookLibrary:
     text = playbook_yaml(flows)
-    return PlaybookLibrary(db, parse_playbook(text, "test.yaml"), text, "test.yaml")
+    return PlaybookLibrary(db, parse_playbook(text, "test.yaml"), text, "test.yaml", seen_at=NOW)
 
 
 @pytest.fixture
 def conversation(db: Database) -> Conversation:
-    return Conversation(db, library_for(db, FLOWS))
+    return Conversation(db, library_for(db, FLOWS), FakeClock())
 
 
 def test_the_database_is_private_in_wal_mode_with_foreign_keys(tmp_path: Path):
@@ -132,7 +134,7 @@ def test_a_skip_is_stored_as_a_skip(db: Database, conversation: Conversation):
 def test_resume_after_reopening_the_database(tmp_path: Path):
     path = tmp_path / "resume.db"
     db = open_database(path)
-    conversation = Conversation(db, library_for(db, FLOWS))
+    conversation = Conversation(db, library_for(db, FLOWS), FakeClock())
     user = conversation.user("terminal:ana")
     conversation.start(user, "reflect")
     conversation.handle(user, Answer("Acme"))
@@ -140,7 +142,7 @@ def test_resume_after_reopening_the_database(tmp_path: Path):
 
     db = open_database(path)
     try:
-        conversation = Conversation(db, library_for(db, FLOWS))
+        conversation = Conversation(db, library_for(db, FLOWS), FakeClock())
         user = conversation.user("terminal:ana")
         reply = conversation.resume(user)
         assert reply.question.step == "note"
@@ -189,7 +191,7 @@ def test_restart_abandons_the_session_and_opens_a_new_one(db: Database, conversa
 def test_a_session_finishes_on_the_playbook_version_it_started_on(tmp_path: Path):
     path = tmp_path / "versions.db"
     db = open_database(path)
-    conversation = Conversation(db, library_for(db, FLOWS))
+    conversation = Conversation(db, library_for(db, FLOWS), FakeClock())
     user = conversation.user("terminal:ana")
     conversation.start(user, "reflect")
     conversation.handle(user, Answer("Acme"))
@@ -202,7 +204,7 @@ def test_a_session_finishes_on_the_playbook_version_it_started_on(tmp_path: Path
     )
     db = open_database(path)
     try:
-        conversation = Conversation(db, library_for(db, edited))
+        conversation = Conversation(db, library_for(db, edited), FakeClock())
         user = conversation.user("terminal:ana")
         assert conversation.resume(user).question.step == "note"  # still there in her version
         reply = conversation.handle(user, Skip())
@@ -220,20 +222,20 @@ def test_a_session_finishes_on_the_playbook_version_it_started_on(tmp_path: Path
 
 
 def test_record_step_refuses_a_duplicate_key_and_keeps_the_state(db: Database):
-    user = repository.get_or_create_user(db, "terminal:x")
-    repository.save_playbook_version(db, "v1", "text", "test")
-    row = repository.create_session(db, user.id, "reflect", "v1", '{"a": 1}')
+    user = repository.get_or_create_user(db, "terminal:x", now=NOW)
+    repository.save_playbook_version(db, "v1", "text", "test", now=NOW)
+    row = repository.create_session(db, user.id, "reflect", "v1", '{"a": 1}', NOW)
     answer = NewAnswer("client", "facts", "answer", "Acme", '"Acme"', "key-1")
-    assert repository.record_step(db, row.id, '{"a": 2}', answer=answer)
-    assert not repository.record_step(db, row.id, '{"a": 3}', answer=answer)
+    assert repository.record_step(db, row.id, '{"a": 2}', answer=answer, now=NOW)
+    assert not repository.record_step(db, row.id, '{"a": 3}', answer=answer, now=NOW)
     assert repository.get_session(db, row.id).state == '{"a": 2}'
 
 
 def test_one_open_session_per_flow(db: Database):
-    user = repository.get_or_create_user(db, "terminal:x")
-    repository.save_playbook_version(db, "v1", "text", "test")
-    first = repository.create_session(db, user.id, "reflect", "v1", "{}")
-    second = repository.create_session(db, user.id, "reflect", "v1", "{}")
+    user = repository.get_or_create_user(db, "terminal:x", now=NOW)
+    repository.save_playbook_version(db, "v1", "text", "test", now=NOW)
+    first = repository.create_session(db, user.id, "reflect", "v1", "{}", NOW)
+    second = repository.create_session(db, user.id, "reflect", "v1", "{}", NOW)
     assert repository.get_session(db, first.id).status == "abandoned"
     assert repository.current_session(db, user.id).id == second.id
     with pytest.raises(sqlite3.IntegrityError):

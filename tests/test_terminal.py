@@ -29,9 +29,11 @@ from bot.flows.state import Answer, Done
 from bot.flows.validate import REQUIRED_FLOWS
 from bot.playbooks import PlaybookLibrary
 from bot.terminal import ChatOptions, TerminalChat
-from storage.db import open_database
+from storage.db import open_database, to_stored
 
-from .helpers import REAL_PLAYBOOK, ROOT
+from .helpers import REAL_PLAYBOOK, ROOT, FakeClock
+
+CLOCK = FakeClock()
 
 PLAYBOOK: Playbook = load_playbook(REAL_PLAYBOOK, REQUIRED_FLOWS)
 
@@ -161,7 +163,10 @@ def test_end_of_input_saves_and_the_next_launch_resumes_at_the_same_question(tmp
 def conversation_for(tmp_path: Path) -> tuple[Conversation, object]:
     db = open_database(tmp_path / "inproc.db")
     text = REAL_PLAYBOOK.read_text(encoding="utf-8")
-    return Conversation(db, PlaybookLibrary(db, PLAYBOOK, text, "content/playbook.yaml")), db
+    library = PlaybookLibrary(
+        db, PLAYBOOK, text, "content/playbook.yaml", seen_at=to_stored(CLOCK())
+    )
+    return Conversation(db, library, CLOCK), db
 
 
 def run_chat(conversation: Conversation, typed: str, **options) -> str:

@@ -7,9 +7,8 @@ and moves the user's next due time, so restarts never send two check-ins the sam
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from statistics import mean
 
 from storage import checkins as store
@@ -18,6 +17,7 @@ from storage.checkins import CheckinSettings
 from storage.db import to_stored
 from storage.repository import SessionRow, User
 
+from ..clock import Clock
 from ..conversation import CHECKIN, REFLECTION, Conversation, Reply
 from ..days import manager_zone
 from ..flows.model import AnswerValue
@@ -41,13 +41,6 @@ NOT_ASKED = frozenset({"skipped", "undelivered"})
 """Check-in days the bot did not ask: they never break a streak."""
 BUSY_WINDOW = timedelta(minutes=30)
 """A manager who answered within this time is chatting: their check-in waits."""
-
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    """Now, in UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -87,6 +80,9 @@ class CheckinService:
         self.clock = clock
         conversation.on_completed(self._completed)
 
+    def _now(self) -> str:
+        return to_stored(self.clock())
+
     # --- settings ------------------------------------------------------------------------------
 
     def settings(self, user: User) -> CheckinSettings | None:
@@ -123,13 +119,13 @@ class CheckinService:
             current = _replace(current, enabled=False)
         due = next_due(_plan(current), now) if current.enabled else None
         updated = _replace(current, next_due_at=to_stored(due) if due else None)
-        store.save_settings(self.db, updated)
+        store.save_settings(self.db, updated, now=self._now())
         log.info("checkin.settings user=%s enabled=%s", user.id, updated.enabled)
         return updated
 
     def user_blocked(self, user: User) -> None:
         """The user blocked the bot: no more check-ins until they turn them on again."""
-        store.disable(self.db, user.id)
+        store.disable(self.db, user.id, now=self._now())
         self.conversation.set_blocked(user, True)
         log.info("checkin.disabled_blocked user=%s", user.id)
 
@@ -154,22 +150,24 @@ class CheckinService:
         user = repository.get_user(self.db, due.user.id)
         for earlier in store.open_checkins(self.db, user.id):
             if earlier.id != due.checkin_id:
-                store.set_status(self.db, earlier.id, "missed")
+                store.set_status(self.db, earlier.id, "missed", now=self._now())
                 if earlier.session_id is not None:
-                    repository.set_session_status(self.db, earlier.session_id, "abandoned")
+                    repository.set_session_status(
+                        self.db, earlier.session_id, "abandoned", now=self._now()
+                    )
         if due.resume_session is not None:
             reply = self.conversation.focus(user, due.resume_session)
             session_id = due.resume_session
         else:
             reply = self.conversation.start(user, due.flow)
             session_id = reply.session_id or 0
-        store.mark_sent(self.db, due.checkin_id, session_id)
+        store.mark_sent(self.db, due.checkin_id, session_id, now=self._now())
         log.info("checkin.sent user=%s flow=%s", user.id, due.flow)
         return reply
 
     def skip(self, due: DueCheckin) -> None:
         """A claimed check-in that cannot be sent (no Telegram chat, or blocked)."""
-        store.set_status(self.db, due.checkin_id, "skipped")
+        store.set_status(self.db, due.checkin_id, "skipped", now=self._now())
 
     def undelivered(self, checkin_id: int) -> None:
         """The check-in's message never reached the manager: not asked, so never missed."""
@@ -191,15 +189,17 @@ class CheckinService:
         later = self.clock() + SNOOZE
         regular = settings.next_due_at
         with self.db.atomic():
-            store.set_status(self.db, checkin.id, "snoozed", snoozed=True)
+            store.set_status(self.db, checkin.id, "snoozed", snoozed=True, now=self._now())
             if checkin.session_id is not None:
-                repository.set_session_status(self.db, checkin.session_id, "paused")
+                repository.set_session_status(
+                    self.db, checkin.session_id, "paused", now=self._now()
+                )
             soonest = min(to_stored(later), regular) if regular else to_stored(later)
-            store.set_next_due(self.db, user.id, soonest, checkin.id)
+            store.set_next_due(self.db, user.id, soonest, checkin.id, now=self._now())
             # What the manager types next goes to the reflection the check-in interrupted.
             reflection = repository.open_session(self.db, user.id, REFLECTION)
             if reflection is not None and reflection.status == "active":
-                repository.focus_session(self.db, user.id, reflection.id)
+                repository.focus_session(self.db, user.id, reflection.id, now=self._now())
         log.info("checkin.snoozed user=%s", user.id)
         return True
 
@@ -229,11 +229,20 @@ class CheckinService:
                 # The bot was down past the grace: that day is skipped, the next one is kept.
                 if not settings.followups_only:  # a follow-up a few days late still goes out
                     store.insert_checkin(
-                        self.db, user_id, local, "daily", CHECKIN, settings.next_due_at, "skipped"
+                        self.db,
+                        user_id,
+                        local,
+                        "daily",
+                        CHECKIN,
+                        settings.next_due_at,
+                        "skipped",
+                        now=to_stored(now),
                     )
                 # The next one may be due already, within the grace: it goes out next tick.
                 later = next_due(plan, max(due_at, now - self.grace))
-                store.set_next_due(self.db, user_id, to_stored(later) if later else None)
+                store.set_next_due(
+                    self.db, user_id, to_stored(later) if later else None, now=to_stored(now)
+                )
                 log.info("checkin.skipped_late user=%s", user_id)
                 return None
             kind, flow = self._kind_for(user_id, date.fromisoformat(local), settings.timezone)
@@ -241,12 +250,21 @@ class CheckinService:
                 # No daily check-in for them: wake again tomorrow, while a follow-up is to come.
                 pending = self._followups_pending(user_id, settings.timezone, now)
                 later = to_stored(following) if following and pending else None
-                store.set_next_due(self.db, user_id, later)
+                store.set_next_due(self.db, user_id, later, now=to_stored(now))
                 return None
             checkin_id = store.insert_checkin(
-                self.db, user_id, local, kind, flow, settings.next_due_at, "claimed"
+                self.db,
+                user_id,
+                local,
+                kind,
+                flow,
+                settings.next_due_at,
+                "claimed",
+                now=to_stored(now),
             )
-            store.set_next_due(self.db, user_id, to_stored(following) if following else None)
+            store.set_next_due(
+                self.db, user_id, to_stored(following) if following else None, now=to_stored(now)
+            )
         if checkin_id is None:
             return None  # that day already had its check-in (the terminal, or a restart)
         return DueCheckin(repository.get_user(self.db, user_id), checkin_id, flow)
@@ -258,7 +276,9 @@ class CheckinService:
         regular = next_due(plan, now - self.grace)
         if checkin is not None:
             regular = next_due(plan, datetime.fromisoformat(checkin.due_at))
-        store.set_next_due(self.db, settings.user_id, to_stored(regular) if regular else None)
+        store.set_next_due(
+            self.db, settings.user_id, to_stored(regular) if regular else None, now=to_stored(now)
+        )
         if checkin is None or checkin.status != "snoozed" or checkin.session_id is None:
             return None
         user = repository.get_user(self.db, settings.user_id)
@@ -268,9 +288,11 @@ class CheckinService:
         """A check-in claimed before the bot stopped, never sent: send it if still in time."""
         due_at = datetime.fromisoformat(checkin.due_at)
         if self.clock() - due_at > self.grace:
-            store.set_status(self.db, checkin.id, "skipped")
+            store.set_status(self.db, checkin.id, "skipped", now=self._now())
             return None
-        store.set_status(self.db, checkin.id, "sent")  # claimed once more, by this run
+        store.set_status(
+            self.db, checkin.id, "sent", now=self._now()
+        )  # claimed once more, by this run
         return DueCheckin(repository.get_user(self.db, checkin.user_id), checkin.id, checkin.flow)
 
     def _kind_for(self, user_id: int, day: date, zone: str) -> tuple[str, str]:
@@ -314,7 +336,7 @@ class CheckinService:
         settings = _replace(base, enabled=True, followups_only=True, paused_until=None)
         due = next_due(_plan(settings), now)
         settings = _replace(settings, next_due_at=to_stored(due) if due else None)
-        store.save_settings(self.db, settings)
+        store.save_settings(self.db, settings, now=to_stored(now))
         log.info("checkin.followups_only user=%s", user.id)
         return settings
 
@@ -334,7 +356,7 @@ class CheckinService:
             return
         checkin = store.checkin_for_session(self.db, row.id)
         if checkin is not None:
-            store.set_status(self.db, checkin.id, "answered")
+            store.set_status(self.db, checkin.id, "answered", now=self._now())
 
     # --- reading back --------------------------------------------------------------------------
 
@@ -386,7 +408,14 @@ class CheckinService:
             return DueCheckin(user, today.id, today.flow, today.session_id, snoozable=False)
         kind, flow = self._kind_for(user.id, day, zone)
         checkin_id = store.insert_checkin(
-            self.db, user.id, day.isoformat(), kind, flow, to_stored(now), "claimed"
+            self.db,
+            user.id,
+            day.isoformat(),
+            kind,
+            flow,
+            to_stored(now),
+            "claimed",
+            now=to_stored(now),
         )
         return DueCheckin(user, checkin_id, flow, snoozable=False) if checkin_id else None
 

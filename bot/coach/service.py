@@ -23,7 +23,7 @@ from storage.db import to_stored
 from storage.erasure import WalScrubber, database_path
 from storage.repository import SessionRow, User
 
-from ..checkins.service import Clock
+from ..clock import Clock
 from ..conversation import REFLECTION, Conversation
 from ..days import coach_zone, manager_zone
 from ..flows.engine import values_for
@@ -264,11 +264,7 @@ class CoachService:
         with self.db.atomic():
             store.set_private(self.db, session_id, private, self._now())
             if not private:  # shared by hand: the coach may hear of it now
-                self.db.execute(
-                    "UPDATE notifications SET not_before = ? WHERE session_id = ? "
-                    "AND sent_at IS NULL",
-                    [self._now(), session_id],
-                )
+                store.release_notifications(self.db, session_id, self._now())
         log.info("coach.privacy manager=%s private=%s", manager.id, private)
         return True
 
