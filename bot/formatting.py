@@ -37,6 +37,10 @@ NOUNS: dict[str, dict[str, dict[str, str]]] = {
         "en": {"one": "file", "other": "files"},
     },
     "day": {"fr": {"one": "jour", "other": "jours"}, "en": {"one": "day", "other": "days"}},
+    "checkin": {
+        "fr": {"one": "point du jour", "other": "points du jour"},
+        "en": {"one": "check-in", "other": "check-ins"},
+    },
 }
 
 

@@ -134,6 +134,7 @@ def test_babel_writes_days_decimals_and_plurals(lang, expected):
         count(2, "reflection", lang),
         count(0, "reflection", lang),
     ) == expected
+    assert count(1, "checkin", lang) in ("1 point du jour", "1 check-in")
     assert day_of("2026-11-26T23:30:00.000+00:00", "Europe/Paris") == day
     assert time_text("2026-11-26T23:30:00.000+00:00", "Europe/Paris", lang).endswith("00:30")
 
