@@ -101,3 +101,20 @@ def test_the_retention_purge_leaves_no_word_in_any_database_file(tmp_path, with_
     finally:
         services.coach.scrubber.close()
         services.conversation.db.close()
+
+
+def test_a_start_after_a_stop_mid_scrub_empties_the_log(tmp_path):
+    from bot.bootstrap import open_storage
+
+    path = tmp_path / "erase.db"
+    left = open_database(path)  # the bot that stopped before its background scrub completed
+    left.execute("CREATE TABLE notes (text TEXT)")
+    left.execute("INSERT INTO notes VALUES (?)", [SECRET])
+    left.execute("DELETE FROM notes")
+    try:
+        assert files_holding(tmp_path, SECRET) == ["erase.db-wal"]
+        started = open_storage(load_settings(db_path=path, playbook_path=REAL_PLAYBOOK))
+        started.close()
+        assert files_holding(tmp_path, SECRET) == []
+    finally:
+        left.close()
