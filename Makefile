@@ -3,30 +3,38 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 PIP     = $(BIN)/python -m pip --disable-pip-version-check --quiet
+# pip and setuptools talk a lot (build-backend notices, index warnings): a newcomer sees one line,
+# the details go to .venv/install.log and are shown only if the install fails.
+INSTALL = @sh -c 'echo "rebond: installing dependencies into $(VENV) (details: $(VENV)/install.log)..."; \
+	$(PIP) install "$$@" >$(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }' install
 
-.PHONY: run test check lint bench clean
+.PHONY: run install test check lint bench clean
 
 # The venv is (re)built when missing; the project is reinstalled when pyproject.toml changes.
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Rebond needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=/path/to/python3.11")'
-	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --upgrade pip
+	@echo "rebond: creating $(VENV)..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(PIP) install --upgrade pip >/dev/null 2>&1 || true
 
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(PIP) install -e .
+	$(INSTALL) -e .
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[test]'
+	$(INSTALL) -e '.[test]'
 	@touch $@ $(VENV)/.installed-run
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[dev]'
+	$(INSTALL) -e '.[dev]'
 	@touch $@ $(VENV)/.installed-test $(VENV)/.installed-run
 
 ## run: start Rebond (Telegram when TELEGRAM_BOT_TOKEN is set, else the terminal chat)
 run: $(VENV)/.installed-run
-	$(BIN)/python -m bot
+	@$(BIN)/python -m bot
+
+## install: set up .venv with Rebond and its dependencies, without starting it (servers)
+install: $(VENV)/.installed-run
 
 ## test: install what the tests need and run the whole suite
 test: $(VENV)/.installed-test
@@ -48,4 +56,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/engine.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache

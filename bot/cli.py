@@ -17,7 +17,9 @@ import argparse
 import getpass
 import sys
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from . import logs
 from .flows.contract import REQUIRED_FLOWS
@@ -26,6 +28,7 @@ from .flows.loader import PlaybookError, load_playbook
 from .flows.model import Playbook
 from .formatting import count
 from .settings import Settings
+from .userkey import UserKey
 
 Command = Callable[[Settings, argparse.Namespace], int]
 
@@ -78,13 +81,13 @@ def cmd_checkin(settings: Settings, args: argparse.Namespace) -> int:
     try:
         services = build_services(settings, db)
         name = args.user or _local_user_name()
-        user = services.conversation.user(f"terminal:{name}", name)
+        user = services.conversation.user(UserKey.terminal(name), name)
         if args.lang is not None:
             user = services.conversation.set_language(user, args.lang)
         due = services.checkins.claim_today_for_terminal(user)
         if due is None:
             lang = services.conversation.language(user)
-            print(services.conversation.playbook.ui.checkin_already_done.get(lang))
+            print(services.conversation.playbook.ui.in_(lang).checkin_already_done)
             return 0
         opening = services.checkins.start(due)
         return run_chat(services.conversation, ChatOptions(user=name, lang=args.lang), opening)
@@ -210,6 +213,7 @@ def cmd_graph(settings: Settings, args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every `rebond` command."""
     parser = argparse.ArgumentParser(prog="rebond", description="Rebond, a coaching companion.")
+    parser.add_argument("--version", action="version", version=f"rebond {_version()}")
     parser.set_defaults(command=cmd_run)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -256,7 +260,45 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--update-docs", metavar="PAGE", help="rewrite the page's diagrams section")
     graph.add_argument("--lang", choices=["fr", "en"], default="en", help="titles' language")
     graph.set_defaults(command=cmd_graph)
+    _add_examples(parser, commands.choices)
     return parser
+
+
+EXAMPLES = {
+    "rebond": [
+        "rebond                         # Telegram if TELEGRAM_BOT_TOKEN is set, else the chat",
+        "rebond chat --lang en          # a reflection in the terminal, in English",
+        "rebond check                   # is content/playbook.yaml valid?",
+    ],
+    "run": ["TELEGRAM_BOT_TOKEN=123456:ABC... rebond run"],
+    "chat": ["rebond chat --db notes.db --lang en --user ana"],
+    "checkin": ["rebond checkin --user ana"],
+    "export": [
+        "rebond export --format md --out exports/",
+        "rebond export --format csv --out exports/ --coach 900",
+    ],
+    "check": ["rebond check content/playbook.yaml"],
+    "graph": [
+        "rebond graph lost_client --lang fr",
+        "rebond graph --update-docs docs/playbook.md",
+    ],
+}
+"""Shown at the end of `rebond --help` and of each command's help (a test checks each has one)."""
+
+
+def _add_examples(parser: argparse.ArgumentParser, commands: dict[str, Any]) -> None:
+    for name, command in [("rebond", parser), *commands.items()]:
+        lines = EXAMPLES.get(name)
+        if lines:
+            command.formatter_class = argparse.RawDescriptionHelpFormatter
+            command.epilog = "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("rebond")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
 
 
 def settings_overrides(args: argparse.Namespace) -> dict[str, object]:

@@ -367,7 +367,7 @@ class Conversation:
             return Reply(row.id, outputs, answered=answered, completed=row.id)
         # A check-in came in the middle of a reflection: go back to where it was left.
         resumed = self.focus(user, waiting.id)
-        back = Say(self.playbook.ui.back_to_reflection.get(self.language(user)))
+        back = Say(self.playbook.ui.in_(self.language(user)).back_to_reflection)
         outputs = (*outputs, back, *resumed.outputs)
         return Reply(resumed.session_id, outputs, answered=answered, completed=row.id)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TextIO, assert_never
 
 from storage.repository import User
 
@@ -25,12 +25,15 @@ from .flows.state import (
     Done,
     Event,
     Invalid,
+    LanguageChanged,
     Output,
+    Recorded,
     Restart,
     SafetyNote,
     Say,
     Skip,
 )
+from .userkey import UserKey
 
 COMMANDS: dict[str, Event] = {"/back": Back(), "/skip": Skip(), "/restart": Restart()}
 
@@ -45,20 +48,29 @@ class ChatOptions:
 
 
 def render(output: Output, ui: UiTexts, lang: Lang) -> str:
-    """One engine output as terminal text ('' for outputs that show nothing)."""
-    if isinstance(output, Say):
-        return output.text + "\n"
-    if isinstance(output, SafetyNote):
-        rule = "-" * 60
-        return f"{rule}\n{output.text}\n{rule}\n"
-    if isinstance(output, Invalid):
-        return f"! {output.reason}\n"
-    if isinstance(output, Ask):
-        return render_question(output, ui, lang)
-    if isinstance(output, Done) and output.lines:
-        lines = "\n".join(f"  • {line}" for line in output.lines)
-        return f"\n== {output.title} ==\n{lines}\n"
-    return ""
+    """One engine output as terminal text ('' for outputs that show nothing).
+
+    Every output kind has its case: a new kind fails mypy here (assert_never) until rendered.
+    """
+    match output:
+        case Say():
+            return output.text + "\n"
+        case SafetyNote():
+            rule = "-" * 60
+            return f"{rule}\n{output.text}\n{rule}\n"
+        case Invalid():
+            return f"! {output.reason}\n"
+        case Ask():
+            return render_question(output, ui, lang)
+        case Done():
+            if not output.lines:
+                return ""
+            lines = "\n".join(f"  • {line}" for line in output.lines)
+            return f"\n== {output.title} ==\n{lines}\n"
+        case Recorded() | LanguageChanged():
+            return ""  # bookkeeping for the service: nothing to show
+        case _:
+            assert_never(output)
 
 
 def render_question(ask: Ask, ui: UiTexts, lang: Lang) -> str:
@@ -77,7 +89,7 @@ def render_question(ask: Ask, ui: UiTexts, lang: Lang) -> str:
     if ask.hint:
         parts.append(ask.hint)
     if ask.previous is not None:
-        parts.append(f"{ui.previous_answer.get(lang)} {ask.previous}")
+        parts.append(f"{ui.in_(lang).previous_answer} {ask.previous}")
     return "\n".join(parts) + "\n"
 
 
@@ -130,7 +142,7 @@ class TerminalChat:
         return 0
 
     def _user(self) -> User:
-        user = self.conversation.user(f"terminal:{self.options.user}", self.options.user)
+        user = self.conversation.user(UserKey.terminal(self.options.user), self.options.user)
         if self.options.lang is not None and user.lang != self.options.lang:
             user = self.conversation.set_language(user, self.options.lang)
         return user
@@ -162,14 +174,14 @@ class TerminalChat:
         command = line.strip().lower()
         lang = self._lang(user)
         if command == "/help":
-            self._say(self.ui.help_terminal.get(lang))
+            self._say(self.ui.in_(lang).help_terminal)
             return self.conversation.resume(user)
         if command == "/pause":
             self.conversation.pause(user)
-            self._say(self.ui.paused.get(lang))
+            self._say(self.ui.in_(lang).paused)
             return None
         if command == "/quit":
-            self._say(self.ui.saved_and_exit.get(lang))
+            self._say(self.ui.in_(lang).saved_and_exit)
             return None
         if command in COMMANDS:
             return self.conversation.handle(user, COMMANDS[command])

@@ -336,6 +336,4 @@ def truth(db: Database) -> None:
 def followups_only(db: Database) -> None:
     """Follow-ups (D+7, D+30) for a manager who declined daily check-ins: the scheduler wakes
     at their check-in time but only sends a follow-up that is due."""
-    db.execute(
-        "ALTER TABLE checkin_settings ADD COLUMN followups_only INTEGER NOT NULL DEFAULT 0"
-    )
+    db.execute("ALTER TABLE checkin_settings ADD COLUMN followups_only INTEGER NOT NULL DEFAULT 0")

@@ -69,9 +69,7 @@ def current(tmp_path: Path) -> Path:
     """A live database with one manager, which a refused restore must leave as it is."""
     path = tmp_path / "current.db"
     db = open_database(path)
-    db.execute(
-        "INSERT INTO users (key, created_at, last_seen_at) VALUES ('telegram:1', 'x', 'x')"
-    )
+    db.execute("INSERT INTO users (key, created_at, last_seen_at) VALUES ('telegram:1', 'x', 'x')")
     db.close()
     return path
 

@@ -27,11 +27,12 @@ from ..clock import Clock
 from ..conversation import REFLECTION, Conversation
 from ..days import coach_zone, manager_zone
 from ..flows.engine import values_for
-from ..flows.model import Lang, MessageStep, UiTexts
+from ..flows.model import Lang, MessageStep, UiText
 from ..flows.state import SessionState
 from ..flows.text import display_value, fill
 from ..flows.timezones import resolve
 from ..formatting import count, day_of, day_text, decimal, time_text
+from ..userkey import UserKey
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +141,7 @@ class CoachService:
 
     def is_coach(self, user: User) -> bool:
         """True for the Telegram users listed in REBOND_COACH_IDS."""
-        prefix, _, number = user.key.partition(":")
-        return prefix == "telegram" and number.isdigit() and int(number) in self.coach_ids
+        return UserKey(user.key).telegram_id in self.coach_ids
 
     # --- pairing -------------------------------------------------------------------------------
 
@@ -191,18 +191,18 @@ class CoachService:
         sessions = store.unshared_reflections(self.db, manager.id)
         if coach is None or not sessions:
             return None
-        ui, lang = self.conversation.playbook.ui, self._lang(manager)
+        texts, lang = self._texts(manager), self._lang(manager)
         items = []
         for session in sessions:
             card = self._card(session)
             values = {"date": day_text(card.day, lang), "client": card.client}
-            items.append((session.id, fill(ui.share_past_line.get(lang), values)))
+            items.append((session.id, fill(texts.share_past_line, values)))
         values = {"reflections": count(len(items), "reflection", lang), "coach": _name(coach)}
         return PastReflections(
-            fill(ui.share_past_title.get(lang), values),
+            fill(texts.share_past_title, values),
             items,
-            ui.share_past_all_button.get(lang),
-            ui.share_past_none_button.get(lang),
+            texts.share_past_all_button,
+            texts.share_past_none_button,
         )
 
     def choose_past(self, manager: User, shared: Iterable[int]) -> str:
@@ -213,14 +213,14 @@ class CoachService:
         for session_id in chosen:
             self.set_private(manager, session_id, session_id not in wanted)
         coach = self.coach_of(manager)
-        ui, lang = self.conversation.playbook.ui, self._lang(manager)
+        texts, lang = self._texts(manager), self._lang(manager)
         shared_count = sum(1 for session_id in chosen if session_id in wanted)
         values = {
             "coach": _name(coach) if coach else "",
             "shared": count(shared_count, "reflection", lang),
             "private": count(len(chosen) - shared_count, "reflection", lang),
         }
-        return fill(ui.share_past_done.get(lang), values)
+        return fill(texts.share_past_done, values)
 
     def cancel_share(self, manager: User, code: str) -> None:
         """The manager declined an invite they opened."""
@@ -298,7 +298,7 @@ class CoachService:
                 manager = repository.get_user(self.db, pending["manager_id"])
                 card = self._card(repository.get_session(self.db, pending["session_id"]))
                 text = fill(
-                    self._ui(coach).coach_notification.get(self._lang(coach)),
+                    self._texts(coach).coach_notification,
                     {"name": _name(manager), "client": card.client, "number": str(card.session_id)},
                 )
                 news.append(Delivery(coach, text))
@@ -467,28 +467,26 @@ class CoachService:
     def audit_list(self, manager: User) -> AuditList:
         """/mydata in the chat, before the file: every read of the manager's data, oldest
         first, one readable line each ("27 nov. 2026, 10:15 · Camille · a lu la réflexion n° 4")."""
-        ui, lang = self.conversation.playbook.ui, self._lang(manager)
+        texts, lang = self._texts(manager), self._lang(manager)
         zone = manager_zone(self.db, manager.id)
         lines = []
         for row in store.audit_for(self.db, manager.id):
             who = row["coach"] or (
-                ui.mydata_operator if row["action"] == "export" else ui.mydata_former_coach
-            ).get(lang)
-            label = getattr(ui, f"audit_{row['action']}", None)
-            action = (
-                fill(label.get(lang), {"number": row["target"] or ""}) if label else row["action"]
+                texts.mydata_operator if row["action"] == "export" else texts.mydata_former_coach
             )
+            label = getattr(texts, f"audit_{row['action']}", None)
+            action = fill(label, {"number": row["target"] or ""}) if label else row["action"]
             values = {"at": time_text(row["at"], zone, lang), "coach": who, "action": action}
-            lines.append(fill(ui.mydata_audit_line.get(lang), values))
+            lines.append(fill(texts.mydata_audit_line, values))
         if not lines:
-            return AuditList(ui.mydata_audit_empty.get(lang), [])
-        return AuditList(ui.mydata_audit_title.get(lang), lines)
+            return AuditList(texts.mydata_audit_empty, [])
+        return AuditList(texts.mydata_audit_title, lines)
 
     def forget(self, user: User) -> Erasure:
         """Delete every row about the user, in every table, then scrub the write-ahead log (at
         once if no one reads, else in the background); the text tells which (in their language,
         read before the user is gone)."""
-        lang, ui = self._lang(user), self.conversation.playbook.ui
+        texts = self._texts(user)  # read before the user is gone
         removed = privacy.forget_user(self.db, user.id)
         complete = self.scrubber.scrub()
         log.info(
@@ -497,7 +495,7 @@ class CoachService:
             sum(removed.values()),
             complete,
         )
-        text = (ui.forgotten if complete else ui.forgotten_pending).get(lang)
+        text = texts.forgotten if complete else texts.forgotten_pending
         return Erasure(removed, complete, text)
 
     def apply_retention(self, days: int) -> int:
@@ -579,12 +577,12 @@ class CoachService:
     def _feedback_text(self, coach: User, manager: User, session: SessionRow, text: str) -> str:
         card = self._card(session)
         return fill(
-            self._ui(manager).feedback_received.get(self._lang(manager)),
+            self._texts(manager).feedback_received,
             {"coach": _name(coach), "date": day_text(card.day, self._lang(manager)), "text": text},
         )
 
-    def _ui(self, user: User) -> UiTexts:
-        return self.conversation.playbook.ui
+    def _texts(self, user: User) -> UiText:
+        return self.conversation.playbook.ui.in_(self.conversation.language(user))
 
     def _lang(self, user: User) -> Lang:
         return self.conversation.language(user)

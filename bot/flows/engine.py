@@ -58,6 +58,22 @@ MAX_AUTOMATIC_STEPS = 200
 Result = tuple[SessionState, tuple[Output, ...]]
 
 
+class AutomaticStepLimit(RuntimeError):
+    """More than MAX_AUTOMATIC_STEPS message steps in a row: the playbook loops without a question.
+
+    The validator refuses such playbooks, so this means a validator gap: the engine stops loudly
+    rather than end the flow as if the manager had finished it.
+    """
+
+    def __init__(self, flow: str, step: str) -> None:
+        super().__init__(
+            f"flow '{flow}': more than {MAX_AUTOMATIC_STEPS} message steps in a row from "
+            f"'{step}' without a question; the playbook loops (run `rebond check`)"
+        )
+        self.flow = flow
+        self.step = step
+
+
 def start(
     playbook: Playbook, flow_id: str, lang: Lang, inputs: Mapping[str, str] | None = None
 ) -> Result:
@@ -76,7 +92,7 @@ def advance(playbook: Playbook, state: SessionState, event: Event) -> Result:
     if state.step is None:
         if isinstance(event, Restart):
             return _restart(playbook, state)
-        return state, (Invalid(ui.flow_finished.get(state.lang)),)
+        return state, (Invalid(ui.in_(state.lang).flow_finished),)
     flow = playbook.flows[state.flow]
     step = flow.step_by_id[state.step]
     assert not isinstance(step, MessageStep), "a state never waits on a message step"
@@ -87,7 +103,7 @@ def advance(playbook: Playbook, state: SessionState, event: Event) -> Result:
         return _back(playbook, flow, state)
     if isinstance(event, Skip):
         if not step.optional:
-            return _reject(playbook, flow, state, ui.cannot_skip.get(lang))
+            return _reject(playbook, flow, state, ui.in_(lang).cannot_skip)
         return _record(playbook, flow, state, step, None, "")
     if isinstance(event, Toggle):
         return _toggle(playbook, flow, state, step, event.option)
@@ -189,7 +205,7 @@ def _enter(
         asked = state.model_copy(update={"step": step.id, "turn": state.turn + 1, "selection": ()})
         outputs.append(_ask(playbook, flow, asked, step))
         return asked, tuple(outputs)
-    return _finish(playbook, flow, state, outputs)
+    raise AutomaticStepLimit(state.flow, target)
 
 
 def _finish(playbook: Playbook, flow: Flow, state: SessionState, outputs: list[Output]) -> Result:
@@ -223,21 +239,21 @@ def _ask(playbook: Playbook, flow: Flow, state: SessionState, step: InputStep) -
     elif isinstance(step, MultiChoiceStep):
         ticked = set(state.selection)
         options = tuple(Choice(o.id, o.label.get(lang), o.id in ticked) for o in step.options)
-        hints.append(ui.multi_choice_hint.get(lang))
+        hints.append(ui.in_(lang).multi_choice_hint)
     elif isinstance(step, ScaleStep):
         options = tuple(Choice(str(n), str(n)) for n in range(step.min, step.max + 1))
         hints.append(
             " · ".join(f"{n} = {label.get(lang)}" for n, label in sorted(step.labels.items()))
         )
     elif isinstance(step, YesNoStep):
-        options = (Choice("yes", ui.yes.get(lang)), Choice("no", ui.no.get(lang)))
+        options = (Choice("yes", ui.in_(lang).yes), Choice("no", ui.in_(lang).no))
     elif isinstance(step, TimeStep):
         options = tuple(Choice(parse.time_option_id(t), t) for t in step.suggestions)
     elif isinstance(step, TimezoneStep):
         zones = step.suggestions.get(lang, [])
         options = tuple(Choice(parse.zone_option_id(i), city(z)) for i, z in enumerate(zones))
     if step.optional:
-        hints.append(ui.optional_hint.get(lang))
+        hints.append(ui.in_(lang).optional_hint)
     previous = None
     if step.id in state.answers:
         previous = display_value(playbook, step, state.answers[step.id], lang)
@@ -263,7 +279,7 @@ def _reject(playbook: Playbook, flow: Flow, state: SessionState, reason: str) ->
 
 def _back(playbook: Playbook, flow: Flow, state: SessionState) -> Result:
     if not state.history:
-        return _reject(playbook, flow, state, playbook.ui.nothing_to_go_back_to.get(state.lang))
+        return _reject(playbook, flow, state, playbook.ui.in_(state.lang).nothing_to_go_back_to)
     previous = state.history[-1]
     kept = set(state.history[:-1])
     answers = {k: v for k, v in state.answers.items() if k in kept or k == previous}
@@ -298,15 +314,15 @@ def _amend(playbook: Playbook, flow: Flow, state: SessionState, event: Amend) ->
     ui = playbook.ui
     lang = state.lang
     if not state.history or state.history[-1] != event.step:
-        return state, (Invalid(ui.amend_too_late.get(lang)),)
+        return state, (Invalid(ui.in_(lang).amend_too_late),)
     step = flow.step_by_id[event.step]
     assert not isinstance(step, MessageStep)
     value = parse.parse_text(ui, step, event.text, lang)
     if isinstance(value, parse.Rejected):
         return state, (Invalid(value.reason),)
     answers = {**state.answers, step.id: value}
-    if _next_question(flow, step, answers) != state.step:
-        return state, (Invalid(ui.amend_changes_path.get(lang)),)
+    if _next_question(state.flow, flow, step, answers) != state.step:
+        return state, (Invalid(ui.in_(lang).amend_changes_path),)
     section = flow.section_of[step.id][1].id
     amended = state.model_copy(update={"answers": answers})
     current = flow.step_by_id[state.step or ""]
@@ -315,14 +331,14 @@ def _amend(playbook: Playbook, flow: Flow, state: SessionState, event: Amend) ->
     return amended, (recorded, _ask(playbook, flow, amended, current))
 
 
-def _next_question(flow: Flow, step: Step, answers: Mapping[str, AnswerValue]) -> str:
+def _next_question(flow_id: str, flow: Flow, step: Step, answers: Mapping[str, AnswerValue]) -> str:
     """The question (or END) the flow reaches after `step` given the answers, past messages."""
     target = next_step(flow, step, answers)
     for _ in range(MAX_AUTOMATIC_STEPS):
         if target == END or not isinstance(flow.step_by_id[target], MessageStep):
             return target
         target = next_step(flow, flow.step_by_id[target], answers)
-    return END
+    raise AutomaticStepLimit(flow_id, target)
 
 
 def _restart(playbook: Playbook, state: SessionState) -> Result:
@@ -336,7 +352,7 @@ def _restart(playbook: Playbook, state: SessionState) -> Result:
         inputs=state.inputs,
     )
     return _enter(
-        playbook, flow, fresh, flow.first_step, [Say(playbook.ui.restarted.get(state.lang))]
+        playbook, flow, fresh, flow.first_step, [Say(playbook.ui.in_(state.lang).restarted)]
     )
 
 
@@ -344,7 +360,7 @@ def _how_to_answer(playbook: Playbook, step: InputStep, lang: Lang) -> str:
     """The reason an empty answer gets: it says how this kind of question is answered."""
     if isinstance(step, MultiChoiceStep):
         count = {"count": str(len(step.options))}
-        return fill(playbook.ui.invalid_multi_choice.get(lang), count)
+        return fill(playbook.ui.in_(lang).invalid_multi_choice, count)
     rejected = parse.parse_text(playbook.ui, step, "", lang)
     return rejected.reason if isinstance(rejected, parse.Rejected) else ""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
@@ -26,6 +26,10 @@ PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
 AnswerValue = str | int | float | bool | list[str] | None
 """A normalised answer: option id, number, yes/no, selected ids, text; None when skipped."""
+
+
+T = TypeVar("T", "Localized", str)
+"""A text field's type: Localized in a playbook, str once a language is chosen."""
 
 
 class Frozen(BaseModel):
@@ -374,133 +378,164 @@ class Safety(Frozen):
         return tuple(found)
 
 
-class UiTexts(Frozen):
-    """Texts the engine and the adapters say around the questions."""
+class UiFields(Frozen, Generic[T]):
+    """The texts said around the questions, each a T: Localized in a playbook, str in one
+    language (see UiTexts.in_)."""
 
-    invalid_choice: Localized
-    invalid_multi_choice: Localized
-    too_few_selected: Localized
-    too_many_selected: Localized
-    invalid_scale: Localized
-    invalid_number: Localized
-    number_not_whole: Localized
-    number_out_of_range: Localized
-    invalid_yes_no: Localized
-    text_too_short: Localized
-    text_too_long: Localized
-    cannot_skip: Localized
-    nothing_to_go_back_to: Localized
-    flow_finished: Localized
-    restarted: Localized
-    yes: Localized
-    no: Localized
-    done_selecting: Localized
-    skipped: Localized
-    previous_answer: Localized
-    optional_hint: Localized
-    multi_choice_hint: Localized
-    resumed: Localized
-    saved_and_exit: Localized
-    paused: Localized
-    help_terminal: Localized
-    help_telegram: Localized
-    commands: dict[str, Localized]
+    invalid_choice: T
+    invalid_multi_choice: T
+    too_few_selected: T
+    too_many_selected: T
+    invalid_scale: T
+    invalid_number: T
+    number_not_whole: T
+    number_out_of_range: T
+    invalid_yes_no: T
+    text_too_short: T
+    text_too_long: T
+    cannot_skip: T
+    nothing_to_go_back_to: T
+    flow_finished: T
+    restarted: T
+    yes: T
+    no: T
+    done_selecting: T
+    skipped: T
+    previous_answer: T
+    optional_hint: T
+    multi_choice_hint: T
+    resumed: T
+    saved_and_exit: T
+    paused: T
+    help_terminal: T
+    help_telegram: T
+    commands: dict[str, T]
     """Descriptions of the bot's commands, shown in Telegram's menu."""
-    welcome_back: Localized
-    button_inactive: Localized
-    reflection_in_progress: Localized
-    resume_button: Localized
-    restart_button: Localized
-    nothing_in_progress: Localized
-    cancelled: Localized
-    history_empty: Localized
-    history_title: Localized
-    language_prompt: Localized
-    language_set: Localized
-    unsupported_media: Localized
-    answer_updated: Localized
-    amend_too_late: Localized
-    amend_changes_path: Localized
-    private_only: Localized
-    error_apology: Localized
-    invalid_time: Localized
-    invalid_timezone: Localized
-    back_to_reflection: Localized
-    later_button: Localized
-    checkin_snoozed: Localized
-    checkin_already_done: Localized
-    progress_summary: Localized
-    progress_empty: Localized
-    chart_title: Localized
-    chart_mood_axis: Localized
-    chart_reflection: Localized
-    chart_guilt: Localized
-    chart_worry: Localized
-    chart_before: Localized
-    chart_after: Localized
-    chart_no_data: Localized
-    share_preview: Localized
-    share_include_checkins: Localized
-    share_confirm_button: Localized
-    cancel_button: Localized
-    share_done: Localized
-    share_cancelled: Localized
-    invite_unknown: Localized
-    invite_used: Localized
-    invite_expired: Localized
-    invite_own: Localized
-    unshare_done: Localized
-    unshare_none: Localized
-    private_offer: Localized
-    keep_private_button: Localized
-    share_now_button: Localized
-    kept_private: Localized
-    shared_now: Localized
-    history_private: Localized
-    feedback_received: Localized
-    history_feedback: Localized
-    mydata_caption: Localized
-    forget_confirm: Localized
-    forget_button: Localized
-    forgotten: Localized
-    forgotten_pending: Localized
-    share_past_title: Localized
-    share_past_line: Localized
-    share_past_all_button: Localized
-    share_past_none_button: Localized
-    share_past_done: Localized
-    mydata_audit_title: Localized
-    mydata_audit_line: Localized
-    mydata_audit_empty: Localized
-    mydata_operator: Localized
-    mydata_former_coach: Localized
-    audit_managers: Localized
-    audit_reflections: Localized
-    audit_read: Localized
-    audit_trend: Localized
-    audit_export: Localized
-    forget_cancelled: Localized
-    coach_only: Localized
-    coach_help: Localized
-    coach_invite: Localized
-    coach_no_managers: Localized
-    coach_managers_title: Localized
-    coach_manager_line: Localized
-    coach_no_access: Localized
-    coach_reflections_title: Localized
-    coach_reflection_line: Localized
-    coach_no_reflections: Localized
-    coach_usage: Localized
-    coach_note_saved: Localized
-    coach_feedback_sent: Localized
-    coach_feedback_saved: Localized
-    coach_notify_on: Localized
-    coach_notify_off: Localized
-    coach_notification: Localized
-    coach_shared_with_you: Localized
-    coach_unshared: Localized
-    coach_notes_title: Localized
-    coach_trend_title: Localized
+    welcome_back: T
+    button_inactive: T
+    reflection_in_progress: T
+    resume_button: T
+    restart_button: T
+    nothing_in_progress: T
+    cancelled: T
+    history_empty: T
+    history_title: T
+    language_prompt: T
+    language_set: T
+    unsupported_media: T
+    answer_updated: T
+    amend_too_late: T
+    amend_changes_path: T
+    private_only: T
+    error_apology: T
+    invalid_time: T
+    invalid_timezone: T
+    back_to_reflection: T
+    later_button: T
+    checkin_snoozed: T
+    checkin_already_done: T
+    progress_summary: T
+    progress_empty: T
+    chart_title: T
+    chart_mood_axis: T
+    chart_reflection: T
+    chart_guilt: T
+    chart_worry: T
+    chart_before: T
+    chart_after: T
+    chart_no_data: T
+    share_preview: T
+    share_include_checkins: T
+    share_confirm_button: T
+    cancel_button: T
+    share_done: T
+    share_cancelled: T
+    invite_unknown: T
+    invite_used: T
+    invite_expired: T
+    invite_own: T
+    unshare_done: T
+    unshare_none: T
+    private_offer: T
+    keep_private_button: T
+    share_now_button: T
+    kept_private: T
+    shared_now: T
+    history_private: T
+    feedback_received: T
+    history_feedback: T
+    mydata_caption: T
+    forget_confirm: T
+    forget_button: T
+    forgotten: T
+    forgotten_pending: T
+    share_past_title: T
+    share_past_line: T
+    share_past_all_button: T
+    share_past_none_button: T
+    share_past_done: T
+    mydata_audit_title: T
+    mydata_audit_line: T
+    mydata_audit_empty: T
+    mydata_operator: T
+    mydata_former_coach: T
+    audit_managers: T
+    audit_reflections: T
+    audit_read: T
+    audit_trend: T
+    audit_export: T
+    forget_cancelled: T
+    coach_only: T
+    coach_help: T
+    coach_invite: T
+    coach_no_managers: T
+    coach_managers_title: T
+    coach_manager_line: T
+    coach_no_access: T
+    coach_reflections_title: T
+    coach_reflection_line: T
+    coach_no_reflections: T
+    coach_usage: T
+    coach_note_saved: T
+    coach_feedback_sent: T
+    coach_feedback_saved: T
+    coach_notify_on: T
+    coach_notify_off: T
+    coach_notification: T
+    coach_shared_with_you: T
+    coach_unshared: T
+    coach_notes_title: T
+    coach_trend_title: T
+
+
+UiText = UiFields[str]
+"""The UI texts in one language, as plain strings: what `UiTexts.in_(lang)` returns."""
+
+
+class UiTexts(UiFields[Localized]):
+    """Texts the engine and the adapters say around the questions, in every language.
+
+    Say one in the user's language with `ui.in_(lang).invalid_time`: typed field by field (a
+    misspelt name fails mypy), one language chosen once per function rather than per text.
+    """
+
+    def in_(self, lang: Lang) -> UiText:
+        """These texts in `lang` (built once per language, then shared)."""
+        return self._by_language[lang]
+
+    @cached_property
+    def _by_language(self) -> dict[Lang, UiText]:
+        return {lang: _in_language(self, lang) for lang in LANGUAGES}
+
+
+def _in_language(texts: UiTexts, lang: Lang) -> UiText:
+    values: dict[str, Any] = {}
+    for name, value in texts:
+        if isinstance(value, dict):
+            values[name] = {key: text.get(lang) for key, text in value.items()}
+        else:
+            values[name] = value.get(lang)
+    return UiText.model_construct(None, **values)
 
 
 class Playbook(Frozen):

@@ -37,14 +37,14 @@ def display_value(playbook: Playbook, step: Step, value: AnswerValue, lang: Lang
     """An answer as the manager would say it: option labels, yes/no, numbers in their language
     ("3,5" in French, never "3.0")."""
     if value is None:
-        return playbook.ui.skipped.get(lang)
+        return playbook.ui.in_(lang).skipped
     if isinstance(step, ChoiceStep | MultiChoiceStep):
         labels = {option.id: option.label.get(lang) for option in step.options}
         if isinstance(value, list):
             return ", ".join(labels.get(item, item) for item in value)
         return labels.get(str(value), str(value))
     if isinstance(step, YesNoStep):
-        return (playbook.ui.yes if value else playbook.ui.no).get(lang)
+        return playbook.ui.in_(lang).yes if value else playbook.ui.in_(lang).no
     if isinstance(step, TimezoneStep):
         return city(str(value))
     if isinstance(value, float) and value.is_integer():
