@@ -277,6 +277,11 @@ EXAMPLES = {
         "rebond export --format md --out exports/",
         "rebond export --format csv --out exports/ --coach 900",
     ],
+    "backup": [
+        "rebond backup backups/                  # backups/rebond-<UTC time>.db",
+        "rebond backup /var/backups/rebond/rebond-$(date +%F).db",
+    ],
+    "restore": ["rebond restore backups/rebond-20261127T030000Z.db   # with the bot stopped"],
     "check": ["rebond check content/playbook.yaml"],
     "graph": [
         "rebond graph lost_client --lang fr",
