@@ -8,7 +8,7 @@ PIP     = $(BIN)/python -m pip --disable-pip-version-check --quiet
 INSTALL = @sh -c 'echo "rebond: installing dependencies into $(VENV) (details: $(VENV)/install.log)..."; \
 	$(PIP) install "$$@" >$(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }' install
 
-.PHONY: run install test check lint bench clean
+.PHONY: run install test check lint bench clean browser
 
 # The venv is (re)built when missing; the project is reinstalled when pyproject.toml changes.
 $(BIN)/python:
@@ -37,8 +37,19 @@ run: $(VENV)/.installed-run
 install: $(VENV)/.installed-run
 
 ## test: install what the tests need and run the whole suite
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest
+
+## browser: the browser tests' Chromium (the system's: Playwright's own download is not used)
+## and axe-core (npm); says in one line how to get them when it cannot install them itself
+AXE = $(VENV)/axe/node_modules/axe-core/axe.min.js
+browser: | $(BIN)/python
+	@command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || [ -n "$$REBOND_CHROMIUM" ] || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; } || \
+	  echo "make: no Chromium for the browser tests: install it (Debian/Ubuntu: sudo apt-get install chromium; macOS: brew install --cask chromium) or set REBOND_CHROMIUM=/path/to/chrome"
+	@[ -f $(AXE) ] || npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@4.14.1 >/dev/null || \
+	  echo "make: no axe-core for the accessibility test: install Node.js and npm, then run make test again"
 
 ## check: validate content/playbook.yaml
 check: $(VENV)/.installed-run

@@ -172,7 +172,7 @@ def _draw_moods(
     """Daily mean mood as a line broken on missing days, reflection days as dashed lines."""
     # x is the day's offset from start: no date converters, and gaps are plain NaNs.
     span = (end - start).days
-    means = _daily_means(moods, start, end)
+    means = daily_means(moods, start, end)
     values = [means.get(offset, float("nan")) for offset in range(span + 1)]
     dense = span > DENSE_SPAN  # thinner line and dots, or months of points blur together
     ax.plot(
@@ -197,14 +197,14 @@ def _draw_moods(
     ax.set_yticks(range(low, high + 1))
     ax.set_ylabel(_clean(texts.mood_axis), fontsize=LABEL_SIZE, parse_math=False)
     ax.set_xlim(-0.5, span + 0.5)
-    ticks, labels = _date_ticks(start, end, texts.lang)
+    ticks, labels = date_ticks(start, end, texts.lang)
     ax.set_xticks(ticks, labels)
     _style(ax)
     if not means:
         _no_data(ax, texts.no_data)
 
 
-def _daily_means(moods: list[tuple[date, int]], start: date, end: date) -> dict[int, float]:
+def daily_means(moods: list[tuple[date, int]], start: date, end: date) -> dict[int, float]:
     """Mean mood per day offset from start, keeping only in-range days and values."""
     low, high = MOOD_RANGE
     by_day: dict[int, list[int]] = defaultdict(list)
@@ -215,7 +215,7 @@ def _daily_means(moods: list[tuple[date, int]], start: date, end: date) -> dict[
     return {offset: fmean(values) for offset, values in by_day.items()}
 
 
-def _date_ticks(start: date, end: date, lang: str = "fr") -> tuple[list[int], list[str]]:
+def date_ticks(start: date, end: date, lang: str = "fr") -> tuple[list[int], list[str]]:
     """At most MAX_DATE_TICKS evenly spaced day/month labels, with the year if it changes."""
     span = (end - start).days
     fallback = -(-span // (MAX_DATE_TICKS - 1))  # spans of years: ceil, not a nice number

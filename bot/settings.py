@@ -61,6 +61,10 @@ class Settings(BaseSettings):
         default=None, validation_alias="REBOND_LOG_LEVEL"
     )
     durable_writes: bool = Field(default=True, validation_alias="REBOND_DURABLE_WRITES")
+    web_url: str | None = Field(default=None, validation_alias="REBOND_WEB_URL")
+    web_listen: str = Field(default="127.0.0.1", validation_alias="REBOND_WEB_LISTEN")
+    web_port: int = Field(default=8080, ge=1, le=65535, validation_alias="REBOND_WEB_PORT")
+    web_secret: SecretStr | None = Field(default=None, validation_alias="REBOND_WEB_SECRET")
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -72,7 +76,7 @@ class Settings(BaseSettings):
             )
         return token
 
-    @field_validator("telegram_api_url", "webhook_url")
+    @field_validator("telegram_api_url", "webhook_url", "web_url")
     @classmethod
     def _http_url(cls, url: str | None) -> str | None:
         if url is not None and not re.match(r"^https?://[^/\s]+", url):
@@ -87,6 +91,16 @@ class Settings(BaseSettings):
         ):
             raise ValueError(
                 "use 1 to 256 characters among A-Z, a-z, 0-9, _ and - (Telegram's rule)"
+            )
+        return secret
+
+    @field_validator("web_secret")
+    @classmethod
+    def _long_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and len(secret.get_secret_value()) < 32:
+            raise ValueError(
+                "use at least 32 random characters (python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'), or unset it to have one generated and stored"
             )
         return secret
 

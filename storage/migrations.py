@@ -337,3 +337,40 @@ def followups_only(db: Database) -> None:
     """Follow-ups (D+7, D+30) for a manager who declined daily check-ins: the scheduler wakes
     at their check-in time but only sends a follow-up that is due."""
     db.execute("ALTER TABLE checkin_settings ADD COLUMN followups_only INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS(name="0009_web")
+def web_tables(db: Database) -> None:
+    """The coach's web view: its generated secret, one-time sign-in links, browser sessions."""
+    db.executescript(
+        """
+        CREATE TABLE web_secret (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            secret TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE web_links (
+            nonce TEXT PRIMARY KEY,
+            coach_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        );
+        CREATE TABLE web_sessions (
+            id INTEGER PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            coach_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            via TEXT NOT NULL CHECK (via IN ('link', 'telegram')),
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            ended_at TEXT
+        );
+        CREATE INDEX web_sessions_by_coach ON web_sessions(coach_id, ended_at);
+        -- What a coach may see, answered from the index alone: `private`, `shared_at` and
+        -- `completed_at` lie after the JSON state in each row, so reading them from the table
+        -- walks the row's overflow pages (/managers at 100 managers with 286 reflections each:
+        -- 274 ms before, see bench/web.py).
+        CREATE INDEX sessions_visible
+            ON sessions(user_id, flow, status, private, shared_at, completed_at);
+        """
+    )

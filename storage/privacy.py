@@ -21,6 +21,8 @@ USER_COLUMNS: dict[str, tuple[str, ...]] = {
     "coach_preferences": ("coach_id",),
     "notifications": ("coach_id", "manager_id"),
     "audit": ("coach_id", "manager_id"),
+    "web_links": ("coach_id",),
+    "web_sessions": ("coach_id",),
 }
 
 

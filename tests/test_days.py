@@ -153,11 +153,11 @@ def test_the_coach_trend_line_writes_decimals_in_the_coach_s_language(services, 
 
 
 def test_chart_axes_write_days_with_babel():
-    from bot.charts import _date_ticks
+    from bot.charts import date_ticks
 
-    _, labels = _date_ticks(date(2026, 11, 27), date(2026, 11, 29), "en")
+    _, labels = date_ticks(date(2026, 11, 27), date(2026, 11, 29), "en")
     assert labels == ["27/11", "28/11", "29/11"]
-    _, labels = _date_ticks(date(2026, 12, 31), date(2027, 1, 1), "fr")
+    _, labels = date_ticks(date(2026, 12, 31), date(2027, 1, 1), "fr")
     assert labels == ["31/12/2026", "01/01/2027"]
 
 

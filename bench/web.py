@@ -1,0 +1,128 @@
+"""The coach's web view on a large database: 100 managers, 1,000,000 answers.
+
+Usage:
+    python bench/web.py [--managers 100] [--answers 1000000] [--keep PATH]
+
+The database comes from bench/coach_queries.py's generator (the real engine's answers, written
+through the storage API, every reflection shared). The web view is served in-process over
+loopback by aiohttp's test server; each page is fetched with a signed-in coach's cookie. Figures:
+the median time per request, against a baseline measured in the same run (the stylesheet, a
+static file through the same server and middleware); each page's weight (goal < 100 KB) and its
+references to other sites (goal: none). Goal for the pages: median under 30 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
+
+from bench.coach_queries import PLAYBOOK, generate  # noqa: E402
+from bot.bootstrap import build_services  # noqa: E402
+from bot.settings import load_settings  # noqa: E402
+from bot.web import build_web_access, create_web_app  # noqa: E402
+from storage import coach as coach_store  # noqa: E402
+from storage import repository  # noqa: E402
+from storage.db import open_database  # noqa: E402
+
+REPEAT = 40
+EXTERNAL = re.compile(r"""(?:src|href|action)\s*=\s*["']?(?:https?:)?//""", re.IGNORECASE)
+
+
+async def median_ms(client: TestClient, paths: list[str], cookie: dict[str, str]) -> float:
+    """Median time of GET requests cycling through `paths`."""
+    chooser = random.Random(7)
+    timings = []
+    for _ in range(REPEAT):
+        path = chooser.choice(paths)
+        began = time.perf_counter()
+        response = await client.get(path, headers=cookie)
+        await response.read()
+        timings.append(time.perf_counter() - began)
+        assert response.status == 200, (path, response.status)
+    return statistics.median(timings) * 1000
+
+
+async def measure(path: Path) -> tuple[dict[str, float], dict[str, tuple[int, int]], int]:
+    settings = load_settings(
+        db_path=path, playbook_path=PLAYBOOK, coach_ids="1,2,3", web_url="http://127.0.0.1"
+    )
+    db = open_database(path)
+    services = build_services(settings, db)
+    access = build_web_access(settings, services)
+    coach = services.conversation.user("telegram:1")
+    url = access.issue_link(coach)
+    assert url is not None
+    token = access.open_link(url.rsplit("/", 1)[1])
+    assert isinstance(token, str)
+    cookie = {"Cookie": f"rebond={token}"}
+    links = coach_store.managers_overview(db, coach.id, "9999")
+    managers = [f"/managers/{link.link_id}" for link in links[:20]]
+    sessions = [
+        f"/reflections/{s.id}"
+        for link in links[:20]
+        for s in coach_store.shared_reflections(db, link.manager_id, "9999")[:5]
+    ]
+    answers = len(repository.answers_for(db, int(sessions[0].rsplit("/", 1)[1])))
+    client = TestClient(TestServer(create_web_app(settings, services, access)))
+    await client.start_server()
+    try:
+        figures = {
+            "baseline: the stylesheet (static file, same server)": await median_ms(
+                client, ["/static/style.css"], cookie
+            ),
+            f"managers page ({len(links)} managers)": await median_ms(client, ["/"], cookie),
+            "a manager's page (reflections + 90-day mood chart)": await median_ms(
+                client, managers, cookie
+            ),
+            f"a reflection page ({answers} answers)": await median_ms(client, sessions, cookie),
+        }
+        weights = {}
+        pages = (("managers", "/"), ("manager", managers[0]), ("reflection", sessions[0]))
+        for name, page in pages:
+            body = await (await client.get(page, headers=cookie)).text()
+            weights[name] = (len(body.encode()), len(EXTERNAL.findall(body)))
+    finally:
+        await client.close()
+        db.close()
+    return figures, weights, answers
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--managers", type=int, default=100)
+    parser.add_argument("--answers", type=int, default=1_000_000)
+    parser.add_argument("--keep", type=Path, help="reuse (or keep) the generated database here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        path = args.keep or Path(folder) / "web.db"
+        if not path.exists():
+            generate(path, args.managers, args.answers)
+        figures, weights, _ = asyncio.run(measure(path))
+    baseline = next(iter(figures.values()))
+    for name, ms in figures.items():
+        extra = f" ({ms / baseline:.1f}x baseline; goal < 30 ms)"
+        if name.startswith("baseline"):
+            extra = ""
+        print(f"{name}: median {ms:.2f} ms{extra}")
+    for name, (size, external) in weights.items():
+        print(
+            f"{name} page weight: {size / 1024:.1f} KB (goal < 100 KB), "
+            f"references to other sites: {external} (goal: 0)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
