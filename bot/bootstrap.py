@@ -13,7 +13,9 @@ from storage.erasure import database_path, truncate_wal
 from .checkins.service import CheckinService
 from .clock import Clock
 from .coach.service import CoachService
+from .coach.thread import CoachThread
 from .conversation import Conversation
+from .journey.service import JourneyService
 from .playbooks import PlaybookLibrary
 from .settings import Settings
 
@@ -30,6 +32,10 @@ class Services:
     conversation: Conversation
     checkins: CheckinService
     coach: CoachService
+    journey: JourneyService
+    """Home, reminders, commitments, schedule, quiet hours, /cancel's way back (refs #11)."""
+    thread: CoachThread
+    """Replies between a manager and their coach (refs #11)."""
 
 
 def open_storage(settings: Settings) -> Database:
@@ -47,8 +53,7 @@ def build_services(settings: Settings, db: Database, clock: Clock = system_clock
     library = PlaybookLibrary.from_file(db, settings.playbook_path, seen_at=to_stored(clock()))
     conversation = Conversation(db, library, clock)
     grace = timedelta(hours=settings.checkin_grace_hours)
-    return Services(
-        conversation,
-        CheckinService(conversation, grace, clock),
-        CoachService(conversation, settings.coach_ids, clock),
-    )
+    checkins = CheckinService(conversation, grace, clock)
+    coach = CoachService(conversation, settings.coach_ids, clock)
+    journey = JourneyService(conversation, checkins, coach, clock, settings.quiet_hours)
+    return Services(conversation, checkins, coach, journey, CoachThread(coach))

@@ -58,16 +58,18 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     """The guided reflection in the terminal."""
     from .bootstrap import build_services, open_storage
+    from .playbooks import for_terminal
     from .terminal import ChatOptions, run_chat
 
     db = open_storage(settings)
     try:
-        conversation = build_services(settings, db).conversation
+        services = build_services(settings, db)
+        services.conversation.library.use_variant(for_terminal)
         user = getattr(args, "user", None) or _local_user_name()
         options = ChatOptions(
             user=user, lang=getattr(args, "lang", None), flow=getattr(args, "flow", None)
         )
-        return run_chat(conversation, options)
+        return run_chat(services.conversation, options, services=services)
     finally:
         db.close()
 
@@ -75,11 +77,13 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_checkin(settings: Settings, args: argparse.Namespace) -> int:
     """Today's check-in in the terminal, on the local database."""
     from .bootstrap import build_services, open_storage
+    from .playbooks import for_terminal
     from .terminal import ChatOptions, run_chat
 
     db = open_storage(settings)
     try:
         services = build_services(settings, db)
+        services.conversation.library.use_variant(for_terminal)
         name = args.user or _local_user_name()
         user = services.conversation.user(UserKey.terminal(name), name)
         if args.lang is not None:
@@ -90,7 +94,8 @@ def cmd_checkin(settings: Settings, args: argparse.Namespace) -> int:
             print(services.conversation.playbook.ui.in_(lang).checkin_already_done)
             return 0
         opening = services.checkins.start(due)
-        return run_chat(services.conversation, ChatOptions(user=name, lang=args.lang), opening)
+        options = ChatOptions(user=name, lang=args.lang)
+        return run_chat(services.conversation, options, opening, services)
     finally:
         db.close()
 

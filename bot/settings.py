@@ -65,6 +65,16 @@ class Settings(BaseSettings):
     web_listen: str = Field(default="127.0.0.1", validation_alias="REBOND_WEB_LISTEN")
     web_port: int = Field(default=8080, ge=1, le=65535, validation_alias="REBOND_WEB_PORT")
     web_secret: SecretStr | None = Field(default=None, validation_alias="REBOND_WEB_SECRET")
+    quiet_hours: str = Field(default="21:00-08:00", validation_alias="REBOND_QUIET_HOURS")
+    """Local hours without unasked messages (reminders), until a manager sets their own."""
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_range(cls, hours: str) -> str:
+        from .journey.quiet import parse_quiet_hours
+
+        parse_quiet_hours(hours)
+        return hours.strip()
 
     @field_validator("telegram_bot_token")
     @classmethod

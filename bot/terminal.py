@@ -4,19 +4,23 @@ Usage:
     rebond chat [--db PATH] [--lang fr|en] [--user NAME] [--flow ID]
 
 Choices are numbered (type the number or the option's words), scales take a number. /back,
-/skip, /pause, /quit and /help work; Ctrl-D or Ctrl-C saves and exits, and the next launch
-resumes at the same question. Standard input may be a pipe, one answer per line.
+/skip, /pause, /cancel, /checkin, /commitments, /home, /quit and /help work; Ctrl-D or Ctrl-C
+saves and exits, and the next launch resumes at the same question. With nothing in progress,
+the chat opens on the home: choose by number. Standard input may be a pipe, one answer per line.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass
-from typing import TextIO, assert_never
+from typing import TYPE_CHECKING, TextIO, assert_never
 
 from storage.repository import User
 
+from .checkins.service import SETUP
 from .conversation import ONBOARDING, REFLECTION, Conversation, Reply
+from .flows.engine import SKIP_OPTION
 from .flows.model import Lang, UiTexts
 from .flows.state import (
     Answer,
@@ -27,13 +31,19 @@ from .flows.state import (
     Invalid,
     LanguageChanged,
     Output,
+    Pick,
     Recorded,
     Restart,
     SafetyNote,
     Say,
     Skip,
 )
+from .flows.text import fill
 from .userkey import UserKey
+
+if TYPE_CHECKING:
+    from .bootstrap import Services
+    from .journey.service import Home
 
 COMMANDS: dict[str, Event] = {"/back": Back(), "/skip": Skip(), "/restart": Restart()}
 
@@ -86,6 +96,8 @@ def render_question(ask: Ask, ui: UiTexts, lang: Lang) -> str:
     elif ask.options:
         for number, option in enumerate(ask.options, start=1):
             parts.append(f"  {number}. {option.label}")
+        if ask.skip is not None:  # the skip choice, numbered after the options
+            parts.append(f"  {len(ask.options) + 1}. {ask.skip}")
     if ask.hint:
         parts.append(ask.hint)
     if ask.previous is not None:
@@ -103,8 +115,12 @@ class TerminalChat:
         stdin: TextIO,
         stdout: TextIO,
         opening: Reply | None = None,
+        services: Services | None = None,
     ) -> None:
         self.conversation = conversation
+        self.services = services
+        """The services around the conversation: with them, the home and the journey's
+        commands (/checkin, /commitments, /cancel with a way back)."""
         self.options = options
         self.stdin = stdin
         self.stdout = stdout
@@ -120,10 +136,11 @@ class TerminalChat:
     def run(self) -> int:
         """Chat until the flows end, the manager quits, or input ends; returns an exit code."""
         user = self._user()
+        self._waiting = None
         try:
             reply = self._opening(user)
             self._show(reply, user)
-            while reply.question is not None:
+            while reply.question is not None or self._waiting is not None:
                 if not self.echo:  # a person at a terminal: show where to type
                     self.stdout.write("> ")
                     self.stdout.flush()
@@ -135,11 +152,25 @@ class TerminalChat:
                 stepped = self._step(user, line.rstrip("\n"))
                 if stepped is None:
                     return 0
-                reply = stepped
+                reply = self._without_telegram_checkins(user, stepped)
                 self._show(reply, user)
         except KeyboardInterrupt:
             self._say("\n" + self.ui.saved_and_exit.get(self._lang(user)))
         return 0
+
+    def _without_telegram_checkins(self, user: User, reply: Reply) -> Reply:
+        """The terminal cannot send daily check-ins: when a finished reflection leads to their
+        set-up, it is dropped and `rebond checkin` is offered instead."""
+        if reply.completed is None or reply.question is None or reply.session_id is None:
+            return reply
+        if self.conversation.session(reply.session_id).flow != SETUP:
+            return reply
+        if self.conversation.session(reply.completed).flow != REFLECTION:
+            return reply
+        self.conversation.cancel(user)
+        kept = tuple(output for output in reply.outputs if not isinstance(output, Ask))
+        note = Say(self.ui.checkin_terminal.get(self._lang(user)))
+        return Reply(None, (*kept, note), completed=reply.completed)
 
     def _user(self) -> User:
         user = self.conversation.user(UserKey.terminal(self.options.user), self.options.user)
@@ -162,6 +193,8 @@ class TerminalChat:
         reply = self.conversation.resume(user)
         if reply.question is not None:
             return self._resumed(user, reply)
+        if self.services is not None and user.onboarded_at:
+            return self._home(user)  # nothing in progress: the manager chooses
         return self.conversation.start(user, REFLECTION if user.onboarded_at else ONBOARDING)
 
     def _resumed(self, user: User, reply: Reply) -> Reply:
@@ -173,6 +206,12 @@ class TerminalChat:
             self._say(f"> {line}")
         command = line.strip().lower()
         lang = self._lang(user)
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None:  # the home, or /cancel's question, waits for a number
+            return self._chosen(user, waiting, command)
+        journey = self._journey_command(user, command)
+        if journey is not None:
+            return journey
         if command == "/help":
             self._say(self.ui.in_(lang).help_terminal)
             return self.conversation.resume(user)
@@ -185,7 +224,118 @@ class TerminalChat:
             return None
         if command in COMMANDS:
             return self.conversation.handle(user, COMMANDS[command])
+        current = self.conversation.resume(user).question
+        skip_number = str(len(current.options) + 1) if current and current.options else None
+        if current is not None and current.skip is not None and command == skip_number:
+            return self.conversation.handle(user, Pick(SKIP_OPTION))  # the numbered skip choice
         return self.conversation.handle(user, Answer(line))
+
+    # --- the journey: home, /checkin, /commitments, /cancel ------------------------------------
+
+    _waiting: tuple[str, tuple[str, ...]] | None = None
+    """What a number typed next chooses: ("home" | "cancel", the actions by number)."""
+
+    def _home(self, user: User) -> Reply:
+        assert self.services is not None
+        home: Home = self.services.journey.home(user, terminal=True)
+        lines = [home.title] + [
+            f"  {number}. {item.label}" for number, item in enumerate(home.items, start=1)
+        ]
+        self._say("\n".join(lines))
+        self._waiting = ("home", tuple(item.action for item in home.items))
+        return Reply(None, ())
+
+    def _journey_command(self, user: User, command: str) -> Reply | None:
+        """The journey's commands, when the chat runs with its services."""
+        if self.services is None:
+            return None
+        journey, lang = self.services.journey, self._lang(user)
+        if command == "/home":
+            return self._home(user)
+        if command == "/checkin":
+            self._say(journey.checkin_schedule(user) + "\n" + self.ui.checkin_terminal.get(lang))
+            return self.conversation.resume(user)
+        if command == "/commitments":
+            self._say(journey.commitments.listing(user))
+            return self.conversation.resume(user)
+        if command == "/cancel":
+            asked = journey.cancel_question(user)
+            if asked is None:
+                self._say(self.ui.nothing_in_progress.get(lang))
+                return self.conversation.resume(user)
+            question, choices = asked
+            numbered = [f"  {n}. {label}" for n, (_, label) in enumerate(choices, start=1)]
+            self._say("\n".join([question, *numbered]))
+            self._waiting = ("cancel", tuple(action for action, _ in choices))
+            return Reply(None, ())
+        return None
+
+    def _chosen(self, user: User, waiting: tuple[str, tuple[str, ...]], command: str) -> Reply:
+        """A number typed at the home or at /cancel's question."""
+        assert self.services is not None
+        kind, actions = waiting
+        lang = self._lang(user)
+        action = (
+            actions[int(command) - 1]
+            if command.isdigit() and 0 < int(command) <= len(actions)
+            else None
+        )
+        if action is None:
+            self._say("! " + fill(self.ui.invalid_choice.get(lang), {"count": str(len(actions))}))
+            self._waiting = waiting
+            return Reply(None, ())
+        if kind == "cancel":
+            self._say(self.services.journey.confirm_cancel(user, drop=action == "drop"))
+            return self.conversation.resume(user) if action == "keep" else Reply(None, ())
+        return self._act(user, action)
+
+    def _act(self, user: User, action: str) -> Reply:
+        """What a home item does in the terminal."""
+        assert self.services is not None
+        services, lang = self.services, self._lang(user)
+        if action == "resume":
+            session = self.conversation.open_session(user, REFLECTION)
+            return self.conversation.focus(user, session.id) if session else self._home(user)
+        if action == "restore":
+            return services.journey.restore(user)
+        if action == "new":
+            return self.conversation.start(user, REFLECTION)
+        if action == "checkin":
+            due = services.checkins.claim_today_for_terminal(user)
+            if due is None:
+                self._say(self.ui.checkin_already_done.get(lang))
+                return self._home(user)
+            return services.checkins.start(due)
+        if action == "history":
+            self._say(self._history(user))
+        elif action == "commitments":
+            self._say(services.journey.commitments.listing(user))
+        elif action == "progress":
+            progress = services.checkins.progress(user)
+            average = "-" if progress.average is None else f"{progress.average:.1f}"
+            values = {
+                "count": str(len(progress.moods)),
+                "average": average,
+                "streak": str(progress.streak),
+            }
+            self._say(fill(self.ui.progress_summary.get(lang), values))
+        elif action == "settings":
+            self._say(services.journey.settings_text(user))
+            self._say(self.ui.checkin_terminal.get(lang))
+        return self._home(user)
+
+    def _history(self, user: User) -> str:
+        lang = self._lang(user)
+        sessions = self.conversation.history(user)
+        if not sessions:
+            return self.ui.history_empty.get(lang)
+        parts = [self.ui.history_title.get(lang)]
+        for row in sessions:
+            summary = json.loads(row.summary or "{}")
+            day = (row.completed_at or row.started_at)[:10]
+            parts.append(f"\n{day} · {summary.get('title', '')}")
+            parts += [f"  • {line}" for line in summary.get("lines", [])]
+        return "\n".join(parts)
 
     def _show(self, reply: Reply, user: User) -> None:
         lang = self._lang(self.conversation.user(user.key))
@@ -202,6 +352,11 @@ class TerminalChat:
         self.stdout.flush()
 
 
-def run_chat(conversation: Conversation, options: ChatOptions, opening: Reply | None = None) -> int:
+def run_chat(
+    conversation: Conversation,
+    options: ChatOptions,
+    opening: Reply | None = None,
+    services: Services | None = None,
+) -> int:
     """Run the terminal chat on the process's standard input and output."""
-    return TerminalChat(conversation, options, sys.stdin, sys.stdout, opening).run()
+    return TerminalChat(conversation, options, sys.stdin, sys.stdout, opening, services).run()

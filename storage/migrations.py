@@ -374,3 +374,59 @@ def web_tables(db: Database) -> None:
             ON sessions(user_id, flow, status, private, shared_at, completed_at);
         """
     )
+
+
+@MIGRATIONS(name="0011_journey")
+def journey_tables(db: Database) -> None:
+    """The manager's journey after a reflection: quiet hours and reminder choice, cancelled
+    reflections, the reminders sent, commitments with their due dates, the coach thread."""
+    db.executescript(
+        """
+        ALTER TABLE users ADD COLUMN quiet_hours TEXT;
+        ALTER TABLE users ADD COLUMN nudges_stopped_at TEXT;
+        ALTER TABLE users ADD COLUMN replying_to INTEGER;
+        ALTER TABLE sessions ADD COLUMN cancelled_at TEXT;
+        CREATE TABLE nudges (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            sent_at TEXT NOT NULL,
+            UNIQUE (session_id, ordinal)
+        );
+        CREATE INDEX nudges_by_user ON nudges(user_id);
+        CREATE TABLE commitments (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            session_id INTEGER REFERENCES sessions(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('first_step', 'contact', 'team_talk', 'next_step')),
+            text TEXT NOT NULL,
+            when_text TEXT,
+            due_date TEXT,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (
+                status IN ('open', 'in_progress', 'postponed', 'done', 'dropped')
+            ),
+            parent_id INTEGER REFERENCES commitments(id) ON DELETE SET NULL,
+            asked_session_id INTEGER REFERENCES sessions(id) ON DELETE SET NULL,
+            asked_on TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX commitments_due ON commitments(user_id, status, due_date);
+        CREATE INDEX commitments_by_asking_session ON commitments(asked_session_id);
+        CREATE TABLE coach_thread (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            manager_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            coach_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            author TEXT NOT NULL CHECK (author IN ('manager', 'coach')),
+            feedback_id INTEGER REFERENCES feedback(id) ON DELETE SET NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            delivered_at TEXT,
+            source_key TEXT UNIQUE
+        );
+        CREATE INDEX coach_thread_by_session ON coach_thread(session_id, id);
+        CREATE INDEX coach_thread_by_coach ON coach_thread(coach_id);
+        """
+    )

@@ -23,6 +23,9 @@ USER_COLUMNS: dict[str, tuple[str, ...]] = {
     "audit": ("coach_id", "manager_id"),
     "web_links": ("coach_id",),
     "web_sessions": ("coach_id",),
+    "nudges": ("user_id",),
+    "commitments": ("user_id",),
+    "coach_thread": ("coach_id", "manager_id"),
 }
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from bot.bootstrap import Services, build_services
 from bot.checkins.service import SETUP
-from bot.flows.state import Answer, Pick
+from bot.flows.state import Answer, Pick, Skip
 from bot.settings import load_settings
 from storage import checkins as store
 from storage.db import open_database
@@ -288,16 +288,34 @@ def test_streak_and_progress(services, clock):
 
 def test_a_manager_in_the_middle_of_a_reflection_gets_the_checkin_once_they_pause(services, clock):
     user = set_up(services, "kit")
-    clock.now = datetime(2026, 11, 26, 7, 50, tzinfo=UTC)
+    clock.now = datetime(2026, 11, 26, 7, 57, tzinfo=UTC)
     services.conversation.start(user, "lost_client")
-    services.conversation.handle(user, Answer("Acme"))  # 08:50 in Paris
+    services.conversation.handle(user, Answer("Acme"))  # 08:57 in Paris
     clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
     assert send_due(services) == []  # chatting: it waits
-    clock.advance(minutes=15)
+    clock.advance(minutes=4)
     services.conversation.handle(user, Pick("this_week"))  # still going
-    clock.advance(minutes=29)
+    clock.advance(minutes=4)
     assert send_due(services) == []
-    clock.advance(minutes=2)  # 31 minutes without an answer
+    clock.advance(minutes=2)  # 6 minutes without an answer: no longer chatting
+    assert send_due(services) == [user.key]
+
+
+def test_a_checkin_set_two_minutes_ahead_arrives_on_time(services, clock):
+    """Issue #11: setting a check-in from the middle of a reflection to try it got nothing
+    for 30 minutes, the reflection it returned to counting as chatting."""
+    conversation = services.conversation
+    user = conversation.user("telegram:ivy", "Ivy", "fr")
+    clock.now = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)  # 08:00 in Paris
+    conversation.start(user, "lost_client")
+    conversation.handle(user, Answer("Acme"))
+    clock.advance(minutes=1)
+    conversation.start(user, SETUP)  # /checkin, in the middle of the reflection
+    conversation.handle(user, Pick("daily"))
+    conversation.handle(user, Answer("08:03"))
+    reply = conversation.handle(user, Answer("Paris"))
+    assert reply.question.step == "since_when"  # back to the reflection
+    clock.advance(minutes=2)  # 08:03 in Paris
     assert send_due(services) == [user.key]
 
 
@@ -325,6 +343,9 @@ def test_a_checkin_in_the_middle_of_a_reflection_returns_to_it(services, clock):
     services.conversation.handle(user, Pick("4"))
     services.conversation.handle(user, Pick("done"))
     reply = services.conversation.handle(user, Answer("Un client m'a remercié"))
+    assert reply.question.step == "next_step"  # done: the next step (refs #11)
+    services.conversation.handle(user, Skip())
+    reply = services.conversation.handle(user, Skip())
     assert reply.question.step == "since_when"  # where the reflection was left
     state = json.loads(
         next(

@@ -589,3 +589,58 @@ def test_thousands_of_digits_are_refused_not_raised(playbook: Playbook, steps_be
     assert after.step == state.step
     if state.step != "client":
         assert isinstance(outputs[0], Invalid)
+
+
+# --- issue #11: the skip choice of optional questions, exclusive options ----------------------
+
+JOURNEY_STEPS = """
+- id: ways
+  type: multi_choice
+  min_selected: 1
+  prompt: {fr: "Lesquels ?", en: "Which?"}
+  options:
+    - {id: call, label: {fr: Appel, en: Call}}
+    - {id: mail, label: {fr: Courriel, en: Mail}}
+    - {id: none, exclusive: true, label: {fr: Aucun, en: None of these}}
+- id: note
+  type: text
+  optional: true
+  prompt: {fr: "Une note ?", en: "A note?"}
+"""
+
+
+def journey_flow(make_playbook):
+    return make_playbook(
+        "f:\n  title: {fr: F, en: F}\n  sections:\n    - id: s\n      title: {fr: S, en: S}\n"
+        "      steps:\n"
+        + "\n".join("        " + line for line in JOURNEY_STEPS.strip().split("\n"))
+    )
+
+
+def test_none_of_these_clears_the_others_and_the_others_clear_it(make_playbook):
+    from bot.flows.state import Toggle
+
+    playbook = journey_flow(make_playbook)
+    state, _ = start(playbook, "f", "en")
+    state, _ = advance(playbook, state, Toggle("call"))
+    state, _ = advance(playbook, state, Toggle("mail"))
+    state, _ = advance(playbook, state, Toggle("none"))
+    assert state.selection == ("none",)
+    state, _ = advance(playbook, state, Toggle("mail"))
+    assert state.selection == ("mail",)
+    refused, outputs = advance(playbook, state, Answer("1, 3"))
+    assert refused is state
+    assert outputs[0] == Invalid("exclusive_option en")
+
+
+def test_an_optional_question_offers_a_skip_choice(make_playbook):
+    from bot.flows.engine import SKIP_OPTION
+    from bot.flows.state import Pick
+
+    playbook = journey_flow(make_playbook)
+    state, outputs = start(playbook, "f", "fr")
+    assert outputs[-1].skip is None  # required
+    state, outputs = advance(playbook, state, Answer("1"))
+    assert outputs[-1].skip == "skip_button fr"
+    state, outputs = advance(playbook, state, Pick(SKIP_OPTION))
+    assert state.done and state.answers["note"] is None

@@ -371,6 +371,7 @@ def test_required_flows_are_named():
         "flows: missing flow 'lost_client', which Rebond starts by name",
         "flows: missing flow 'daily_checkin', which Rebond starts by name",
         "flows: missing flow 'checkin_setup', which Rebond starts by name",
+        "flows: missing flow 'commitment_check', which Rebond starts by name",
     ]
 
 
@@ -445,4 +446,42 @@ def test_steps_the_code_reads_must_stay_with_their_type():
         "Rebond acts on",
         "flows.checkin_setup.steps.checkin_time.type: 'checkin_time' must stay a time question: "
         "Rebond reads its answer",
+    ]
+
+
+def test_only_a_multi_choice_option_may_be_exclusive():
+    steps = """
+- id: pick
+  type: choice
+  prompt: {fr: P, en: P}
+  options:
+    - {id: one, label: {fr: Un, en: One}}
+    - {id: none, exclusive: true, label: {fr: Aucun, en: None}}
+- id: several
+  type: multi_choice
+  prompt: {fr: S, en: S}
+  options:
+    - {id: none, exclusive: true, label: {fr: Aucun, en: None}}
+    - {id: nothing, exclusive: true, label: {fr: Rien, en: Nothing}}
+"""
+    assert problems(flow(steps)) == [
+        "flows.f.steps.pick.options.none.exclusive: only a multi-choice option can be exclusive; "
+        "remove it",
+        "flows.f.steps.several.options.none.exclusive: every option is exclusive: use a choice "
+        "step instead",
+        "flows.f.steps.several.options.nothing.exclusive: every option is exclusive: use a "
+        "choice step instead",
+    ]
+
+
+def test_reminder_delays_grow_and_quote_only_the_section():
+    text = playbook_yaml(flow(TEXT_A)).replace("after_hours: [24, 72]", "after_hours: [24, 12]")
+    text = text.replace('"Rappel : {section}"', '"Rappel : {client}"')
+    with pytest.raises(PlaybookError) as error:
+        parse_playbook(text, "test.yaml")
+    found = [f"{issue.path}: {issue.message}" for issue in error.value.issues]
+    assert sorted(found) == [
+        "nudges.after_hours.1: delays are whole hours, 1 or more, each longer than the one before",
+        "nudges.text.fr: '{client}' is not available here (available: {section})",
+        "nudges.text: French and English quote different answers ({client}, {section}); align them",
     ]

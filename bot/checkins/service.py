@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from statistics import mean
 
 from storage import checkins as store
+from storage import journey as journey_store
 from storage import repository
 from storage.checkins import CheckinSettings
 from storage.db import to_stored
@@ -23,6 +24,7 @@ from ..days import manager_zone
 from ..flows.model import AnswerValue
 from ..flows.state import SessionState
 from ..formatting import DEFAULT_ZONE, day_of
+from ..journey import commitments
 from .followups import loss_day
 from .schedule import Plan, local_day, next_due, parse_hhmm
 
@@ -31,7 +33,9 @@ log = logging.getLogger(__name__)
 SETUP = "checkin_setup"
 FOLLOWUP_OFFER = "followup_offer"
 """The reflection's step where a manager without daily check-ins accepts follow-ups."""
-CHECKIN_FLOWS = frozenset({CHECKIN, SETUP, "followup_contact", "followup_idea"})
+CHECKIN_FLOWS = frozenset(
+    {CHECKIN, SETUP, "followup_contact", "followup_idea", commitments.COMMITMENT_FLOW}
+)
 DEFAULT_TIME = "09:00"
 SNOOZE = timedelta(hours=1)
 FOLLOWUP_LATE_DAYS = 6
@@ -39,8 +43,9 @@ FOLLOWUP_LATE_DAYS = 6
 STALE_CLAIM = timedelta(minutes=2)
 NOT_ASKED = frozenset({"skipped", "undelivered"})
 """Check-in days the bot did not ask: they never break a streak."""
-BUSY_WINDOW = timedelta(minutes=30)
-"""A manager who answered within this time is chatting: their check-in waits."""
+CHATTING_WINDOW = timedelta(minutes=5)
+"""A manager whose latest answer, within this time, went to the flow in progress is chatting:
+their check-in waits (refs #11: any answer in the last 30 minutes used to hold it)."""
 
 
 @dataclass(frozen=True)
@@ -159,8 +164,18 @@ class CheckinService:
             reply = self.conversation.focus(user, due.resume_session)
             session_id = due.resume_session
         else:
-            reply = self.conversation.start(user, due.flow)
+            asking = self._commitment_asked(due)
+            inputs = self._inputs(user) if asking is None else commitments.inputs_for(asking, user)
+            reply = self.conversation.start(user, due.flow, inputs)
             session_id = reply.session_id or 0
+            if asking is not None:
+                journey_store.mark_asked(
+                    self.db,
+                    asking.id,
+                    session_id,
+                    local_day(self.clock(), self.zone(user)).isoformat(),
+                    to_stored(self.clock()),
+                )
         store.mark_sent(self.db, due.checkin_id, session_id, now=self._now())
         log.info("checkin.sent user=%s flow=%s", user.id, due.flow)
         return reply
@@ -204,11 +219,15 @@ class CheckinService:
         return True
 
     def busy(self, user_id: int, now: datetime) -> bool:
-        """True while the manager is in the middle of a conversation (not a check-in)."""
+        """True while the manager is chatting: a flow (not a check-in) is in progress and their
+        latest answer, given to that flow, is a few minutes old at most."""
         current = repository.current_session(self.db, user_id)
         if current is None or current.status != "active" or current.flow in CHECKIN_FLOWS:
             return False
-        return current.updated_at > to_stored(now - BUSY_WINDOW)
+        latest = journey_store.latest_answer(self.db, user_id)
+        if latest is None or latest[0] != current.id:
+            return False  # e.g. they just set up check-ins from the middle of a reflection
+        return latest[1] > to_stored(now - CHATTING_WINDOW)
 
     def _claim(self, user_id: int, now: datetime) -> DueCheckin | None:
         with self.db.atomic():
@@ -307,6 +326,9 @@ class CheckinService:
                 target = lost + timedelta(days=followup.after_days)
                 if kind not in sent and target <= day <= target + timedelta(FOLLOWUP_LATE_DAYS):
                     return kind, followup.flow
+        due = journey_store.due_commitment(self.db, user_id, day.isoformat())
+        if due is not None:  # refs #11: on its due day, the check-in asks about it
+            return f"{commitments.KIND_PREFIX}{due.id}", commitments.COMMITMENT_FLOW
         return "daily", CHECKIN
 
     def _followups_pending(self, user_id: int, zone: str, now: datetime) -> bool:
@@ -344,6 +366,29 @@ class CheckinService:
         """The day the manager learned of the loss, as their reflection tells it (followups.py)."""
         answers = SessionState.model_validate_json(reflection.state).answers
         return loss_day(answers, day_of(reflection.started_at, zone))
+
+    def _commitment_asked(self, due: DueCheckin) -> journey_store.Commitment | None:
+        """The commitment a check-in asks about, when it is a commitment's due day."""
+        checkin = store.get_checkin(self.db, due.checkin_id)
+        if checkin is None or not checkin.kind.startswith(commitments.KIND_PREFIX):
+            return None
+        return journey_store.get_commitment(
+            self.db, int(checkin.kind.removeprefix(commitments.KIND_PREFIX))
+        )
+
+    def _inputs(self, user: User) -> dict[str, str]:
+        """What a check-in quotes: the latest outputs, with the step in progress as the
+        commitment once the reflection's first step is done (never a step already done)."""
+        inputs = self.conversation.latest_outputs(user)
+        current = journey_store.current_commitment(self.db, user.id)
+        steps = [
+            c for c in journey_store.commitments_of(self.db, user.id) if c.kind in commitments.STEPS
+        ]
+        if steps and current is None:
+            inputs.pop("commitment", None)  # all done: the flow's own words ("your next step")
+        elif current is not None and current.kind == "next_step":
+            inputs["commitment"] = current.text
+        return inputs
 
     # --- after a flow ends ---------------------------------------------------------------------
 

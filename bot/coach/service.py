@@ -11,12 +11,13 @@ import json
 import logging
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import Enum
 
 from storage import checkins as checkin_store
 from storage import coach as store
+from storage import journey as journey_store
 from storage import privacy, repository
 from storage.coach import Invite, Link, ManagerOverview
 from storage.db import to_stored
@@ -32,6 +33,7 @@ from ..flows.state import SessionState
 from ..flows.text import display_value, fill
 from ..flows.timezones import resolve
 from ..formatting import count, day_of, day_text, decimal, time_text
+from ..journey.commitments import describe
 from ..userkey import UserKey
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,8 @@ class Transcript:
     card: ReflectionCard
     sections: list[TranscriptSection]
     notes: list[str]
+    commitments: list[str] = field(default_factory=list)
+    """The reflection's commitments and where they stand, in the reader's language (refs #11)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,8 @@ class Delivery:
     feedback_id: int | None = None
     delivered_before: bool = False
     """The same update was handled before and its message went out: do not send it twice."""
+    thread_id: int | None = None
+    """The coach-thread message it carries (refs #11), marked delivered once sent."""
 
 
 class CoachService:
@@ -338,7 +344,13 @@ class CoachService:
         notes = []
         if reader is not None:
             notes = [note["text"] for note in store.notes_for(self.db, reader.id, session.id)]
-        return Transcript(manager, self._card(session), self._sections(session, reader), notes)
+        lang = self.conversation.language(reader or manager)
+        commitments = [
+            describe(self.conversation.playbook.ui, commitment, lang)
+            for commitment in journey_store.commitments_of_session(self.db, session.id)
+        ]
+        sections = self._sections(session, reader)
+        return Transcript(manager, self._card(session), sections, notes, commitments)
 
     def card(self, session: SessionRow) -> ReflectionCard:
         """A reflection's date, client and scores."""

@@ -102,6 +102,11 @@ def all_texts(playbook: Playbook) -> Iterator[tuple[PathT, Localized]]:
     for name, text in ui_texts(playbook):
         yield ("ui", *name), text
     yield ("safety", "message"), playbook.safety.message
+    nudges = playbook.nudges
+    yield ("nudges", "text"), nudges.text
+    yield ("nudges", "resume_button"), nudges.resume_button
+    yield ("nudges", "stop_button"), nudges.stop_button
+    yield ("nudges", "stopped"), nudges.stopped
     for flow_id, flow in playbook.flows.items():
         yield from flow_texts(flow_id, flow)
 

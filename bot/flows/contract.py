@@ -12,7 +12,13 @@ from .analysis import Problem, did_you_mean, step_path, ui_texts
 from .model import LANGUAGES, ChoiceStep, Playbook
 from .text import placeholders
 
-REQUIRED_FLOWS = ("onboarding", "lost_client", "daily_checkin", "checkin_setup")
+REQUIRED_FLOWS = (
+    "onboarding",
+    "lost_client",
+    "daily_checkin",
+    "checkin_setup",
+    "commitment_check",
+)
 REQUIRED_STEPS: dict[str, dict[str, str]] = {
     "lost_client": {
         "client": "text",
@@ -29,10 +35,17 @@ REQUIRED_STEPS: dict[str, dict[str, str]] = {
         "checkin_zone": "timezone",
         "checkin_pause_days": "number",
     },
+    "commitment_check": {
+        "commitment_status": "choice",
+        "next_step": "text",
+        "next_step_when": "text",
+        "postponed_to": "text",
+    },
 }
 """Steps the code reads answers from, by flow, with their type."""
 REQUIRED_OPTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("checkin_setup", "checkin_action"): ("daily", "weekdays", "pause", "off"),
+    ("commitment_check", "commitment_status"): ("done", "in_progress", "postponed", "dropped"),
 }
 """Options the code acts on, by (flow, step)."""
 REQUIRED_COMMANDS = (
@@ -65,6 +78,11 @@ COACH_COMMANDS = (
     "notify",
 )
 """The commands added to coaches' menus."""
+JOURNEY_COMMANDS = ("commitments",)
+"""Manager commands of the journey (refs #11), added to the menu once Telegram handles them."""
+JOURNEY_COACH_COMMANDS = ("reply",)
+"""Coach commands of the journey (refs #11), added to the menu once Telegram handles them."""
+ALL_COMMANDS = (*REQUIRED_COMMANDS, *COACH_COMMANDS, *JOURNEY_COMMANDS, *JOURNEY_COACH_COMMANDS)
 
 UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "share_preview": frozenset({"coach"}),
@@ -98,13 +116,33 @@ UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "number_out_of_range": frozenset({"min", "max"}),
     "text_too_short": frozenset({"min"}),
     "text_too_long": frozenset({"max", "length"}),
+    "home_resume": frozenset({"section"}),
+    "home_history": frozenset({"count"}),
+    "home_commitments": frozenset({"count"}),
+    "settings_summary": frozenset({"quiet", "nudges"}),
+    "coach_welcome": frozenset({"name"}),
+    "checkin_schedule_on": frozenset({"days", "time", "zone"}),
+    "checkin_schedule_paused": frozenset({"date"}),
+    "commitment_line": frozenset({"status", "text", "due"}),
+    "commitment_due": frozenset({"date"}),
+    "commitment_contact": frozenset({"detail"}),
+    "commitment_team_talk": frozenset({"words"}),
+    "cancel_confirm": frozenset({"section"}),
+    "exclusive_option": frozenset({"option"}),
+    "reply_prompt": frozenset({"coach"}),
+    "reply_sent": frozenset({"coach"}),
+    "coach_reply_received": frozenset({"name", "date", "client", "number", "text"}),
+    "coach_reply_sent": frozenset({"name"}),
+    "thread_from_coach": frozenset({"coach", "date", "text"}),
 }
+NUDGE_PLACEHOLDERS = frozenset({"section"})
 
 
 def ui_placeholders_are_known(playbook: Playbook) -> Iterator[Problem]:
     """Texts around questions quote only the values the engine gives them."""
     for path, text in ui_texts(playbook):
-        allowed = UI_PLACEHOLDERS.get(str(path[0]), frozenset())
+        name = str(path[1] if path[0] == "terminal" else path[0])  # a terminal variant
+        allowed = UI_PLACEHOLDERS.get(name, frozenset())
         for lang in LANGUAGES:
             for used in placeholders(text.get(lang)):
                 if used not in allowed:
@@ -118,14 +156,14 @@ def ui_placeholders_are_known(playbook: Playbook) -> Iterator[Problem]:
 def commands_are_described(playbook: Playbook) -> Iterator[Problem]:
     """Every command of the bot's menu has a description, and no unknown one is described."""
     described = playbook.ui.commands
-    for command in (*REQUIRED_COMMANDS, *COACH_COMMANDS):
+    for command in ALL_COMMANDS:
         if command not in described:
             yield Problem(
                 ("ui", "commands"), f"missing description of /{command}; add a '{command}:' entry"
             )
     for command in described:
-        if command not in (*REQUIRED_COMMANDS, *COACH_COMMANDS):
-            known = ", ".join((*REQUIRED_COMMANDS, *COACH_COMMANDS))
+        if command not in ALL_COMMANDS:
+            known = ", ".join(ALL_COMMANDS)
             yield Problem(
                 ("ui", "commands", command),
                 f"/{command} is not a command of Rebond{did_you_mean(command, REQUIRED_COMMANDS)}"
@@ -167,3 +205,36 @@ def required_flows_present(playbook: Playbook, required: Iterable[str]) -> Itera
                             step_path(flow_id, step_id, "options"),
                             f"missing option '{option}', which Rebond acts on",
                         )
+
+
+def terminal_texts_replace_ui_texts(playbook: Playbook) -> Iterator[Problem]:
+    """`ui.terminal` only holds variants of existing ui texts."""
+    names = set(type(playbook.ui).model_fields) - {"terminal", "commands"}
+    for name in playbook.ui.terminal:
+        if name not in names:
+            yield Problem(
+                ("ui", "terminal", name),
+                f"'{name}' is not a ui text{did_you_mean(name, names)}; a terminal variant "
+                "replaces the ui text of the same name",
+            )
+
+
+def nudges_are_sound(playbook: Playbook) -> Iterator[Problem]:
+    """Reminders come at growing delays of an hour or more, and quote only {section}."""
+    nudges = playbook.nudges
+    delays = nudges.after_hours
+    if not delays:
+        yield Problem(("nudges", "after_hours"), "list at least one delay in hours, like [24, 72]")
+    for index, hours in enumerate(delays):
+        if hours < 1 or (index and hours <= delays[index - 1]):
+            yield Problem(
+                ("nudges", "after_hours", index),
+                "delays are whole hours, 1 or more, each longer than the one before",
+            )
+    for lang in LANGUAGES:
+        for used in placeholders(nudges.text.get(lang)):
+            if used not in NUDGE_PLACEHOLDERS:
+                yield Problem(
+                    ("nudges", "text", lang),
+                    f"'{{{used}}}' is not available here (available: {{section}})",
+                )

@@ -52,6 +52,8 @@ from .state import (
 from .text import display_value, fill, placeholders
 from .timezones import city
 
+SKIP_OPTION = "/skip"
+"""The id of the skip choice an optional question offers (never an option id: ids are words)."""
 MAX_AUTOMATIC_STEPS = 200
 """Message steps followed in one go before the engine stops (the validator forbids such loops)."""
 
@@ -99,6 +101,8 @@ def advance(playbook: Playbook, state: SessionState, event: Event) -> Result:
     lang = state.lang
     if isinstance(event, Restart):
         return _restart(playbook, state)
+    if isinstance(event, Pick) and event.option == SKIP_OPTION:
+        event = Skip()  # the skip button of an optional question
     if isinstance(event, Back):
         return _back(playbook, flow, state)
     if isinstance(event, Skip):
@@ -115,6 +119,9 @@ def advance(playbook: Playbook, state: SessionState, event: Event) -> Result:
         checked = parse.check_selection(ui, step, list(state.selection), lang)
         if isinstance(checked, parse.Rejected):
             return _reject(playbook, flow, state, checked.reason)
+        clash = _exclusive_clash(playbook, step, checked, lang)
+        if clash:
+            return _reject(playbook, flow, state, clash)
         return _record(playbook, flow, state, step, checked, _raw_labels(step, checked, lang))
     if isinstance(event, Answer) and step.optional and not event.text.strip():
         return _record(playbook, flow, state, step, None, "")  # an empty line passes
@@ -129,6 +136,9 @@ def advance(playbook: Playbook, state: SessionState, event: Event) -> Result:
     else:
         value = parse.parse_pick(ui, step, event.option, lang)
         raw = event.option
+    if isinstance(step, MultiChoiceStep) and isinstance(value, list):
+        clash = _exclusive_clash(playbook, step, value, lang)
+        value = parse.Rejected(clash) if clash else value
     if isinstance(value, parse.Rejected):
         new_state, outputs = _reject(playbook, flow, state, value.reason)
         return new_state, (*notes, *outputs)
@@ -267,6 +277,7 @@ def _ask(playbook: Playbook, flow: Flow, state: SessionState, step: InputStep) -
         turn=state.turn,
         optional=step.optional,
         previous=previous,
+        skip=ui.skip_button.get(lang) if step.optional else None,
     )
 
 
@@ -304,6 +315,9 @@ def _toggle(playbook: Playbook, flow: Flow, state: SessionState, step: Step, opt
     if not isinstance(step, MultiChoiceStep) or option not in {o.id for o in step.options}:
         return _reject(playbook, flow, state, _how_to_answer(playbook, step, state.lang))
     ticked = set(state.selection) ^ {option}
+    if option in ticked:  # "None of these" clears the others, and any other clears it
+        exclusive = {o.id for o in step.options if o.exclusive}
+        ticked = {option} if option in exclusive else ticked - exclusive
     selection = tuple(o.id for o in step.options if o.id in ticked)
     moved = state.model_copy(update={"selection": selection, "turn": state.turn + 1})
     return moved, (_ask(playbook, flow, moved, step),)
@@ -363,6 +377,18 @@ def _how_to_answer(playbook: Playbook, step: InputStep, lang: Lang) -> str:
         return fill(playbook.ui.in_(lang).invalid_multi_choice, count)
     rejected = parse.parse_text(playbook.ui, step, "", lang)
     return rejected.reason if isinstance(rejected, parse.Rejected) else ""
+
+
+def _exclusive_clash(
+    playbook: Playbook, step: MultiChoiceStep, chosen: list[str], lang: Lang
+) -> str | None:
+    """Why a selection is refused when it pairs an exclusive option with others, else None."""
+    if len(chosen) < 2:
+        return None
+    for option in step.options:
+        if option.exclusive and option.id in chosen:
+            return fill(playbook.ui.exclusive_option.get(lang), {"option": option.label.get(lang)})
+    return None
 
 
 def _raw_labels(step: MultiChoiceStep, chosen: list[str], lang: Lang) -> str:

@@ -187,6 +187,8 @@ class Option(Frozen):
 
     id: str
     label: Localized
+    exclusive: bool = False
+    """In a multi-choice, an option such as "None of these": ticking it clears the others."""
 
 
 class StepBase(Frozen):
@@ -506,6 +508,58 @@ class UiFields(Frozen, Generic[T]):
     coach_unshared: T
     coach_notes_title: T
     coach_trend_title: T
+    # --- the journey after a reflection (refs #11) ---
+    home_title: T
+    home_resume: T
+    home_restore: T
+    home_new: T
+    home_checkin_todo: T
+    home_checkin_done: T
+    home_checkin_off: T
+    home_history: T
+    home_commitments: T
+    home_progress: T
+    home_settings: T
+    settings_summary: T
+    coach_welcome: T
+    checkin_schedule_on: T
+    checkin_days_daily: T
+    checkin_days_weekdays: T
+    checkin_schedule_paused: T
+    checkin_schedule_off: T
+    checkin_schedule_none: T
+    checkin_terminal: T
+    commitments_title: T
+    commitments_empty: T
+    commitment_line: T
+    commitment_due: T
+    commitment_no_date: T
+    commitment_status_open: T
+    commitment_status_in_progress: T
+    commitment_status_postponed: T
+    commitment_status_done: T
+    commitment_status_dropped: T
+    commitment_contact: T
+    commitment_team_talk: T
+    coach_commitments_title: T
+    cancel_confirm: T
+    cancel_confirm_button: T
+    cancel_keep_button: T
+    cancelled_restorable: T
+    cancel_kept: T
+    restored: T
+    skip_button: T
+    exclusive_option: T
+    reply_button: T
+    reply_prompt: T
+    reply_sent: T
+    reply_nothing: T
+    coach_reply_received: T
+    coach_reply_sent: T
+    thread_from_coach: T
+    history_reply: T
+    terminal: dict[str, T] = {}
+    """Texts that replace the ui texts of the same name in the terminal (no buttons there)."""
 
 
 UiText = UiFields[str]
@@ -538,6 +592,16 @@ def _in_language(texts: UiTexts, lang: Lang) -> UiText:
     return UiText.model_construct(None, **values)
 
 
+class Nudges(Frozen):
+    """Reminders of an unfinished reflection: one per delay, counted from the last answer."""
+
+    after_hours: list[int]
+    text: Localized
+    resume_button: Localized
+    stop_button: Localized
+    stopped: Localized
+
+
 class Playbook(Frozen):
     """The whole conversation content: texts around questions, safety net, flows."""
 
@@ -545,6 +609,7 @@ class Playbook(Frozen):
     safety: Safety
     flows: dict[str, Flow]
     followups: list[Followup] = []
+    nudges: Nudges
     version: str = ""
     """Content hash of the source text, set by the loader; the YAML must not set it."""
 

@@ -143,6 +143,8 @@ class Ask:
     optional: bool
     previous: str | None = None
     """The answer given before the manager came back to this question, as words."""
+    skip: str | None = None
+    """On an optional question, the label of the skip choice (a button, a numbered line)."""
 
 
 @dataclass(frozen=True, slots=True)

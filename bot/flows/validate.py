@@ -33,7 +33,9 @@ from .contract import (
     REQUIRED_COMMANDS,
     REQUIRED_FLOWS,
     commands_are_described,
+    nudges_are_sound,
     required_flows_present,
+    terminal_texts_replace_ui_texts,
     ui_placeholders_are_known,
 )
 from .model import (
@@ -520,6 +522,22 @@ def followups_are_sound(playbook: Playbook) -> Iterator[Problem]:
         seen.add(followup.after_days)
 
 
+def exclusive_options_are_sound(playbook: Playbook) -> Iterator[Problem]:
+    """An exclusive option ("None of these") belongs to a multi-choice with other options."""
+    for flow_id, flow in playbook.flows.items():
+        for step in flow.steps:
+            if not isinstance(step, ChoiceStep | MultiChoiceStep):
+                continue
+            for option in step.options:
+                if not option.exclusive:
+                    continue
+                where = step_path(flow_id, step.id, "options", option.id, "exclusive")
+                if isinstance(step, ChoiceStep):
+                    yield Problem(where, "only a multi-choice option can be exclusive; remove it")
+                elif all(other.exclusive for other in step.options):
+                    yield Problem(where, "every option is exclusive: use a choice step instead")
+
+
 RULES: tuple[Rule, ...] = (
     ids_are_well_formed,
     ids_are_unique,
@@ -543,4 +561,7 @@ RULES: tuple[Rule, ...] = (
     safety_keywords_present,
     suggestions_are_valid,
     followups_are_sound,
+    exclusive_options_are_sound,
+    terminal_texts_replace_ui_texts,
+    nudges_are_sound,
 )

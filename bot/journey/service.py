@@ -1,0 +1,242 @@
+"""The journey service: what a manager finds when they come back, and what they can set.
+
+Used by every adapter: the terminal shows the home when nothing is in progress; Telegram shows
+it on /start (a coach gets their own welcome instead).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from storage import checkins as checkin_store
+from storage import journey as store
+from storage import repository
+from storage.db import to_stored
+from storage.repository import SessionRow, User
+
+from ..checkins.schedule import local_day
+from ..checkins.service import SETUP, CheckinService
+from ..clock import Clock
+from ..coach.service import CoachService
+from ..conversation import REFLECTION, Conversation, Reply
+from ..flows.state import Say
+from ..flows.text import fill
+from .commitments import CommitmentService, long_date
+from .nudges import NudgeService, where_it_stopped
+from .quiet import DEFAULT_QUIET_HOURS, is_quiet, parse_quiet_hours
+
+log = logging.getLogger(__name__)
+
+RESUME = "resume"
+RESTORE = "restore"
+NEW = "new"
+CHECKIN = "checkin"
+HISTORY = "history"
+COMMITMENTS = "commitments"
+PROGRESS = "progress"
+SETTINGS = "settings"
+
+
+@dataclass(frozen=True)
+class HomeItem:
+    """One choice of the home: what it does (an action id above) and its words."""
+
+    action: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Home:
+    """What a returning manager is offered, in order."""
+
+    title: str
+    items: tuple[HomeItem, ...]
+
+    def action(self, number: int) -> str | None:
+        """The action of the item numbered `number` (from 1), None if there is none."""
+        return self.items[number - 1].action if 1 <= number <= len(self.items) else None
+
+
+class JourneyService:
+    """Home, coach's welcome, check-in schedule, quiet hours, /cancel with a way back."""
+
+    def __init__(
+        self,
+        conversation: Conversation,
+        checkins: CheckinService,
+        coach: CoachService,
+        clock: Clock,
+        default_quiet_hours: str = DEFAULT_QUIET_HOURS,
+    ) -> None:
+        parse_quiet_hours(default_quiet_hours)
+        self.conversation = conversation
+        self.checkins = checkins
+        self.coach = coach
+        self.db = conversation.db
+        self.clock = clock
+        self.default_quiet_hours = default_quiet_hours
+        self.nudges = NudgeService(conversation, clock, self.in_quiet_hours)
+        self.commitments = CommitmentService(conversation, clock, self.in_quiet_hours)
+
+    # --- home ----------------------------------------------------------------------------------
+
+    def home(self, user: User, *, terminal: bool = False) -> Home:
+        """The manager's home: the reflection in progress (where it stopped) or the one they
+        dropped, a new one, today's check-in, history, commitments, progress, settings."""
+        ui, lang = self.conversation.playbook.ui, self.conversation.language(user)
+        items = []
+        session = self.conversation.open_session(user, REFLECTION)
+        if session is not None:
+            section = where_it_stopped(self.conversation.library, session.state, lang)
+            items.append(HomeItem(RESUME, fill(ui.home_resume.get(lang), {"section": section})))
+        elif store.last_cancelled_reflection(self.db, user.id) is not None:
+            items.append(HomeItem(RESTORE, ui.home_restore.get(lang)))
+        items.append(HomeItem(NEW, ui.home_new.get(lang)))
+        items.append(HomeItem(CHECKIN, self._checkin_label(user, terminal)))
+        count = len(self.conversation.history(user))
+        items.append(HomeItem(HISTORY, fill(ui.home_history.get(lang), {"count": str(count)})))
+        open_count = str(self.commitments.open_count(user))
+        items.append(
+            HomeItem(COMMITMENTS, fill(ui.home_commitments.get(lang), {"count": open_count}))
+        )
+        items.append(HomeItem(PROGRESS, ui.home_progress.get(lang)))
+        items.append(HomeItem(SETTINGS, ui.home_settings.get(lang)))
+        return Home(ui.home_title.get(lang), tuple(items))
+
+    def _checkin_label(self, user: User, terminal: bool) -> str:
+        ui, lang = self.conversation.playbook.ui, self.conversation.language(user)
+        today = local_day(self.clock(), self.checkins.zone(user)).isoformat()
+        checkin = checkin_store.checkin_on(self.db, user.id, today)
+        if checkin is not None and checkin.status == "answered":
+            return ui.home_checkin_done.get(lang)
+        settings = self.checkins.settings(user)
+        if terminal or (settings is not None and settings.enabled):
+            return ui.home_checkin_todo.get(lang)
+        return ui.home_checkin_off.get(lang)
+
+    def coach_welcome(self, coach: User) -> str:
+        """A coach's /start: who they are here, and their commands."""
+        ui, lang = self.conversation.playbook.ui, self.conversation.language(coach)
+        name = coach.display_name or ""
+        return fill(ui.coach_welcome.get(lang), {"name": name}) + "\n\n" + ui.coach_help.get(lang)
+
+    # --- check-in schedule, settings -----------------------------------------------------------
+
+    def checkin_schedule(self, user: User) -> str:
+        """/checkin's first words: the days, time and place of the check-ins, paused until."""
+        ui, lang = self.conversation.playbook.ui, self.conversation.language(user)
+        settings = self.checkins.settings(user)
+        if settings is None:
+            return ui.checkin_schedule_none.get(lang)
+        if not settings.enabled:
+            return ui.checkin_schedule_off.get(lang)
+        days = ui.checkin_days_weekdays if settings.weekdays_only else ui.checkin_days_daily
+        text = fill(
+            ui.checkin_schedule_on.get(lang),
+            {"days": days.get(lang), "time": settings.local_time, "zone": settings.timezone},
+        )
+        today = local_day(self.clock(), settings.timezone)
+        if settings.paused_until and date.fromisoformat(settings.paused_until) >= today:
+            until = long_date(date.fromisoformat(settings.paused_until), lang)
+            text += " " + fill(ui.checkin_schedule_paused.get(lang), {"date": until})
+        return text
+
+    def quiet_hours(self, user: User) -> str:
+        """The user's quiet hours, "21:00-08:00" (the default until they set theirs)."""
+        return store.quiet_hours(self.db, user.id) or self.default_quiet_hours
+
+    def set_quiet_hours(self, user: User, hours: str | None) -> None:
+        """Set the user's quiet hours ("22:00-07:00"); None goes back to the default.
+        ValueError, saying how to write it, when `hours` is not a range of hours."""
+        if hours is not None:
+            parse_quiet_hours(hours)
+        store.set_quiet_hours(self.db, user.id, hours.strip() if hours else None)
+
+    def in_quiet_hours(self, user: User) -> bool:
+        """True while it is the user's quiet hours where they live."""
+        return is_quiet(self.clock(), self.checkins.zone(user), self.quiet_hours(user))
+
+    def settings_text(self, user: User) -> str:
+        """The settings page: quiet hours, reminders, and the commands that change the rest."""
+        ui, lang = self.conversation.playbook.ui, self.conversation.language(user)
+        on = ui.no if self.nudges.stopped(user) else ui.yes
+        summary = fill(
+            ui.settings_summary.get(lang),
+            {"quiet": self.quiet_hours(user), "nudges": on.get(lang)},
+        )
+        return self.checkin_schedule(user) + "\n" + summary
+
+    # --- /cancel with a way back ---------------------------------------------------------------
+
+    def cancel_question(self, user: User) -> tuple[str, tuple[tuple[str, str], ...]] | None:
+        """/cancel asks first: the question and its two choices ("drop", "keep"); None when
+        nothing is in progress."""
+        current = self.conversation.current(user)
+        if current is None:
+            return None
+        ui, lang = self.conversation.playbook.ui, self.conversation.language(user)
+        section = where_it_stopped(self.conversation.library, current[0].state, lang)
+        return (
+            fill(ui.cancel_confirm.get(lang), {"section": section}),
+            (
+                ("drop", ui.cancel_confirm_button.get(lang)),
+                ("keep", ui.cancel_keep_button.get(lang)),
+            ),
+        )
+
+    def confirm_cancel(self, user: User, drop: bool) -> str:
+        """The answer to /cancel's question: drop the flow in progress (it can be brought back)
+        or keep it; the words to say."""
+        ui, lang = self.conversation.playbook.ui, self.conversation.language(user)
+        current = self.conversation.current(user)
+        if current is None:
+            return ui.nothing_in_progress.get(lang)
+        if not drop:
+            return ui.cancel_kept.get(lang)
+        store.mark_cancelled(self.db, current[0].id, to_stored(self.clock()))
+        log.info("flow.cancelled user=%s session=%s", user.id, current[0].id)
+        if current[0].flow == REFLECTION:
+            return ui.cancelled_restorable.get(lang)
+        return ui.cancelled.get(lang)
+
+    def restore(self, user: User) -> Reply:
+        """Bring back the reflection dropped with /cancel (if no other began since): its
+        question where it was left; nothing when there is none."""
+        if self.conversation.open_session(user, REFLECTION) is not None:
+            return Reply(None, ())
+        session = store.last_cancelled_reflection(self.db, user.id)
+        if session is None:
+            return Reply(None, ())
+        store.restore_session(self.db, user.id, session.id, to_stored(self.clock()))
+        reply = self.conversation.resume(repository.get_user(self.db, user.id))
+        lang = self.conversation.language(user)
+        said = Say(self.conversation.playbook.ui.restored.get(lang))
+        return Reply(reply.session_id, (said, *reply.outputs))
+
+    # --- after the summary: one question at a time ----------------------------------------------
+
+    def privacy_offer_due(self, reply: Reply) -> SessionRow | None:
+        """The reflection whose keep-private offer goes out after this reply, if any: after the
+        summary when no question follows, else once the check-in set-up it led to is over."""
+        if reply.completed is None:
+            return None
+        done = self.conversation.session(reply.completed)
+        if done.flow == REFLECTION:
+            chained = reply.question is not None and reply.session_id != done.id
+            return None if chained else self._if_shared(done)
+        if done.flow != SETUP or reply.question is not None:
+            return None
+        for reflection in self.conversation.history(repository.get_user(self.db, done.user_id)):
+            if reflection.completed_at == done.started_at:  # the set-up this reflection led to
+                return self._if_shared(reflection)
+        return None
+
+    def _if_shared(self, reflection: SessionRow) -> SessionRow | None:
+        manager = repository.get_user(self.db, reflection.user_id)
+        return reflection if self.coach.coach_of(manager) is not None else None
+
+    def now(self) -> datetime:
+        """The service's clock."""
+        return self.clock()
