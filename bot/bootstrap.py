@@ -18,6 +18,7 @@ from .conversation import Conversation
 from .journey.service import JourneyService
 from .playbooks import PlaybookLibrary
 from .settings import Settings
+from .team.service import TeamService
 
 
 def system_clock() -> datetime:
@@ -36,6 +37,8 @@ class Services:
     """Home, reminders, commitments, schedule, quiet hours, /cancel's way back (refs #11)."""
     thread: CoachThread
     """Replies between a manager and their coach (refs #11)."""
+    team: TeamService
+    """The team round: anonymous answers from the team (refs #13)."""
 
 
 def open_storage(settings: Settings) -> Database:
@@ -56,4 +59,11 @@ def build_services(settings: Settings, db: Database, clock: Clock = system_clock
     checkins = CheckinService(conversation, grace, clock)
     coach = CoachService(conversation, settings.coach_ids, clock)
     journey = JourneyService(conversation, checkins, coach, clock, settings.quiet_hours)
-    return Services(conversation, checkins, coach, journey, CoachThread(coach))
+    return Services(
+        conversation,
+        checkins,
+        coach,
+        journey,
+        CoachThread(coach),
+        TeamService(conversation, clock),
+    )

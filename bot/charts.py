@@ -128,6 +128,45 @@ def trend_chart(
             fig.clear()
 
 
+FEELINGS_SIZE = (10.0, 6.0)  # 1000x600 px
+
+
+def feelings_chart(points: Sequence[tuple[str, int]], title: str, axis: str) -> bytes:
+    """PNG: how many people chose each point of a scale, one labelled bar per point.
+
+    `points` are (label under the bar, e.g. "1\nvery worried", count), lowest point first.
+    """
+    with _RENDER_LOCK:
+        fig = _figure(FEELINGS_SIZE)
+        try:
+            _title(fig, title)
+            ax = fig.add_subplot()
+            counts = [count for _, count in points]
+            for x, count in enumerate(counts):
+                (bar,) = ax.bar([x], [count], width=0.6)
+                _bar_style(bar, MOOD_COLOUR, hatched=False)
+                ax.text(
+                    x,
+                    count + 0.05,
+                    str(count),
+                    ha="center",
+                    va="bottom",
+                    fontsize=LABEL_SIZE,
+                    color=MUTED,
+                    in_layout=False,
+                )
+            top = max(counts, default=0)
+            ax.set_ylim(0, top + 1)
+            ax.set_yticks(range(0, top + 2, max(1, (top + 1) // 6)))
+            ax.set_ylabel(_clean(axis), fontsize=LABEL_SIZE, parse_math=False)
+            labels = [_wrap(label, 16) for label, _ in points]
+            ax.set_xticks(range(len(points)), labels, parse_math=False)
+            _style(ax)
+            return _png(fig)
+        finally:
+            fig.clear()
+
+
 def _span(start: date, end: date) -> tuple[date, date]:
     """The span as plain dates in order, whichever way round it was given."""
     first, last = _day(start), _day(end)

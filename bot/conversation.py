@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -42,12 +42,15 @@ from .playbooks import PlaybookLibrary
 
 log = logging.getLogger(__name__)
 
-CompletionHook = Callable[[User, SessionRow, SessionState], None]
+CompletionHook = Callable[[User, SessionRow, SessionState], Sequence[Output] | None]
+OfferProvider = Callable[[User, str], Mapping[str, Sequence[str]]]
+"""(user, flow) -> answers to offer as buttons at text steps of that flow, by step id."""
 
 
 ONBOARDING = "onboarding"
 REFLECTION = "lost_client"
 CHECKIN = "daily_checkin"
+TEAM_MEMBER_FLOW = "team_round"
 
 
 @dataclass(frozen=True)
@@ -81,11 +84,31 @@ class Conversation:
         self.library = library
         self.clock = clock
         self._completion_hooks: list[CompletionHook] = []
+        self._offer_providers: list[OfferProvider] = []
 
     def on_completed(self, hook: CompletionHook) -> None:
         """Call `hook(user, session, final state)` whenever a session completes (same transaction
-        boundary as the last answer: right after it is stored)."""
+        boundary as the last answer: right after it is stored); outputs it returns are shown
+        after the flow's own."""
         self._completion_hooks.append(hook)
+
+    def offers_from(self, provider: OfferProvider) -> None:
+        """Ask `provider(user, flow)` at every start for answers to offer at text steps."""
+        self._offer_providers.append(provider)
+
+    def offer(self, user: User, flow: str, step: str, answers: Sequence[str]) -> bool:
+        """Offer `answers` as buttons at `step` of the user's open session of `flow`, if that
+        session has not passed the step yet; False if there is no such session."""
+        row = repository.open_session(self.db, user.id, flow)
+        if row is None:
+            return False
+        state = SessionState.model_validate_json(row.state)
+        if step in state.history:
+            return False
+        offered = {**state.offered, step: tuple(answers)}
+        updated = state.model_copy(update={"offered": offered})
+        repository.set_session_state(self.db, row.id, updated.model_dump_json(), self._now())
+        return True
 
     @property
     def playbook(self) -> Playbook:
@@ -170,10 +193,22 @@ class Conversation:
         return merged
 
     def start(self, user: User, flow: str, inputs: dict[str, str] | None = None) -> Reply:
-        """Begin `flow` on the current playbook; an open session of that flow is abandoned."""
+        """Begin `flow` on the current playbook; an open session of that flow is abandoned.
+
+        ValueError for `team_round`: a team member's answers are never a session of theirs
+        (sessions name their user); they run through TeamService.join.
+        """
+        if flow == TEAM_MEMBER_FLOW:
+            raise ValueError("team_round runs through the team service, never as a session")
         playbook = self.library.current
         given = inputs if inputs is not None else self.latest_outputs(user)
         state, outputs = engine.start(playbook, flow, self.language(user), given)
+        offered = self._offers(user, flow)
+        if offered:
+            state = state.model_copy(update={"offered": offered})
+            first = engine.ask(playbook, state)
+            if first is not None and first.step in offered:  # show the offers at once
+                outputs = (*(o for o in outputs if not isinstance(o, Ask)), first)
         row = repository.create_session(
             self.db, user.id, flow, playbook.version, state.model_dump_json(), self._now()
         )
@@ -272,6 +307,14 @@ class Conversation:
     def _now(self) -> str:
         return to_stored(self.clock())
 
+    def _offers(self, user: User, flow: str) -> dict[str, tuple[str, ...]]:
+        offered: dict[str, tuple[str, ...]] = {}
+        for provider in self._offer_providers:
+            for step, answers in provider(user, flow).items():
+                if answers:
+                    offered[step] = (*offered.get(step, ()), *answers)
+        return offered
+
     def _playbook_for(self, state: SessionState) -> Playbook | None:
         playbook = self.library.for_version(state.version)
         flow = playbook.flows.get(state.flow)
@@ -353,7 +396,9 @@ class Conversation:
         if row.flow == ONBOARDING:
             repository.mark_onboarded(self.db, user.id, now=self._now())
         for hook in self._completion_hooks:
-            hook(user, row, state)
+            added = hook(user, row, state)
+            if added:
+                outputs = (*outputs, *added)
         user = repository.get_user(self.db, user.id)
         if done.next_flow is not None:
             chained = self.start(user, done.next_flow)

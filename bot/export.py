@@ -171,6 +171,7 @@ def _tables(
         "reflections": [],
         "answers": [],
         "checkins": [],
+        "team_rounds": [],
     }
     for manager in managers:
         tables["managers"].append(
@@ -203,6 +204,11 @@ def _tables(
                         "value": json.loads(answer.value) if answer.value else None,
                         "at": answer.created_at,
                     }
+                )
+            team = services.coach.team_summary(session)
+            if team:  # the summary only: team members' answers are never exported
+                tables["team_rounds"].append(
+                    {"reflection_id": session.id, "summary": "\n".join(team)}
                 )
             bar.update()
         link = services.coach.link_of(manager)

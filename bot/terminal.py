@@ -7,6 +7,9 @@ Choices are numbered (type the number or the option's words), scales take a numb
 /skip, /pause, /cancel, /checkin, /commitments, /home, /quit and /help work; Ctrl-D or Ctrl-C
 saves and exits, and the next launch resumes at the same question. With nothing in progress,
 the chat opens on the home: choose by number. Standard input may be a pipe, one answer per line.
+
+The team round works here too: /team opens one (or shows it: /team close, /team extend), and
+another local user answers it with `/start team_<code>`; /forget team erases their answers.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from .userkey import UserKey
 if TYPE_CHECKING:
     from .bootstrap import Services
     from .journey.service import Home
+    from .team.service import TeamService
 
 COMMANDS: dict[str, Event] = {"/back": Back(), "/skip": Skip(), "/restart": Restart()}
 
@@ -121,6 +125,7 @@ class TerminalChat:
         self.services = services
         """The services around the conversation: with them, the home and the journey's
         commands (/checkin, /commitments, /cancel with a way back)."""
+        self.team: TeamService | None = services.team if services is not None else None
         self.options = options
         self.stdin = stdin
         self.stdout = stdout
@@ -183,6 +188,10 @@ class TerminalChat:
             return self.opening
         wanted = self.options.flow
         if wanted is not None:
+            if wanted == "team_round":
+                raise SystemExit(
+                    "rebond chat: team_round is answered from a round's code: /start team_<code>"
+                )
             if wanted not in self.conversation.playbook.flows:
                 known = ", ".join(self.conversation.playbook.flows)
                 raise SystemExit(f"rebond chat: unknown flow '{wanted}' (known: {known})")
@@ -206,6 +215,11 @@ class TerminalChat:
             self._say(f"> {line}")
         command = line.strip().lower()
         lang = self._lang(user)
+        if self.team is not None:
+            handled = self._team_step(user, line.strip())
+            if handled is not None:
+                self._waiting = None
+                return handled
         waiting, self._waiting = self._waiting, None
         if waiting is not None:  # the home, or /cancel's question, waits for a number
             return self._chosen(user, waiting, command)
@@ -229,6 +243,55 @@ class TerminalChat:
         if current is not None and current.skip is not None and command == skip_number:
             return self.conversation.handle(user, Pick(SKIP_OPTION))  # the numbered skip choice
         return self.conversation.handle(user, Answer(line))
+
+    def _team_step(self, user: User, line: str) -> Reply | None:
+        """The team round's commands, and a team member's answers; None for everything else."""
+        team = self.team
+        assert team is not None
+        words = line.split()
+        command = words[0].lower() if words else ""
+        if command == "/start" and len(words) == 2 and words[1].startswith("team_"):
+            return team.join(user, words[1])
+        if team.answering(user):
+            if command == "/help":
+                self._say(team.help_text(user))
+                return Reply(None, tuple(o for o in [team.question(user)] if o is not None))
+            if command == "/forget":
+                self._say(team.forget(user))
+                return None
+            event = COMMANDS.get(command, Answer(line))
+            return team.handle(user, event)
+        if command == "/forget" and words[1:] == ["team"]:
+            self._say(team.forget(user))
+            return self.conversation.resume(user)
+        if command != "/team":
+            return None
+        for message in team.due():  # no scheduler here: rounds close when the manager looks
+            if message.manager.id == user.id:
+                self._say("\n\n".join(message.texts))
+                team.mark_sent(message)
+        status = team.status(user)
+        action = words[1].lower() if len(words) > 1 else ""
+        if status is None and action == "extend":  # a closed round, too small to show
+            last = team.last_closed(user)
+            extended = team.extend(user, last.id) if last is not None else None
+            self._say(extended or team.texts.not_yours.get(self._lang(user)))
+            return self.conversation.resume(user)
+        if status is None:
+            return team.start_setup(user)
+        if action == "close":
+            closed = team.close_early(user, status.round.id)
+            if closed is not None:
+                self._say("\n\n".join(closed.texts))
+                team.mark_sent(closed)
+        elif action == "extend":
+            self._say(team.extend(user, status.round.id) or "")
+        else:
+            self._say(
+                f"{status.text}\n/team close: {status.close_label} · /team extend: "
+                f"{status.extend_label}"
+            )
+        return self.conversation.resume(user)
 
     # --- the journey: home, /checkin, /commitments, /cancel ------------------------------------
 

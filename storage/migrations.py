@@ -430,3 +430,46 @@ def journey_tables(db: Database) -> None:
         CREATE INDEX coach_thread_by_coach ON coach_thread(coach_id);
         """
     )
+
+
+@MIGRATIONS(name="0010_team_round")
+def team_round_tables(db: Database) -> None:
+    """Team rounds; team members' answers keyed by a random token; and, apart, the link from a
+    member to their token, without which nobody can tell whose answer is whose.
+
+    No answer or link row carries a time, and both tables are WITHOUT ROWID, stored in the
+    order of their random keys: neither insertion order nor a clock can pair them up.
+    """
+    db.executescript(
+        """
+        CREATE TABLE team_rounds (
+            id INTEGER PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,
+            manager_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            reflection_id INTEGER REFERENCES sessions(id) ON DELETE SET NULL,
+            lang TEXT NOT NULL CHECK (lang IN ('fr', 'en')),
+            own_question TEXT,
+            status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+            opened_at TEXT NOT NULL,
+            closes_at TEXT NOT NULL,
+            closed_at TEXT,
+            summary_sent_at TEXT
+        );
+        CREATE INDEX team_rounds_due ON team_rounds(closes_at) WHERE status = 'open';
+        CREATE INDEX team_rounds_by_manager ON team_rounds(manager_id, id);
+        CREATE TABLE team_answers (
+            token TEXT PRIMARY KEY,
+            round_id INTEGER NOT NULL REFERENCES team_rounds(id) ON DELETE CASCADE,
+            answer TEXT,
+            draft TEXT
+        ) WITHOUT ROWID;
+        CREATE INDEX team_answers_by_round ON team_answers(round_id);
+        CREATE TABLE team_members (
+            round_id INTEGER NOT NULL REFERENCES team_rounds(id) ON DELETE CASCADE,
+            member_key TEXT NOT NULL,
+            token TEXT NOT NULL UNIQUE,
+            PRIMARY KEY (round_id, member_key)
+        ) WITHOUT ROWID;
+        CREATE INDEX team_members_by_key ON team_members(member_key);
+        """
+    )

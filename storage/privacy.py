@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from . import team
+
 # Every table that holds rows about a user, and the column that names them.
 USER_COLUMNS: dict[str, tuple[str, ...]] = {
     "users": ("id",),
@@ -21,6 +23,7 @@ USER_COLUMNS: dict[str, tuple[str, ...]] = {
     "coach_preferences": ("coach_id",),
     "notifications": ("coach_id", "manager_id"),
     "audit": ("coach_id", "manager_id"),
+    "team_rounds": ("manager_id",),
     "web_links": ("coach_id",),
     "web_sessions": ("coach_id",),
     "nudges": ("user_id",),
@@ -53,6 +56,9 @@ def user_data(db: Database, user_id: int) -> dict[str, list[dict[str, Any]]]:
             [user_id],
         )
     )
+    keys = [row["key"] for row in data["users"]]
+    # As a team member: their own answers, which no one else can read with their name.
+    data["team_answers"] = team.member_answers(db, keys[0]) if keys else []
     for session in data["sessions"]:
         for column in ("state", "outputs", "summary"):
             if session.get(column):
@@ -70,7 +76,10 @@ def forget_user(db: Database, user_id: int) -> dict[str, int]:
     Then scrub the write-ahead log (`storage.erasure.WalScrubber`): until then, earlier copies
     of the erased pages remain in the -wal file."""
     before = _counts(db, user_id)
+    keys = list(db.query("SELECT key FROM users WHERE id = ?", [user_id]))
     with db.atomic():
+        if keys:  # as a team member: answers and links, which name no user id
+            before["team_answers"] = team.forget_member(db, keys[0]["key"])
         # Sessions cascade to answers, notes and feedback about them; the user row cascades
         # to everything that names them. Rows that belong to someone else forget them instead:
         # invites they opened or used, and a coach's reads and messages, which stay in the
@@ -79,6 +88,7 @@ def forget_user(db: Database, user_id: int) -> dict[str, int]:
     # With secure_delete the freed pages are zeroed in the file; earlier copies of those pages
     # in the write-ahead log are the caller's to scrub (storage.erasure), without blocking.
     after = _counts(db, user_id)
+    after["team_answers"] = 0
     return {table: before[table] - after[table] for table in before if before[table]}
 
 

@@ -264,6 +264,13 @@ def set_session_status(db: Database, session_id: int, status: str, *, now: str) 
     )
 
 
+def set_session_state(db: Database, session_id: int, state: str, now: str) -> None:
+    """Replace a session's state, keeping its status (no answer is recorded)."""
+    db.execute(
+        "UPDATE sessions SET state = ?, updated_at = ? WHERE id = ?", [state, now, session_id]
+    )
+
+
 class _AlreadyStored(Exception):
     """Raised inside a transaction to undo it: the same input was stored before."""
 

@@ -371,7 +371,10 @@ def test_required_flows_are_named():
         "flows: missing flow 'lost_client', which Rebond starts by name",
         "flows: missing flow 'daily_checkin', which Rebond starts by name",
         "flows: missing flow 'checkin_setup', which Rebond starts by name",
+        "flows: missing flow 'team_round_setup', which Rebond starts by name",
+        "flows: missing flow 'team_round', which Rebond starts by name",
         "flows: missing flow 'commitment_check', which Rebond starts by name",
+        "flows: missing 'team:' section: the team round's texts and hooks",
     ]
 
 

@@ -40,6 +40,9 @@ def transcript_markdown(transcript: Transcript, notes_title: str, lang: str = "f
         lines += [f"## {escape_markdown(section.title)}", ""]
         for prompt, answer in section.exchanges:
             lines += [f"**{escape_markdown(prompt)}**", "", escape_markdown(answer), ""]
+    if transcript.team:  # summaries only: the first line is the round's title
+        lines += [f"## {escape_markdown(transcript.team[0])}", ""]
+        lines += [escape_markdown(line) for line in transcript.team[1:]] + [""]
     if transcript.notes:
         lines += [f"## {escape_markdown(notes_title)}", ""]
         lines += [f"- {escape_markdown(note)}" for note in transcript.notes]

@@ -19,6 +19,7 @@ from storage import checkins as checkin_store
 from storage import coach as store
 from storage import journey as journey_store
 from storage import privacy, repository
+from storage import team as team_store
 from storage.coach import Invite, Link, ManagerOverview
 from storage.db import to_stored
 from storage.erasure import WalScrubber, database_path
@@ -34,6 +35,7 @@ from ..flows.text import display_value, fill
 from ..flows.timezones import resolve
 from ..formatting import count, day_of, day_text, decimal, time_text
 from ..journey.commitments import describe
+from ..team.summary import feeling_scale, summarise, summary_lines
 from ..userkey import UserKey
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,8 @@ class Transcript:
     card: ReflectionCard
     sections: list[TranscriptSection]
     notes: list[str]
+    team: list[str] = field(default_factory=list)
+    """The summary of each team round of the reflection, as text lines (never raw answers)."""
     commitments: list[str] = field(default_factory=list)
     """The reflection's commitments and where they stand, in the reader's language (refs #11)."""
 
@@ -350,7 +354,14 @@ class CoachService:
             for commitment in journey_store.commitments_of_session(self.db, session.id)
         ]
         sections = self._sections(session, reader)
-        return Transcript(manager, self._card(session), sections, notes, commitments)
+        return Transcript(
+            manager,
+            self._card(session),
+            sections,
+            notes,
+            commitments=commitments,
+            team=self.team_summary(session),
+        )
 
     def card(self, session: SessionRow) -> ReflectionCard:
         """A reflection's date, client and scores."""
@@ -511,13 +522,19 @@ class CoachService:
         return Erasure(removed, complete, text)
 
     def apply_retention(self, days: int) -> int:
-        """Delete sessions started more than `days` ago, then scrub the write-ahead log (see
-        `erasure_pending`); how many sessions."""
+        """Delete sessions started more than `days` ago, and team rounds closed that long ago
+        with their answers, then scrub the write-ahead log (see `erasure_pending`); how many
+        sessions."""
         cutoff = to_stored(self.clock() - timedelta(days=days))
         deleted = privacy.delete_sessions_started_before(self.db, cutoff)
-        complete = self.scrubber.scrub() if deleted else not self.scrubber.pending
+        rounds = team_store.delete_rounds_closed_before(self.db, cutoff)  # team answers with them
+        complete = self.scrubber.scrub() if deleted or rounds else not self.scrubber.pending
         log.info(
-            "privacy.retention days=%s sessions_deleted=%s complete=%s", days, deleted, complete
+            "privacy.retention days=%s sessions_deleted=%s team_rounds_deleted=%s complete=%s",
+            days,
+            deleted,
+            rounds,
+            complete,
         )
         return deleted
 
@@ -566,6 +583,24 @@ class CoachService:
             (score("guilt_before"), score("guilt_after")),
             (score("worry_before"), score("worry_after")),
         )
+
+    def team_summary(self, session: SessionRow) -> list[str]:
+        """Each closed team round of the reflection, summarised as the manager sees it (no check:
+        callers check access)."""
+        playbook = self.conversation.playbook
+        rounds = team_store.rounds_of_reflection(self.db, session.id)
+        if playbook.team is None or not rounds:
+            return []
+        scale = feeling_scale(playbook)
+        lang = SessionState.model_validate_json(session.state).lang
+        lines: list[str] = []
+        for closed in rounds:
+            answers = team_store.round_answers(self.db, closed.id)
+            summary = summarise(
+                answers, closed.own_question, (scale.min, scale.max), playbook.safety
+            )
+            lines += summary_lines(summary, playbook, lang)
+        return lines
 
     def _sections(self, session: SessionRow, reader: User | None) -> list[TranscriptSection]:
         state = SessionState.model_validate_json(session.state)

@@ -109,6 +109,18 @@ def all_texts(playbook: Playbook) -> Iterator[tuple[PathT, Localized]]:
     yield ("nudges", "stopped"), nudges.stopped
     for flow_id, flow in playbook.flows.items():
         yield from flow_texts(flow_id, flow)
+    for team_name, team_text in team_texts(playbook):
+        yield ("team", team_name), team_text
+
+
+def team_texts(playbook: Playbook) -> Iterator[tuple[str, Localized]]:
+    """Every text of the `team` section (none when the playbook has no team round)."""
+    if playbook.team is None:
+        return
+    for name in type(playbook.team).model_fields:
+        value = getattr(playbook.team, name)
+        if isinstance(value, Localized):
+            yield name, value
 
 
 def all_nexts(playbook: Playbook) -> Iterator[tuple[PathT, Next]]:

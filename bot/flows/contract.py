@@ -6,17 +6,22 @@ says which one went missing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 
-from .analysis import Problem, did_you_mean, step_path, ui_texts
-from .model import LANGUAGES, ChoiceStep, Playbook
+from .analysis import Problem, did_you_mean, step_path, team_texts, ui_texts
+from .model import LANGUAGES, ChoiceStep, Playbook, TextStep
 from .text import placeholders
 
+TEAM_SETUP = "team_round_setup"
+TEAM_ROUND = "team_round"
 REQUIRED_FLOWS = (
     "onboarding",
     "lost_client",
     "daily_checkin",
     "checkin_setup",
+    TEAM_SETUP,
+    TEAM_ROUND,
     "commitment_check",
 )
 REQUIRED_STEPS: dict[str, dict[str, str]] = {
@@ -35,6 +40,15 @@ REQUIRED_STEPS: dict[str, dict[str, str]] = {
         "checkin_zone": "timezone",
         "checkin_pause_days": "number",
     },
+    TEAM_SETUP: {"round_language": "choice", "round_days": "choice", "own_question": "text"},
+    TEAM_ROUND: {
+        "feeling": "scale",
+        "worry": "text",
+        "idea": "text",
+        "own_answer": "text",
+        "contribute": "yes_no",
+        "signature": "text",
+    },
     "commitment_check": {
         "commitment_status": "choice",
         "next_step": "text",
@@ -45,6 +59,7 @@ REQUIRED_STEPS: dict[str, dict[str, str]] = {
 """Steps the code reads answers from, by flow, with their type."""
 REQUIRED_OPTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("checkin_setup", "checkin_action"): ("daily", "weekdays", "pause", "off"),
+    (TEAM_SETUP, "round_language"): ("fr", "en"),
     ("commitment_check", "commitment_status"): ("done", "in_progress", "postponed", "dropped"),
 }
 """Options the code acts on, by (flow, step)."""
@@ -137,6 +152,84 @@ UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
 }
 NUDGE_PLACEHOLDERS = frozenset({"section"})
 
+TEAM_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "opened": frozenset({"closes"}),
+    "forward": frozenset({"manager", "closes", "link"}),
+    "no_link": frozenset({"code"}),
+    "status_open": frozenset({"count", "closes"}),
+    "status_closed": frozenset({"count"}),
+    "closed_early": frozenset({"count"}),
+    "extended": frozenset({"closes"}),
+    "too_small": frozenset({"count", "minimum"}),
+    "summary_title": frozenset({"count"}),
+    "feeling_line": frozenset({"value", "label", "bar", "count"}),
+    "own_title": frozenset({"question"}),
+    "offers_line": frozenset({"count"}),
+    "offers_signed": frozenset({"names"}),
+    "join_closed": frozenset({"manager"}),
+    "join_again": frozenset({"closes"}),
+}
+ROUND_DAYS = re.compile(r"^days_([1-9][0-9]?)$")
+"""Options of the round's length: `days_5` closes it 5 days after opening (1 to 99)."""
+
+
+def team_texts_are_sound(playbook: Playbook) -> Iterator[Problem]:
+    """The team round's texts quote only what Rebond gives them; its hooks name real steps."""
+    team = playbook.team
+    if team is None:
+        return
+    for name, text in team_texts(playbook):
+        allowed = TEAM_PLACEHOLDERS.get(name, frozenset())
+        for lang in LANGUAGES:
+            for used in placeholders(text.get(lang)):
+                if used not in allowed:
+                    offer = ", ".join(f"{{{a}}}" for a in sorted(allowed)) or "none"
+                    yield Problem(
+                        ("team", name, lang),
+                        f"'{{{used}}}' is not available here (available: {offer})",
+                    )
+    reflection = playbook.flows.get("lost_client")
+    if reflection is None:
+        return
+    for index, step_id in enumerate(team.offer_steps):
+        if step_id not in reflection.step_by_id:
+            hint = did_you_mean(step_id, reflection.step_by_id)
+            yield Problem(
+                ("team", "offer_steps", index), f"no step '{step_id}' in lost_client{hint}"
+            )
+    target = reflection.step_by_id.get(team.ideas_step)
+    if not isinstance(target, TextStep):
+        hint = did_you_mean(team.ideas_step, reflection.step_by_id)
+        yield Problem(
+            ("team", "ideas_step"),
+            f"'{team.ideas_step}' must be a text step of lost_client, where the team's ideas "
+            f"are offered{hint}",
+        )
+
+
+def team_round_present(playbook: Playbook) -> Iterator[Problem]:
+    """The team round has its texts, a length for every closing option, an optional own
+    question, and a skippable signature."""
+    if playbook.team is None:
+        yield Problem(("flows",), "missing 'team:' section: the team round's texts and hooks")
+    setup = playbook.flows.get(TEAM_SETUP)
+    days = setup.step_by_id.get("round_days") if setup else None
+    if isinstance(days, ChoiceStep):
+        for option in days.options:
+            if not ROUND_DAYS.match(option.id):
+                yield Problem(
+                    step_path(TEAM_SETUP, "round_days", "options", option.id, "id"),
+                    f"'{option.id}' is not a length: write days_<n>, like days_5",
+                )
+    member = playbook.flows.get(TEAM_ROUND)
+    for step_id in ("worry", "idea", "own_answer", "signature"):
+        step = member.step_by_id.get(step_id) if member else None
+        if step is not None and not step.optional:
+            yield Problem(
+                step_path(TEAM_ROUND, step_id, "optional"),
+                f"'{step_id}' must stay optional: nobody has to write anything",
+            )
+
 
 def ui_placeholders_are_known(playbook: Playbook) -> Iterator[Problem]:
     """Texts around questions quote only the values the engine gives them."""
@@ -205,6 +298,8 @@ def required_flows_present(playbook: Playbook, required: Iterable[str]) -> Itera
                             step_path(flow_id, step_id, "options"),
                             f"missing option '{option}', which Rebond acts on",
                         )
+    if TEAM_ROUND in required:
+        yield from team_round_present(playbook)
 
 
 def terminal_texts_replace_ui_texts(playbook: Playbook) -> Iterator[Problem]:

@@ -22,6 +22,7 @@ from .model import (
     Playbook,
     ScaleStep,
     Step,
+    TextStep,
     TimeStep,
     TimezoneStep,
     YesNoStep,
@@ -125,6 +126,12 @@ def advance(playbook: Playbook, state: SessionState, event: Event) -> Result:
         return _record(playbook, flow, state, step, checked, _raw_labels(step, checked, lang))
     if isinstance(event, Answer) and step.optional and not event.text.strip():
         return _record(playbook, flow, state, step, None, "")  # an empty line passes
+    picked = offered_answer(state, step, event)
+    if picked is not None:  # an offered answer: words the person did not write, no safety check
+        chosen = parse.parse_text(ui, step, picked, lang)
+        if isinstance(chosen, parse.Rejected):
+            return _reject(playbook, flow, state, chosen.reason)
+        return _record(playbook, flow, state, step, chosen, picked)
     notes: list[Output] = []
     if isinstance(event, Answer):
         if needs_safety_note(playbook.safety, event.text):
@@ -146,6 +153,29 @@ def advance(playbook: Playbook, state: SessionState, event: Event) -> Result:
         raw = display_value(playbook, step, value, lang)
     new_state, outputs = _record(playbook, flow, state, step, value, raw)
     return new_state, (*notes, *outputs)
+
+
+OFFERED_PREFIX = "o"
+"""Button ids of offered answers at a text step: o1, o2, ..."""
+OFFERED_LABEL = 60
+"""Characters of an offered answer shown on its button (the whole text is recorded)."""
+
+
+def offered_answer(state: SessionState, step: Step, event: Event) -> str | None:
+    """The offered answer an event picks at a text step (its button, or its number typed)."""
+    offers = state.offered.get(step.id, ())
+    if not offers or not isinstance(step, TextStep):
+        return None
+    if isinstance(event, Pick) and event.option.startswith(OFFERED_PREFIX):
+        number = event.option[len(OFFERED_PREFIX) :]
+    elif isinstance(event, Answer):
+        number = event.text.strip()
+    else:
+        return None
+    if not number.isdigit() or len(number) > 3:
+        return None
+    index = int(number) - 1
+    return offers[index] if 0 <= index < len(offers) else None
 
 
 def ask(playbook: Playbook, state: SessionState) -> Ask | None:
@@ -246,6 +276,11 @@ def _ask(playbook: Playbook, flow: Flow, state: SessionState, step: InputStep) -
     options: tuple[Choice, ...] = ()
     if isinstance(step, ChoiceStep):
         options = tuple(Choice(o.id, o.label.get(lang)) for o in step.options)
+    elif isinstance(step, TextStep):
+        options = tuple(
+            Choice(f"{OFFERED_PREFIX}{number}", _shortened(text, OFFERED_LABEL))
+            for number, text in enumerate(state.offered.get(step.id, ()), start=1)
+        )
     elif isinstance(step, MultiChoiceStep):
         ticked = set(state.selection)
         options = tuple(Choice(o.id, o.label.get(lang), o.id in ticked) for o in step.options)
@@ -364,6 +399,7 @@ def _restart(playbook: Playbook, state: SessionState) -> Result:
         step=None,
         turn=state.turn,
         inputs=state.inputs,
+        offered=state.offered,
     )
     return _enter(
         playbook, flow, fresh, flow.first_step, [Say(playbook.ui.in_(state.lang).restarted)]
@@ -377,6 +413,11 @@ def _how_to_answer(playbook: Playbook, step: InputStep, lang: Lang) -> str:
         return fill(playbook.ui.in_(lang).invalid_multi_choice, count)
     rejected = parse.parse_text(playbook.ui, step, "", lang)
     return rejected.reason if isinstance(rejected, parse.Rejected) else ""
+
+
+def _shortened(text: str, room: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= room else flat[: room - 1].rstrip() + "…"
 
 
 def _exclusive_clash(

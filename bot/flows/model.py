@@ -592,6 +592,46 @@ def _in_language(texts: UiTexts, lang: Lang) -> UiText:
     return UiText.model_construct(None, **values)
 
 
+class TeamTexts(Frozen):
+    """The team round: where the reflection offers it, and what Rebond says around its flows."""
+
+    offer_steps: list[str] = []
+    """Steps of the reflection at which the adapter offers to open a team round."""
+    ideas_step: str
+    """The reflection's text step at which the team's ideas are offered as options."""
+    offer_button: Localized
+    opened: Localized
+    forward: Localized
+    no_link: Localized
+    status_open: Localized
+    status_closed: Localized
+    close_button: Localized
+    extend_button: Localized
+    closed_early: Localized
+    extended: Localized
+    not_yours: Localized
+    too_small: Localized
+    summary_title: Localized
+    feelings_title: Localized
+    feelings_axis: Localized
+    feeling_line: Localized
+    worries_title: Localized
+    ideas_title: Localized
+    own_title: Localized
+    offers_line: Localized
+    offers_signed: Localized
+    nothing_given: Localized
+    distress_note: Localized
+    ideas_offered: Localized
+    join_unknown: Localized
+    join_closed: Localized
+    join_own: Localized
+    join_again: Localized
+    member_help: Localized
+    member_forgotten: Localized
+    member_nothing: Localized
+
+
 class Nudges(Frozen):
     """Reminders of an unfinished reflection: one per delay, counted from the last answer."""
 
@@ -609,6 +649,8 @@ class Playbook(Frozen):
     safety: Safety
     flows: dict[str, Flow]
     followups: list[Followup] = []
+    team: TeamTexts | None = None
+    """Texts of the team round; required when the team round's flows are (see contract.py)."""
     nudges: Nudges
     version: str = ""
     """Content hash of the source text, set by the loader; the YAML must not set it."""

@@ -29,6 +29,9 @@ class SessionState(BaseModel):
     """Options ticked so far at a multi-choice step, before the manager confirms."""
     inputs: dict[str, str] = {}
     """Values given at start (e.g. the latest commitment), quoted by name like answers."""
+    offered: dict[str, tuple[str, ...]] = {}
+    """Answers offered as buttons at text steps, by step id, given by the adapter (e.g. the
+    team's ideas at "which idea first?"); a typed answer stays free."""
 
     @property
     def done(self) -> bool:

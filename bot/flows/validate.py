@@ -35,6 +35,7 @@ from .contract import (
     commands_are_described,
     nudges_are_sound,
     required_flows_present,
+    team_texts_are_sound,
     terminal_texts_replace_ui_texts,
     ui_placeholders_are_known,
 )
@@ -561,6 +562,7 @@ RULES: tuple[Rule, ...] = (
     safety_keywords_present,
     suggestions_are_valid,
     followups_are_sound,
+    team_texts_are_sound,
     exclusive_options_are_sound,
     terminal_texts_replace_ui_texts,
     nudges_are_sound,
