@@ -447,7 +447,7 @@ class CoachService:
         """The coach's own time zone for the times they read ("Montréal", "America/Toronto");
         the IANA name kept, or None (nothing stored) when the text names no zone."""
         zone = resolve(typed)
-        if zone is None or not self.is_coach(coach):
+        if not isinstance(zone, str) or not self.is_coach(coach):  # none, or several places
             return None
         store.set_coach_zone(self.db, coach.id, zone)
         return zone

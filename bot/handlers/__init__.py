@@ -67,7 +67,7 @@ def register(
     )
     application.add_handler(MessageHandler(private & new_message, manager.media))
     application.add_handler(CallbackQueryHandler(checkins.later, pattern=r"^k:"))
-    application.add_handler(CallbackQueryHandler(privacy.button, pattern=r"^[phf]:"))
+    application.add_handler(CallbackQueryHandler(privacy.button, pattern=r"^[phof]:"))
     application.add_handler(CallbackQueryHandler(manager.button))
     application.add_handler(ChatMemberHandler(manager.membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(~private & new_message, manager.group))

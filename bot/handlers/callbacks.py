@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 # Kinds: q answers an option; t ticks a multi-choice option; s confirms the ticks; c is a control
 # (resume or restart a session); l chooses a language; k snoozes a check-in; p keeps a reflection
-# private or shares it; h answers a coach's invite; f confirms /forget.
-_PATTERN = re.compile(r"^([qtsclkphf]):(\d{0,12}):(\d{0,12}):([A-Za-z0-9_-]{0,40})$")
+# private or shares it; h answers a coach's invite; o chooses among past reflections at consent;
+# f confirms /forget.
+_PATTERN = re.compile(r"^([qtsclkphof]):(\d{0,12}):(\d{0,12}):([A-Za-z0-9_-]{0,40})$")
 
 
 @dataclass(frozen=True)
