@@ -17,7 +17,9 @@ from ..coach.markdown import transcript_markdown
 from ..coach.service import CoachService, Delivery, ReflectionCard, Transcript
 from ..conversation import Conversation
 from ..delivery.outbox import Storage
+from ..flows.model import Lang
 from ..flows.text import fill
+from ..formatting import day_text
 from .chat import ChatView
 from .checkins import chart_texts
 from .manager import Context, ManagerHandlers, receipt_key
@@ -89,7 +91,7 @@ class CoachHandlers:
             return
         spans = [Span(fill(view.ui.coach_reflections_title.get(view.lang), {"name": name}), "b")]
         for card in cards:
-            line = fill(view.ui.coach_reflection_line.get(view.lang), _card_values(card))
+            line = fill(view.ui.coach_reflection_line.get(view.lang), _card_values(card, view.lang))
             spans += [Span("\n"), Span(line)]
         view.say(spans)
 
@@ -102,7 +104,7 @@ class CoachHandlers:
         if transcript is None:
             view.text(view.ui.coach_no_access.get(view.lang))
             return
-        spans = _transcript_spans(transcript, view.ui.coach_notes_title.get(view.lang))
+        spans = _transcript_spans(transcript, view.ui.coach_notes_title.get(view.lang), view.lang)
         if sum(len(span.text) for span in spans) <= LONG_TRANSCRIPT:
             view.say(spans)
             return
@@ -207,23 +209,23 @@ def deliver(view: ChatView, delivery: Delivery) -> bool:
     return True
 
 
-def _card_values(card: ReflectionCard) -> dict[str, str]:
+def _card_values(card: ReflectionCard, lang: Lang) -> dict[str, str]:
     def pair(scores: tuple[int | None, int | None]) -> str:
         return " → ".join("?" if score is None else str(score) for score in scores)
 
     return {
         "number": str(card.session_id),
-        "date": card.day.strftime("%d/%m/%Y"),
+        "date": day_text(card.day, lang),  # Babel, in the reader's language (refs #10)
         "client": card.client,
         "guilt": pair(card.guilt),
         "worry": pair(card.worry),
     }
 
 
-def _transcript_spans(transcript: Transcript, notes_title: str) -> list[Span]:
+def _transcript_spans(transcript: Transcript, notes_title: str, lang: Lang) -> list[Span]:
     card = transcript.card
     name = transcript.manager.display_name or f"#{transcript.manager.id}"
-    spans = [Span(f"{name} · {card.client} · {card.day.strftime('%d/%m/%Y')}", "b")]
+    spans = [Span(f"{name} · {card.client} · {day_text(card.day, lang)}", "b")]
     for section in transcript.sections:
         spans += [Span("\n\n"), Span(section.title, "b")]
         for prompt, answer in section.exchanges:
