@@ -92,11 +92,6 @@ def forget_user(db: Database, user_id: int) -> dict[str, int]:
     return {table: before[table] - after[table] for table in before if before[table]}
 
 
-def checkpoint(db: Database) -> None:
-    """Fold the write-ahead log into the database file and empty it."""
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
 def delete_sessions_started_before(db: Database, cutoff: str) -> int:
     """Delete sessions (and their answers, notes, feedback) started before `cutoff`; scrub the
     write-ahead log afterwards, as after `forget_user`."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from datetime import UTC, datetime
@@ -180,7 +181,7 @@ async def test_mydata_and_forget(tmp_path: Path):
         coach = bot.user(COACH, "Camille")
         await pair_through_telegram(bot, coach, claire)
         user = bot.conversation.user("telegram:5101")
-        reflect(bot.services, user, "Acme")
+        reflect(bot.services, user, "Acme", "Phrase effacée 7319")
         await claire.send("/mydata")
         document = await claire.wait_until(
             lambda: next((m for m in claire.messages if m.file), None)
@@ -189,7 +190,7 @@ async def test_mydata_and_forget(tmp_path: Path):
         assert audit.text == bot.playbook.ui.mydata_audit_empty.fr  # no coach read anything
         data = json.loads(document.file.data)
         assert data["users"][0]["key"] == "telegram:5101"
-        assert any(answer["value"] == "Acme" for answer in data["answers"])
+        assert any(answer["value"] == "Phrase effacée 7319" for answer in data["answers"])
         assert data["links"] and "audit_of_coach_reads" in data
 
         await claire.send("/forget")
@@ -199,6 +200,14 @@ async def test_mydata_and_forget(tmp_path: Path):
         told = await said(claire, "Tout est effacé")
         erasure = {bot.playbook.ui.forgotten.fr, bot.playbook.ui.forgotten_pending.fr}
         assert told.text in erasure
+        # ...and it becomes true on disk: no copy of her answer left in the database files
+        scrubber = bot.services.coach.scrubber
+        scrubber.retry_seconds = 0.05
+        assert await asyncio.to_thread(scrubber.wait, 5), "the erasure never completed"
+        path = Path(bot.settings.db_path)
+        files = [path, path.with_name(path.name + "-wal")]
+        erased = "Phrase effacée 7319".encode()
+        assert not any(f.exists() and erased in f.read_bytes() for f in files)
         await claire.wait_until(lambda: bot.fake_bot.pending_update_count == 0)
         for table, columns in USER_COLUMNS.items():
             for column in columns:
