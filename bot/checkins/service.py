@@ -280,8 +280,8 @@ class CheckinService:
             if settings.followups_only and kind == "daily":
                 # No daily check-in for them: wake again tomorrow, while a follow-up is to come.
                 pending = self._followups_pending(user_id, settings.timezone, now)
-                later = to_stored(following) if following and pending else None
-                store.set_next_due(self.db, user_id, later, now=to_stored(now))
+                wake = to_stored(following) if following and pending else None
+                store.set_next_due(self.db, user_id, wake, now=to_stored(now))
                 return None
             checkin_id = store.insert_checkin(
                 self.db,

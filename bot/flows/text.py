@@ -82,7 +82,7 @@ def display_value(playbook: Playbook, step: Step, value: AnswerValue, lang: Lang
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     numeric = isinstance(value, int | float) and not isinstance(value, bool)
-    shown = number(value, lang) if numeric else str(value)
+    shown = number(value, lang) if numeric and isinstance(value, int | float) else str(value)
     if isinstance(step, NumberStep) and step.unit is not None:
         return f"{shown} {step.unit.get(lang)}"
     return shown
