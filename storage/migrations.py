@@ -353,8 +353,8 @@ def _rebuild(db: Database, table: str, columns: str, indexes: str) -> None:
 
 @MIGRATIONS(name="0006_truth")
 def truth(db: Database) -> None:
-    """What views read: the answers on the path taken (a view), a coach's own time zone, and
-    the check-in day the bot could not deliver ('undelivered', which streaks skip)."""
+    """What views read: the answers on the path taken (a view) and a coach's own time zone
+    (the check-in status 'undelivered', which streaks skip, comes with 0005)."""
     # One statement at a time: executescript() would commit the migration's transaction.
     db.execute("ALTER TABLE coach_preferences ADD COLUMN timezone TEXT")
     db.execute(
@@ -371,36 +371,6 @@ def truth(db: Database) -> None:
             )
         """
     )
-    db.execute(
-        """
-        CREATE TABLE checkins_new (
-            id INTEGER PRIMARY KEY,
-            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-            local_date TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            flow TEXT NOT NULL,
-            due_at TEXT NOT NULL,
-            status TEXT NOT NULL CHECK (
-                status IN ('claimed', 'sent', 'snoozed', 'answered', 'missed', 'skipped',
-                           'undelivered')
-            ),
-            session_id INTEGER REFERENCES sessions(id) ON DELETE SET NULL,
-            snoozed INTEGER NOT NULL DEFAULT 0,
-            created_at TEXT NOT NULL,
-            sent_at TEXT,
-            answered_at TEXT,
-            UNIQUE (user_id, local_date)
-        )
-        """
-    )
-    db.execute(
-        "INSERT INTO checkins_new SELECT id, user_id, local_date, kind, flow, due_at, status, "
-        "session_id, snoozed, created_at, sent_at, answered_at FROM checkins"
-    )
-    db.execute("DROP TABLE checkins")
-    db.execute("ALTER TABLE checkins_new RENAME TO checkins")
-    db.execute("CREATE INDEX checkins_by_session ON checkins(session_id)")
-    db.execute("CREATE INDEX checkins_claimed ON checkins(status) WHERE status = 'claimed'")
 
 
 @MIGRATIONS(name="0006b_truth")

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from . import team
+from . import delivery, team
 
 # Every table that holds rows about a user, and the column that names them.
 USER_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -85,6 +85,8 @@ def forget_user(db: Database, user_id: int) -> dict[str, int]:
         # invites they opened or used, and a coach's reads and messages, which stay in the
         # manager's audit and history as a coach's.
         db.execute("DELETE FROM users WHERE id = ?", [user_id])
+        if keys and keys[0]["key"].startswith("telegram:"):  # a private chat's id is the user's
+            delivery.forget_chat(db, int(keys[0]["key"].removeprefix("telegram:")))
     # With secure_delete the freed pages are zeroed in the file; earlier copies of those pages
     # in the write-ahead log are the caller's to scrub (storage.erasure), without blocking.
     after = _counts(db, user_id)

@@ -445,9 +445,9 @@ class CoachService:
 
     def set_zone(self, coach: User, typed: str) -> str | None:
         """The coach's own time zone for the times they read ("Montréal", "America/Toronto");
-        the IANA name kept, or None (nothing stored) when the text names no zone."""
+        the IANA name kept, or None (nothing stored) when the text names no zone or several."""
         zone = resolve(typed)
-        if not isinstance(zone, str) or not self.is_coach(coach):  # none, or several places
+        if not isinstance(zone, str) or not self.is_coach(coach):
             return None
         store.set_coach_zone(self.db, coach.id, zone)
         return zone
