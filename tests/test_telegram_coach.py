@@ -35,8 +35,16 @@ async def said(user, text: str, timeout: float = 10):
 
 async def new_invite(coach) -> str:
     coach.skip_messages()
+    seen = coach.messages[-1].message_id if coach.messages else 0
     await coach.send("/invite")
-    invite = await coach.next_message()
+    # A coach notification from the scheduler's tick may arrive first: wait for the link.
+    invite = await coach.wait_until(
+        lambda: next(
+            (m for m in coach.messages if m.message_id > seen and "start=" in (m.text or "")),
+            None,
+        ),
+        timeout=10,
+    )
     return re.search(r"start=([A-Za-z0-9_-]+)", invite.text).group(1)
 
 
