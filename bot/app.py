@@ -221,11 +221,11 @@ async def _serve(
         async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
             await bot.checkins.tick()
             await send_news(storage, services)
-            await send_web_feedback(storage, services)
+            await send_web_feedback(storage, services, keep)
 
         jobs = application.job_queue
-        jobs.run_repeating(tick, interval=settings.checkin_tick_seconds, first=1)
         keep = timedelta(days=settings.delivery_keep_days)
+        jobs.run_repeating(tick, interval=settings.checkin_tick_seconds, first=1)
 
         async def housekeeping(context: ContextTypes.DEFAULT_TYPE) -> None:
             if settings.retention_days is not None:
@@ -302,12 +302,14 @@ async def _receive(
         await server.stop()
 
 
-async def send_web_feedback(storage: Storage, services: Services) -> None:
+async def send_web_feedback(storage: Storage, services: Services, keep: timedelta) -> None:
     """Send the feedback coaches wrote on the web view (stored there, never queued): each is
     queued in one transaction with the check that it was not queued before, and marked
-    delivered when the sender delivers it, as /feedback's are."""
+    delivered when the sender delivers it, as /feedback's are. Only feedback younger than the
+    outbox keeps its rows (`keep`) is looked at, so a pruned row never queues it again."""
+    window = min(KINDS["feedback"].lifetime, keep)
     async with storage.transaction():
-        for delivery in services.coach.undelivered_feedback(KINDS["feedback"].lifetime):
+        for delivery in services.coach.undelivered_feedback(window):
             if queue_feedback(storage, services.conversation, delivery):
                 log.info("feedback.queued feedback=%s source=web", delivery.feedback_id)
 
