@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import logs
 from .flows.contract import REQUIRED_FLOWS
@@ -29,6 +29,11 @@ from .flows.model import Playbook
 from .formatting import count
 from .settings import Settings
 from .userkey import UserKey
+
+if TYPE_CHECKING:
+    from .app import WebSide
+    from .bootstrap import Services
+    from .web import WebServer
 
 Command = Callable[[Settings, argparse.Namespace], int]
 
@@ -58,10 +63,27 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
     db = open_storage(settings)
     try:
-        return run_telegram(settings, build_services(settings, db))
+        services = build_services(settings, db)
+        return run_telegram(settings, services, web_side(settings, services))
     finally:
         db.close()
         lock.release()
+
+
+def web_side(settings: Settings, services: Services) -> WebSide | None:
+    """The coach's web view, wired for the Telegram side when REBOND_WEB_URL is set (the
+    composition root: bot.app and its handlers never import bot.web)."""
+    if settings.web_url is None:
+        return None
+    from .app import WebSide
+    from .web import build_web_access, start_web
+
+    access = build_web_access(settings, services)
+
+    async def start() -> WebServer:
+        return await start_web(settings, services, access)
+
+    return WebSide(settings.web_url, access.issue_link, access.end_sessions, start)
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:

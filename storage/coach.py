@@ -338,6 +338,21 @@ def add_feedback(
     return int(rows[0]["id"]), rows[0]["delivered_at"]
 
 
+def undelivered_feedback(db: Database, since: str, limit: int) -> list[dict[str, Any]]:
+    """Feedback written since `since` that is neither delivered nor queued for delivery (the
+    web view stores it; the bot sends it), oldest first: id, coach_id, manager_id, session_id,
+    text. A queued one has an outbox row whose subject is `feedback:ID`."""
+    return list(
+        db.query(
+            "SELECT id, coach_id, manager_id, session_id, text FROM feedback "
+            "WHERE delivered_at IS NULL AND created_at >= ? AND NOT EXISTS "
+            "(SELECT 1 FROM outbox WHERE outbox.subject = 'feedback:' || feedback.id) "
+            "ORDER BY id LIMIT ?",
+            [since, limit],
+        )
+    )
+
+
 def mark_feedback_delivered(db: Database, feedback_id: int, now: str) -> None:
     """The manager received the feedback."""
     db.execute("UPDATE feedback SET delivered_at = ? WHERE id = ?", [now, feedback_id])

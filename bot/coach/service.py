@@ -438,6 +438,19 @@ class CoachService:
         text = self._feedback_text(coach, manager, session, text.strip())
         return Delivery(manager, text, feedback_id, delivered_before=delivered_at is not None)
 
+    def undelivered_feedback(self, lifetime: timedelta, limit: int = 100) -> list[Delivery]:
+        """Feedback stored but never queued (written on the web view) within `lifetime`, ready
+        for the bot to send as /feedback does."""
+        since = to_stored(self.clock() - lifetime)
+        deliveries = []
+        for row in store.undelivered_feedback(self.db, since, limit):
+            coach = repository.get_user(self.db, row["coach_id"])
+            manager = repository.get_user(self.db, row["manager_id"])
+            session = repository.get_session(self.db, row["session_id"])
+            text = self._feedback_text(coach, manager, session, row["text"])
+            deliveries.append(Delivery(manager, text, row["id"]))
+        return deliveries
+
     def feedback_delivered(self, delivery: Delivery) -> None:
         """The manager's chat received the feedback."""
         if delivery.feedback_id is not None:

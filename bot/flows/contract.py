@@ -91,6 +91,7 @@ COACH_COMMANDS = (
     "note",
     "feedback",
     "notify",
+    "web",
 )
 """The commands added to coaches' menus."""
 JOURNEY_COMMANDS = ("commitments",)
@@ -113,6 +114,8 @@ UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "coach_no_reflections": frozenset({"name"}),
     "coach_feedback_sent": frozenset({"name"}),
     "coach_feedback_saved": frozenset({"name"}),
+    "coach_web_link": frozenset({"link"}),
+    "coach_web_logout": frozenset({"count"}),
     "coach_notification": frozenset({"name", "client", "number"}),
     "coach_shared_with_you": frozenset({"name", "number"}),
     "coach_unshared": frozenset({"name"}),

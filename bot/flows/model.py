@@ -519,6 +519,9 @@ class UiFields(Frozen, Generic[T]):
     coach_feedback_saved: T
     coach_notify_on: T
     coach_notify_off: T
+    coach_web_link: T
+    coach_web_logout: T
+    coach_web_off: T
     coach_notification: T
     coach_shared_with_you: T
     coach_unshared: T

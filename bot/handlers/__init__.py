@@ -57,6 +57,7 @@ def register(
         "note": coach.note,
         "feedback": coach.feedback,
         "notify": coach.notify,
+        "web": coach.web_view,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private & new_message))

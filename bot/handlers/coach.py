@@ -1,4 +1,5 @@
-"""Coach commands: /invite, /managers, /reflections, /read, /trend, /note, /feedback, /notify.
+"""Coach commands: /invite, /managers, /reflections, /read, /trend, /note, /feedback, /notify,
+/web.
 
 Every command checks the sender (`effective_user`) against REBOND_COACH_IDS, and the service
 checks the active, consented link behind every number given: a number never grants access.
@@ -9,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
 from telegram import Update
+
+from storage.repository import User
 
 from ..charts import ReflectionScores, trend_chart
 from ..coach.markdown import transcript_markdown
@@ -31,6 +35,18 @@ LONG_TRANSCRIPT = 2 * MESSAGE_LIMIT
 """Beyond this, a transcript comes as a Markdown file rather than a run of messages."""
 
 
+class WebLinks(Protocol):
+    """What /web needs of the web view (injected: the handlers never import bot.web)."""
+
+    def issue_link(self, coach: User) -> str | None:
+        """A one-time sign-in URL, or None if `coach` is no coach."""
+        ...
+
+    def end_sessions(self, coach: User) -> int:
+        """End every web session of `coach`; how many were open."""
+        ...
+
+
 class CoachHandlers:
     """Handlers for coaches; registered in `bot.handlers.register`."""
 
@@ -39,8 +55,10 @@ class CoachHandlers:
         manager: ManagerHandlers,
         coach: CoachService,
         publish_menu: Callable[[Storage, Conversation, int], None] | None = None,
+        web: WebLinks | None = None,
     ) -> None:
         self.manager = manager
+        self.web = web
         self.coach = coach
         self.publish_menu = publish_menu
         self._menus_published: set[int] = set()
@@ -169,6 +187,29 @@ class CoachHandlers:
         self.coach.set_notify(view.user, choice == "on")
         view.text(getattr(view.ui, f"coach_notify_{choice}").get(view.lang))
 
+    async def web_view(self, update: Update, context: Context) -> None:
+        """/web: a one-time link to the web view (10 minutes); /web logout: end every session."""
+        view = await self._coach_view(update, context)
+        if view is None:
+            return
+        if self.web is None:
+            view.text(view.ui.coach_web_off.get(view.lang))
+            return
+        choice = " ".join(context.args or []).lower()
+        if choice == "logout":
+            count = self.web.end_sessions(view.user)
+            view.text(fill(view.ui.coach_web_logout.get(view.lang), {"count": str(count)}))
+            return
+        if choice:
+            view.text(view.ui.coach_usage.get(view.lang))
+            return
+        link = self.web.issue_link(view.user)
+        if link is None:  # no longer a coach between the two checks
+            view.text(view.ui.coach_only.get(view.lang))
+            return
+        # ChatView sends with the link preview off: Telegram need not fetch a sign-in link.
+        view.text(fill(view.ui.coach_web_link.get(view.lang), {"link": link}))
+
     # --- internals -----------------------------------------------------------------------------
 
     async def _coach_view(self, update: Update, context: Context) -> ChatView | None:
@@ -200,10 +241,16 @@ class CoachHandlers:
 def deliver(view: ChatView, delivery: Delivery) -> bool:
     """Queue a message to another user's chat (feedback, recorded as delivered once the sender
     delivers it); False if they cannot be reached there."""
+    return queue_feedback(view.storage, view.conversation, delivery)
+
+
+def queue_feedback(storage: Storage, conversation: Conversation, delivery: Delivery) -> bool:
+    """Put a feedback in the outbox for the manager's chat (the sender marks it delivered when
+    Telegram takes it); False if they cannot be reached there. Call inside a transaction."""
     prefix, _, number = delivery.user.key.partition(":")
     if prefix != "telegram" or delivery.user.blocked_at is not None:
         return False
-    other = ChatView(view.storage, view.conversation, int(number), delivery.user, kind="feedback")
+    other = ChatView(storage, conversation, int(number), delivery.user, kind="feedback")
     subject = f"feedback:{delivery.feedback_id}" if delivery.feedback_id is not None else None
     other.say([Span(delivery.text)], subject=subject)
     return True
