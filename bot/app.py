@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -18,22 +19,24 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 # Durations from PTB as timedelta (its coming default), without a deprecation warning per 429.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from telegram import BotCommandScopeChat, Update
+from telegram import BotCommandScopeChat, MenuButtonWebApp, Update, WebAppInfo
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from storage import delivery as store
 from storage.db import to_stored
+from storage.repository import User
 
 from .bootstrap import Services
 from .checkins.sender import CheckinSender
 from .conversation import Conversation
 from .delivery.inbox import Inbox
-from .delivery.outbox import Storage
+from .delivery.outbox import KINDS, Storage
 from .delivery.polling import Poller, PollingConflict
 from .delivery.ratelimit import SendLimiter, seconds
 from .delivery.sender import Sender
@@ -42,14 +45,35 @@ from .flows.contract import COACH_COMMANDS, REQUIRED_COMMANDS
 from .flows.model import LANGUAGES, Lang
 from .handlers import CheckinHandlers, CoachHandlers, ManagerHandlers, PrivacyHandlers, register
 from .handlers.chat import ChatView
+from .handlers.coach import queue_feedback
 from .settings import Settings
+from .startup import port_in_use
 from .userkey import UserKey
 
 log = logging.getLogger(__name__)
 
 STARTUP_ATTEMPTS = 4
+WEB_BUTTON = "Rebond"
+"""The coaches' menu button's label (the bot's name: the same in French and English)."""
 SENDER_PARALLEL = 16
 """Chats the sender serves at once (a slow chat holds one of them)."""
+
+
+class Stoppable(Protocol):
+    """A server started beside the bot: `await stop()` ends it."""
+
+    async def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class WebSide:
+    """The coach's web view as the Telegram side sees it, injected by the composition root
+    (bot.app never imports bot.web): /web's link, /web logout, and the server to start."""
+
+    url: str
+    issue_link: Callable[[User], str | None]
+    end_sessions: Callable[[User], int]
+    start: Callable[[], Awaitable[Stoppable]]
 
 
 @dataclass
@@ -64,7 +88,9 @@ class RunningBot:
     checkins: CheckinSender
 
 
-def build_application(settings: Settings, services: Services) -> RunningBot:
+def build_application(
+    settings: Settings, services: Services, web_side: WebSide | None = None
+) -> RunningBot:
     """The PTB application with every handler, the inbox, the sender and the check-in sender."""
     assert settings.telegram_bot_token is not None
     api = settings.telegram_api_url
@@ -81,13 +107,19 @@ def build_application(settings: Settings, services: Services) -> RunningBot:
     )
     conversation = services.conversation
     storage = Storage(conversation.db, conversation.clock)
+    web_url = web_side.url if web_side is not None else None
     manager = ManagerHandlers(conversation, storage, services.coach)
     register(
         application,
         manager,
         CheckinHandlers(manager, services.checkins),
         PrivacyHandlers(manager, services.coach),
-        CoachHandlers(manager, services.coach, publish_coach_menu),
+        CoachHandlers(
+            manager,
+            services.coach,
+            functools.partial(publish_coach_menu, web_url=web_url),
+            web_side,
+        ),
     )
     checkins = CheckinSender(conversation, services.checkins, storage, settings.checkin_batch)
 
@@ -118,7 +150,10 @@ def build_application(settings: Settings, services: Services) -> RunningBot:
 
 
 def publish_commands(
-    storage: Storage, conversation: Conversation, coach_ids: frozenset[int]
+    storage: Storage,
+    conversation: Conversation,
+    coach_ids: frozenset[int],
+    web_url: str | None = None,
 ) -> None:
     """The command menu, in English by default and in French for French-speaking users;
     coaches get their commands too, in their chat only (through the outbox, so a refusal or a
@@ -127,16 +162,23 @@ def publish_commands(
         payload = _menu(conversation, REQUIRED_COMMANDS, lang)
         storage.add("commands", 0, "setMyCommands", payload)
     for coach_id in sorted(coach_ids):
-        publish_coach_menu(storage, conversation, coach_id)
+        publish_coach_menu(storage, conversation, coach_id, web_url)
 
 
-def publish_coach_menu(storage: Storage, conversation: Conversation, coach_id: int) -> None:
+def publish_coach_menu(
+    storage: Storage, conversation: Conversation, coach_id: int, web_url: str | None = None
+) -> None:
     """A coach's menu: the managers' commands and the coaches', in their chat only (a coach
-    who never opened the bot gets it at their first command)."""
+    who never opened the bot gets it at their first command); with an https `web_url`, the
+    menu button opens the web view as a Mini App (Telegram opens Mini Apps over https only)."""
     for lang in LANGUAGES:
         payload = _menu(conversation, (*REQUIRED_COMMANDS, *COACH_COMMANDS), lang)
         payload["scope"] = BotCommandScopeChat(coach_id).to_dict()
         storage.add("commands", coach_id, "setMyCommands", payload)
+    if web_url is not None and web_url.startswith("https://"):
+        button = MenuButtonWebApp(WEB_BUTTON, WebAppInfo(f"{web_url.rstrip('/')}/"))
+        payload = {"chat_id": coach_id, "menu_button": button.to_dict()}
+        storage.add("commands", coach_id, "setChatMenuButton", payload)
 
 
 def _menu(conversation: Conversation, names: tuple[str, ...], lang: Lang) -> dict[str, object]:
@@ -148,18 +190,29 @@ def _menu(conversation: Conversation, names: tuple[str, ...], lang: Lang) -> dic
     return payload
 
 
-async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> None:
-    """Run the bot until `stop` is set: polling, or webhook when REBOND_WEBHOOK_URL is set.
+async def serve(
+    settings: Settings, services: Services, stop: asyncio.Event, web_side: WebSide | None = None
+) -> None:
+    """Run the bot until `stop` is set: polling, or webhook when REBOND_WEBHOOK_URL is set;
+    the coach's web view beside it when `web_side` is given (REBOND_WEB_URL).
 
-    PollingConflict if another process keeps polling the same token.
+    PollingConflict if another process keeps polling the same token; StartupError if the
+    webhook's or the web view's port is taken.
     """
-    await _serve(settings, services, stop)
+    web_server = await web_side.start() if web_side is not None else None
+    try:
+        await _serve(settings, services, stop, web_side)
+    finally:
+        if web_server is not None:
+            await web_server.stop()
     log.info("bot.stopped")
 
 
-async def _serve(settings: Settings, services: Services, stop: asyncio.Event) -> None:
+async def _serve(
+    settings: Settings, services: Services, stop: asyncio.Event, web_side: WebSide | None
+) -> None:
     """The parts started in order, stopped in reverse."""
-    bot = build_application(settings, services)
+    bot = build_application(settings, services, web_side)
     application, storage = bot.application, bot.storage
     await _startup_call(application.initialize)  # getMe: checks the token
     async with application:
@@ -169,10 +222,11 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event) ->
         async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
             await bot.checkins.tick()
             await send_news(storage, services)
+            await send_web_feedback(storage, services, keep)
 
         jobs = application.job_queue
-        jobs.run_repeating(tick, interval=settings.checkin_tick_seconds, first=1)
         keep = timedelta(days=settings.delivery_keep_days)
+        jobs.run_repeating(tick, interval=settings.checkin_tick_seconds, first=1)
 
         async def housekeeping(context: ContextTypes.DEFAULT_TYPE) -> None:
             if settings.retention_days is not None:
@@ -183,7 +237,8 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event) ->
 
         jobs.run_repeating(housekeeping, interval=timedelta(days=1), first=60)
         async with storage.transaction():
-            publish_commands(storage, services.conversation, settings.coach_ids)
+            web_url = web_side.url if web_side is not None else None
+            publish_commands(storage, services.conversation, settings.coach_ids, web_url)
         await bot.inbox.recover()
         sending = asyncio.create_task(bot.sender.run(stop))
         try:
@@ -237,11 +292,27 @@ async def _receive(
         settings.webhook_listen,
         settings.webhook_port,
     )
-    await server.start()
+    try:
+        await server.start()
+    except OSError as error:
+        await server.stop()
+        raise port_in_use(settings.webhook_listen, settings.webhook_port, error) or error from None
     try:
         await stop.wait()
     finally:
         await server.stop()
+
+
+async def send_web_feedback(storage: Storage, services: Services, keep: timedelta) -> None:
+    """Send the feedback coaches wrote on the web view (stored there, never queued): each is
+    queued in one transaction with the check that it was not queued before, and marked
+    delivered when the sender delivers it, as /feedback's are. Only feedback younger than the
+    outbox keeps its rows (`keep`) is looked at, so a pruned row never queues it again."""
+    window = min(KINDS["feedback"].lifetime, keep)
+    async with storage.transaction():
+        for delivery in services.coach.undelivered_feedback(window):
+            if queue_feedback(storage, services.conversation, delivery):
+                log.info("feedback.queued feedback=%s source=web", delivery.feedback_id)
 
 
 async def send_news(storage: Storage, services: Services) -> None:
@@ -261,8 +332,9 @@ async def send_news(storage: Storage, services: Services) -> None:
                 view.text(news.text)
 
 
-def run_telegram(settings: Settings, services: Services) -> int:
-    """Run the bot in this process until SIGINT or SIGTERM; returns the exit code."""
+def run_telegram(settings: Settings, services: Services, web_side: WebSide | None = None) -> int:
+    """Run the bot (and the web view when given) in this process until SIGINT or SIGTERM;
+    returns the exit code."""
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -270,7 +342,7 @@ def run_telegram(settings: Settings, services: Services) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        await serve(settings, services, stop)
+        await serve(settings, services, stop, web_side)
 
     try:
         asyncio.run(main())

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlite_utils import Database
 
 from storage.db import open_database, to_stored
+from storage.erasure import database_path, truncate_wal
 
 from .checkins.service import CheckinService
 from .clock import Clock
@@ -41,8 +42,13 @@ class Services:
 
 
 def open_storage(settings: Settings) -> Database:
-    """The configured database, migrated."""
-    return open_database(settings.db_path, durable=settings.durable_writes)
+    """The configured database, migrated, its write-ahead log emptied: a stop before an
+    erasure's background scrub completed may have left erased pages there."""
+    db = open_database(settings.db_path, durable=settings.durable_writes)
+    path = database_path(db)
+    if path is not None:
+        truncate_wal(path)
+    return db
 
 
 def build_services(settings: Settings, db: Database, clock: Clock = system_clock) -> Services:

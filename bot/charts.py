@@ -13,6 +13,8 @@ from io import BytesIO
 from statistics import fmean
 from typing import TYPE_CHECKING
 
+from .formatting import short_day
+
 if TYPE_CHECKING:
     # Only for type hints: importing matplotlib costs ~0.4 s, paid at the first chart instead
     # of at bot start-up.
@@ -68,6 +70,7 @@ class ChartTexts:
     before: str  # "avant" / "before"
     after: str  # "après" / "after"
     no_data: str  # shown in the middle of an empty chart, e.g. "Pas encore de point du jour"
+    lang: str = "fr"  # how days are written on the axes (Babel): "27/11"
 
 
 @dataclass(frozen=True)
@@ -233,7 +236,7 @@ def _draw_moods(
     ax.set_yticks(range(low, high + 1))
     ax.set_ylabel(_clean(texts.mood_axis), fontsize=LABEL_SIZE, parse_math=False)
     ax.set_xlim(-0.5, span + 0.5)
-    ticks, labels = date_ticks(start, end)
+    ticks, labels = date_ticks(start, end, texts.lang)
     ax.set_xticks(ticks, labels)
     _style(ax)
     if not means:
@@ -251,14 +254,15 @@ def daily_means(moods: list[tuple[date, int]], start: date, end: date) -> dict[i
     return {offset: fmean(values) for offset, values in by_day.items()}
 
 
-def date_ticks(start: date, end: date) -> tuple[list[int], list[str]]:
+def date_ticks(start: date, end: date, lang: str = "fr") -> tuple[list[int], list[str]]:
     """At most MAX_DATE_TICKS evenly spaced day/month labels, with the year if it changes."""
     span = (end - start).days
     fallback = -(-span // (MAX_DATE_TICKS - 1))  # spans of years: ceil, not a nice number
     step = next((s for s in TICK_STEPS if span // s + 1 <= MAX_DATE_TICKS), fallback)
-    pattern = "%d/%m" if start.year == end.year else "%d/%m/%y"
     offsets = list(range(0, span + 1, step))
-    return offsets, [date.fromordinal(start.toordinal() + o).strftime(pattern) for o in offsets]
+    with_year = start.year != end.year
+    days = [date.fromordinal(start.toordinal() + offset) for offset in offsets]
+    return offsets, [short_day(day, lang, with_year) for day in days]
 
 
 def _recent_reflections(
@@ -291,7 +295,7 @@ def _draw_scores(ax: Axes, reflections: list[ReflectionScores], texts: ChartText
     ax.set_yticks(range(low, high + 1, 2))
     ax.set_xlim(-0.5, max(len(reflections), 1) - 0.5)
     room = max(6, min(16, LABEL_ROOM // max(len(reflections), 1)))
-    names = [f"{_short(r.label, room)}\n{r.day:%d/%m}" for r in reflections]
+    names = [f"{_short(r.label, room)}\n{short_day(_day(r.day), texts.lang)}" for r in reflections]
     ax.set_xticks(range(len(reflections)), names, parse_math=False)
     _style(ax)
     if not reflections:

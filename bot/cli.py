@@ -5,6 +5,8 @@ Usage:
     rebond chat [--db PATH] [--lang fr|en] [--user NAME] [--flow ID]
     rebond checkin [--db PATH] [--lang fr|en] [--user NAME]   today's check-in
     rebond export --format md|csv|json --out DIR [--manager ID] [--coach ID]
+    rebond backup PATH [--db PATH]    a consistent copy of the live database (file or folder)
+    rebond restore PATH [--db PATH]   replace the database with a checked backup (bot stopped)
     rebond check [PLAYBOOK]       validate a playbook: exit 0 if valid, 1 with every problem
     rebond graph FLOW [--lang]    print a Mermaid flowchart of a flow
 """
@@ -17,15 +19,21 @@ import sys
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import logs
 from .flows.contract import REQUIRED_FLOWS
 from .flows.graph import mermaid
 from .flows.loader import PlaybookError, load_playbook
 from .flows.model import Playbook
+from .formatting import count
 from .settings import Settings
 from .userkey import UserKey
+
+if TYPE_CHECKING:
+    from .app import WebSide
+    from .bootstrap import Services
+    from .web import WebServer
 
 Command = Callable[[Settings, argparse.Namespace], int]
 
@@ -55,10 +63,27 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
     db = open_storage(settings)
     try:
-        return run_telegram(settings, build_services(settings, db))
+        services = build_services(settings, db)
+        return run_telegram(settings, services, web_side(settings, services))
     finally:
         db.close()
         lock.release()
+
+
+def web_side(settings: Settings, services: Services) -> WebSide | None:
+    """The coach's web view, wired for the Telegram side when REBOND_WEB_URL is set (the
+    composition root: bot.app and its handlers never import bot.web)."""
+    if settings.web_url is None:
+        return None
+    from .app import WebSide
+    from .web import build_web_access, start_web
+
+    access = build_web_access(settings, services)
+
+    async def start() -> WebServer:
+        return await start_web(settings, services, access)
+
+    return WebSide(settings.web_url, access.issue_link, access.end_sessions, start)
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
@@ -123,9 +148,41 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         db.close()
     print(
-        f"exported {summary.reflections} reflection(s) of {summary.managers} manager(s) "
-        f"into {len(summary.files)} file(s) in {args.out}"
+        f"exported {count(summary.reflections, 'reflection', 'en')} of "
+        f"{count(summary.managers, 'manager', 'en')} into {count(len(summary.files), 'file', 'en')}"
+        f" in {args.out}"
     )
+    return 0
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    """A consistent copy of the database, made while the bot runs (SQLite's backup API)."""
+    from storage.backup import BackupError, backup, backup_name
+
+    from .bootstrap import system_clock
+
+    destination = Path(args.path)
+    if destination.is_dir():
+        destination /= backup_name(system_clock().strftime("%Y%m%dT%H%M%SZ"))
+    try:
+        written = backup(settings.db_path, destination)
+    except BackupError as error:
+        print(f"rebond backup: {error}; nothing was written", file=sys.stderr)
+        return 1
+    print(f"backed up {settings.db_path} to {written} ({written.stat().st_size // 1024} KB)")
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    """Replace the database with a backup, once it passes integrity and schema checks."""
+    from storage.backup import BackupError, restore
+
+    try:
+        applied = restore(Path(args.path), settings.db_path)
+    except BackupError as error:
+        print(f"rebond restore: {error}; nothing was replaced", file=sys.stderr)
+        return 1
+    print(f"restored {args.path} into {settings.db_path} (schema {applied[-1]})")
     return 0
 
 
@@ -220,6 +277,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--db", help="SQLite file (default: REBOND_DB or rebond.db)")
     export.set_defaults(command=cmd_export)
 
+    backup = commands.add_parser("backup", help="a consistent copy of the live database")
+    backup.add_argument("path", help="backup file, or a folder to write rebond-<time>.db into")
+    backup.add_argument("--db", help="SQLite file (default: REBOND_DB or rebond.db)")
+    backup.set_defaults(command=cmd_backup)
+
+    restore = commands.add_parser("restore", help="replace the database with a checked backup")
+    restore.add_argument("path", help="the backup file")
+    restore.add_argument("--db", help="SQLite file (default: REBOND_DB or rebond.db)")
+    restore.set_defaults(command=cmd_restore)
+
     check = commands.add_parser("check", help="validate a playbook file")
     check.add_argument("playbook", nargs="?", help="path (default: REBOND_PLAYBOOK)")
     check.set_defaults(command=cmd_check)
@@ -246,6 +313,11 @@ EXAMPLES = {
         "rebond export --format md --out exports/",
         "rebond export --format csv --out exports/ --coach 900",
     ],
+    "backup": [
+        "rebond backup backups/                  # backups/rebond-<UTC time>.db",
+        "rebond backup /var/backups/rebond/rebond-$(date +%F).db",
+    ],
+    "restore": ["rebond restore backups/rebond-20261127T030000Z.db   # with the bot stopped"],
     "check": ["rebond check content/playbook.yaml"],
     "graph": [
         "rebond graph lost_client --lang fr",

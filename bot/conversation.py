@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from sqlite_utils import Database
 
@@ -20,6 +21,7 @@ from storage.db import to_stored
 from storage.repository import NewAnswer, Receipt, SessionRow, User
 
 from .clock import Clock
+from .days import manager_zone
 from .flows import engine
 from .flows.model import LANGUAGES, Lang, Playbook
 from .flows.state import (
@@ -36,6 +38,7 @@ from .flows.state import (
     Say,
     SessionState,
 )
+from .formatting import day_of, day_text
 from .playbooks import PlaybookLibrary
 
 log = logging.getLogger(__name__)
@@ -243,6 +246,14 @@ class Conversation:
     def history(self, user: User) -> list[SessionRow]:
         """The user's finished reflections, newest first."""
         return repository.completed_sessions(self.db, user.id, REFLECTION)
+
+    def session_day(self, row: SessionRow) -> date:
+        """The manager's local day a session finished on (or started, if unfinished)."""
+        return day_of(row.completed_at or row.started_at, manager_zone(self.db, row.user_id))
+
+    def session_day_text(self, row: SessionRow, lang: Lang) -> str:
+        """That day as /history writes it: "27 nov. 2026" / "27 Nov 2026"."""
+        return day_text(self.session_day(row), lang)
 
     def handle(
         self,

@@ -1,5 +1,11 @@
 """`rebond export`: reflections as Markdown files, or tables as CSV or JSON, for a coach or the
 operator. With a coach, only what managers share with that coach; every export is audited.
+
+Every table reads the answers on the path taken (after /back, the abandoned branch is not an
+answer). Files are made for the programs that open them: CSV with a UTF-8 byte order mark (Excel
+on Windows shows accents) and cells a spreadsheet cannot run as formulas (OWASP's "CSV
+injection" rule); Markdown with what people typed escaped; names transliterated (python-slugify,
+over text-unidecode: "Hélène" -> "helene").
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from slugify import slugify
 from tqdm import tqdm
 
 from storage import checkins as checkin_store
@@ -107,7 +114,22 @@ def _writable(out: Path) -> None:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "manager"
+    """A readable file name part: "Hélène Dupré" -> "helene-dupre"."""
+    return slugify(text, max_length=60, word_boundary=True) or "manager"
+
+
+# C0 control characters and DEL, except tab, line feed and carriage return inside a cell.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A value safe in a spreadsheet cell: control characters dropped, and text a spreadsheet
+    would run as a formula (starting with = + - @ tab or CR) prefixed with a quote (OWASP)."""
+    if not isinstance(value, str):
+        return value
+    text = _CONTROL.sub("", value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _markdown(
@@ -120,14 +142,17 @@ def _markdown(
 ) -> list[Path]:
     files = []
     ui = services.conversation.playbook.ui
+    lang = services.conversation.language(reader) if reader is not None else "fr"
     for manager in managers:
         folder = out / f"{_slug(manager.display_name or 'manager')}-{manager.id}"
         for session in reflections[manager.id]:
             transcript = services.coach.transcript(session, reader)
-            notes_title = ui.coach_notes_title.get(services.conversation.language(manager))
+            notes_title = ui.coach_notes_title.get(lang)
+            # The manager's own day names the file (the day they finished, where they live).
             path = folder / f"{transcript.card.day.isoformat()}-reflection-{session.id}.md"
             folder.mkdir(parents=True, exist_ok=True)
-            path.write_text(transcript_markdown(transcript, notes_title), encoding="utf-8")
+            text = transcript_markdown(transcript, notes_title, lang)
+            path.write_text(text, encoding="utf-8")
             files.append(path)
             bar.update()
     return files
@@ -158,6 +183,7 @@ def _tables(
                 {
                     "id": session.id,
                     "manager_id": manager.id,
+                    "day": card.day.isoformat(),
                     "completed_at": session.completed_at,
                     "client": card.client,
                     "guilt_before": card.guilt[0],
@@ -167,7 +193,7 @@ def _tables(
                     "private": session.private,
                 }
             )
-            for answer in repository.answers_for(db, session.id):
+            for answer in repository.answers_on_path(db, session.id):
                 tables["answers"].append(
                     {
                         "reflection_id": session.id,
@@ -175,7 +201,7 @@ def _tables(
                         "section": answer.section,
                         "kind": answer.kind,
                         "text": answer.raw_text,
-                        "value": answer.value,
+                        "value": json.loads(answer.value) if answer.value else None,
                         "at": answer.created_at,
                     }
                 )
@@ -205,10 +231,12 @@ def _csv(out: Path, tables: dict[str, list[dict[str, Any]]]) -> list[Path]:
     files = []
     for name, rows in tables.items():
         path = out / f"{name}.csv"
-        with path.open("w", newline="", encoding="utf-8") as handle:
+        # utf-8-sig writes the byte order mark by which Excel knows the file is UTF-8.
+        with path.open("w", newline="", encoding="utf-8-sig") as handle:
             writer = csv.DictWriter(handle, fieldnames=_columns(rows))
             writer.writeheader()
-            writer.writerows(rows)
+            for row in rows:
+                writer.writerow({key: spreadsheet_cell(_cell(v)) for key, v in row.items()})
         files.append(path)
     return files
 
@@ -217,6 +245,11 @@ def _json(out: Path, tables: dict[str, list[dict[str, Any]]]) -> list[Path]:
     path = out / "export.json"
     path.write_text(json.dumps(tables, ensure_ascii=False, indent=2), encoding="utf-8")
     return [path]
+
+
+def _cell(value: Any) -> Any:
+    """Lists and mappings (a multi-choice answer) as JSON text in their cell."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value
 
 
 def _columns(rows: Iterable[dict[str, Any]]) -> list[str]:

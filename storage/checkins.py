@@ -21,6 +21,8 @@ class CheckinSettings:
     paused_until: str | None
     next_due_at: str | None
     snoozed_checkin_id: int | None
+    followups_only: bool = False
+    """Only the follow-ups (D+7, D+30) are sent, no daily check-in."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ def _settings(row: dict[str, Any]) -> CheckinSettings:
         paused_until=row["paused_until"],
         next_due_at=row["next_due_at"],
         snoozed_checkin_id=row["snoozed_checkin_id"],
+        followups_only=bool(row["followups_only"]),
     )
 
 
@@ -80,13 +83,15 @@ def save_settings(db: Database, settings: CheckinSettings, *, now: str) -> None:
     db.execute(
         """
         INSERT INTO checkin_settings (user_id, enabled, local_time, timezone, weekdays_only,
-                                      paused_until, next_due_at, snoozed_checkin_id, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                      paused_until, next_due_at, snoozed_checkin_id, updated_at,
+                                      followups_only)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (user_id) DO UPDATE SET
             enabled = excluded.enabled, local_time = excluded.local_time,
             timezone = excluded.timezone, weekdays_only = excluded.weekdays_only,
             paused_until = excluded.paused_until, next_due_at = excluded.next_due_at,
-            snoozed_checkin_id = excluded.snoozed_checkin_id, updated_at = excluded.updated_at
+            snoozed_checkin_id = excluded.snoozed_checkin_id, updated_at = excluded.updated_at,
+            followups_only = excluded.followups_only
         """,
         [
             settings.user_id,
@@ -98,6 +103,7 @@ def save_settings(db: Database, settings: CheckinSettings, *, now: str) -> None:
             settings.next_due_at,
             settings.snoozed_checkin_id,
             now,
+            int(settings.followups_only),
         ],
     )
 
@@ -206,7 +212,7 @@ def set_session(db: Database, checkin_id: int, session_id: int) -> None:
 def set_status(
     db: Database, checkin_id: int, status: str, *, now: str, snoozed: bool = False
 ) -> None:
-    """Change a check-in's status (answered, missed, snoozed...)."""
+    """Change a check-in's status (answered, missed, snoozed, undelivered...)."""
     answered = now if status == "answered" else None
     db.execute(
         "UPDATE checkins SET status = ?, snoozed = max(snoozed, ?), "
@@ -267,7 +273,8 @@ def moods(db: Database, user_id: int, since: str) -> list[tuple[str, int]]:
     rows = db.query(
         """
         SELECT checkins.local_date AS day, answers.value AS value FROM checkins
-        JOIN answers ON answers.session_id = checkins.session_id AND answers.step = 'mood'
+        JOIN answers_on_path AS answers ON answers.session_id = checkins.session_id
+             AND answers.step = 'mood'
         WHERE checkins.user_id = ? AND checkins.local_date >= ? AND answers.value IS NOT NULL
               AND answers.value != 'null'
         ORDER BY checkins.local_date, answers.id
@@ -276,5 +283,20 @@ def moods(db: Database, user_id: int, since: str) -> list[tuple[str, int]]:
     )
     latest: dict[str, int] = {}
     for row in rows:
-        latest[row["day"]] = int(row["value"])  # the last answer of a day wins (after /back)
+        latest[row["day"]] = int(row["value"])  # one check-in a day: one answer on its path
     return sorted(latest.items())
+
+
+def zone_of(db: Database, user_id: int) -> str | None:
+    """The time zone the user chose in their check-in settings, if any."""
+    rows = list(db.query("SELECT timezone FROM checkin_settings WHERE user_id = ?", [user_id]))
+    return rows[0]["timezone"] if rows else None
+
+
+def mark_undelivered(db: Database, checkin_id: int) -> None:
+    """The bot could not deliver this check-in (Telegram refused it for good, or it was never
+    sent): the manager was not asked that day, so no streak counts it as missed."""
+    db.execute(
+        "UPDATE checkins SET status = 'undelivered' WHERE id = ? AND status != 'answered'",
+        [checkin_id],
+    )

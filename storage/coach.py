@@ -216,6 +216,21 @@ def shared_reflections(db: Database, manager_id: int, now: str) -> list[SessionR
     ]
 
 
+def unshared_reflections(db: Database, manager_id: int) -> list[SessionRow]:
+    """The manager's finished reflections no coach can see yet, not kept private, and none is
+    about to (no pending notification): what consent asks about, newest first."""
+    return [
+        session_from_row(row)
+        for row in db.query(
+            "SELECT * FROM sessions WHERE user_id = ? AND flow = 'lost_client' "
+            "AND status = 'completed' AND shared_at IS NULL AND private = 0 AND id NOT IN "
+            "(SELECT session_id FROM notifications WHERE sent_at IS NULL) "
+            "ORDER BY completed_at DESC, id DESC",
+            [manager_id],
+        )
+    ]
+
+
 def visible_reflection(db: Database, coach_id: int, session_id: int, now: str) -> SessionRow | None:
     """A reflection if this coach may read it now (linked, shared, not private), else None."""
     rows = list(
@@ -237,7 +252,8 @@ def mood_average(db: Database, manager_id: int, since: str, until: str) -> float
         db.query(
             """
             SELECT avg(CAST(answers.value AS REAL)) AS mood FROM checkins
-            JOIN answers ON answers.session_id = checkins.session_id AND answers.step = 'mood'
+            JOIN answers_on_path AS answers ON answers.session_id = checkins.session_id
+                 AND answers.step = 'mood'
             WHERE checkins.user_id = ? AND checkins.local_date BETWEEN ? AND ?
                   AND answers.value != 'null'
             """,
@@ -322,6 +338,21 @@ def add_feedback(
     return int(rows[0]["id"]), rows[0]["delivered_at"]
 
 
+def undelivered_feedback(db: Database, since: str, limit: int) -> list[dict[str, Any]]:
+    """Feedback written since `since` that is neither delivered nor queued for delivery (the
+    web view stores it; the bot sends it), oldest first: id, coach_id, manager_id, session_id,
+    text. A queued one has an outbox row whose subject is `feedback:ID`."""
+    return list(
+        db.query(
+            "SELECT id, coach_id, manager_id, session_id, text FROM feedback "
+            "WHERE delivered_at IS NULL AND created_at >= ? AND NOT EXISTS "
+            "(SELECT 1 FROM outbox WHERE outbox.subject = 'feedback:' || feedback.id) "
+            "ORDER BY id LIMIT ?",
+            [since, limit],
+        )
+    )
+
+
 def mark_feedback_delivered(db: Database, feedback_id: int, now: str) -> None:
     """The manager received the feedback."""
     db.execute("UPDATE feedback SET delivered_at = ? WHERE id = ?", [now, feedback_id])
@@ -335,6 +366,24 @@ def feedback_for_manager(db: Database, manager_id: int) -> list[dict[str, Any]]:
             "ORDER BY id",
             [manager_id],
         )
+    )
+
+
+# --- a coach's own time zone -------------------------------------------------------------------
+
+
+def coach_zone(db: Database, coach_id: int) -> str | None:
+    """The time zone the coach reads times in, if they set one."""
+    rows = list(db.query("SELECT timezone FROM coach_preferences WHERE coach_id = ?", [coach_id]))
+    return rows[0]["timezone"] if rows else None
+
+
+def set_coach_zone(db: Database, coach_id: int, zone: str) -> None:
+    """Remember the coach's time zone (an IANA name)."""
+    db.execute(
+        "INSERT INTO coach_preferences (coach_id, timezone) VALUES (?, ?) "
+        "ON CONFLICT (coach_id) DO UPDATE SET timezone = excluded.timezone",
+        [coach_id, zone],
     )
 
 

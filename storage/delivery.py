@@ -194,11 +194,15 @@ def finish(
     message_id: int | None = None,
     error: str | None = None,
 ) -> None:
-    """End a row (sent, done, failed or expired) and report on its subject, in one transaction."""
+    """End a row (sent, done, failed or expired) and report on its subject, in one transaction.
+
+    Its payload is emptied (the words it carried are in the chat now, or moot), except a
+    buttons removal's, which `buttons_removed` reads and which carries no words."""
     with db.atomic():
         db.execute(
             "UPDATE outbox SET status = ?, message_id = coalesce(?, message_id), "
-            "last_error = coalesce(?, last_error), attempts = attempts + 1, updated_at = ? "
+            "last_error = coalesce(?, last_error), attempts = attempts + 1, updated_at = ?, "
+            "payload = CASE WHEN method = 'editMessageReplyMarkup' THEN payload ELSE '{}' END "
             "WHERE id = ? AND status = 'pending'",
             [status, message_id, error, now, row_id],
         )
@@ -335,3 +339,15 @@ def prune(db: Database, before: str) -> dict[str, int]:
             "DELETE FROM processed_updates WHERE processed_at < ?", [before]
         ).rowcount
     return {"inbox": inbox, "outbox": outbox, "receipts": receipts}
+
+
+def forget_chat(db: Database, chat_id: int) -> int:
+    """Erase a private chat's delivery history (a person's /forget): processed updates and
+    finished outbox rows; rows still to process or to send stay. Returns rows deleted."""
+    inbox = db.execute(
+        "DELETE FROM inbox WHERE chat_id = ? AND processed_at IS NOT NULL", [chat_id]
+    ).rowcount
+    outbox = db.execute(
+        "DELETE FROM outbox WHERE chat_id = ? AND status != 'pending'", [chat_id]
+    ).rowcount
+    return int(inbox) + int(outbox)

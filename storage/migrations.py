@@ -351,6 +351,35 @@ def _rebuild(db: Database, table: str, columns: str, indexes: str) -> None:
             db.execute(index)
 
 
+@MIGRATIONS(name="0006_truth")
+def truth(db: Database) -> None:
+    """What views read: the answers on the path taken (a view) and a coach's own time zone
+    (the check-in status 'undelivered', which streaks skip, comes with 0005)."""
+    # One statement at a time: executescript() would commit the migration's transaction.
+    db.execute("ALTER TABLE coach_preferences ADD COLUMN timezone TEXT")
+    db.execute(
+        """
+        CREATE VIEW answers_on_path AS
+            SELECT answers.* FROM answers JOIN sessions ON sessions.id = answers.session_id
+            WHERE answers.id = (
+                SELECT max(latest.id) FROM answers AS latest
+                WHERE latest.session_id = answers.session_id AND latest.step = answers.step
+            )
+            AND EXISTS (
+                SELECT 1 FROM json_each(sessions.state, '$.answers') AS kept
+                WHERE kept.key = answers.step
+            )
+        """
+    )
+
+
+@MIGRATIONS(name="0006b_truth")
+def followups_only(db: Database) -> None:
+    """Follow-ups (D+7, D+30) for a manager who declined daily check-ins: the scheduler wakes
+    at their check-in time but only sends a follow-up that is due."""
+    db.execute("ALTER TABLE checkin_settings ADD COLUMN followups_only INTEGER NOT NULL DEFAULT 0")
+
+
 @MIGRATIONS(name="0009_web")
 def web_tables(db: Database) -> None:
     """The coach's web view: its generated secret, one-time sign-in links, browser sessions."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from . import team
+from . import delivery, team
 
 # Every table that holds rows about a user, and the column that names them.
 USER_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -38,9 +38,13 @@ def user_data(db: Database, user_id: int) -> dict[str, list[dict[str, Any]]]:
     for table, columns in USER_COLUMNS.items():
         where = " OR ".join(f"{column} = :user" for column in columns)
         data[table] = list(db.query(f"SELECT * FROM {table} WHERE {where}", {"user": user_id}))
+    # The full log, each row marked: superseded when the manager went back and answered
+    # again, or took another branch (the answer is not on the path their reflection took).
     data["answers"] = list(
         db.query(
-            "SELECT answers.* FROM answers JOIN sessions ON sessions.id = answers.session_id "
+            "SELECT answers.*, answers.id NOT IN (SELECT kept.id FROM answers_on_path AS kept "
+            "WHERE kept.session_id = answers.session_id) AS superseded "
+            "FROM answers JOIN sessions ON sessions.id = answers.session_id "
             "WHERE sessions.user_id = ? ORDER BY answers.id",
             [user_id],
         )
@@ -60,13 +64,17 @@ def user_data(db: Database, user_id: int) -> dict[str, list[dict[str, Any]]]:
             if session.get(column):
                 session[column] = json.loads(session[column])
     for answer in data["answers"]:
+        answer["superseded"] = bool(answer["superseded"])
         if answer.get("value"):
             answer["value"] = json.loads(answer["value"])
     return data
 
 
 def forget_user(db: Database, user_id: int) -> dict[str, int]:
-    """Delete every row about the user, in every table; counts of rows removed by table."""
+    """Delete every row about the user, in every table; counts of rows removed by table.
+
+    Then scrub the write-ahead log (`storage.erasure.WalScrubber`): until then, earlier copies
+    of the erased pages remain in the -wal file."""
     before = _counts(db, user_id)
     keys = list(db.query("SELECT key FROM users WHERE id = ?", [user_id]))
     with db.atomic():
@@ -77,23 +85,18 @@ def forget_user(db: Database, user_id: int) -> dict[str, int]:
         # invites they opened or used, and a coach's reads and messages, which stay in the
         # manager's audit and history as a coach's.
         db.execute("DELETE FROM users WHERE id = ?", [user_id])
-    # With secure_delete the freed pages are zeroed; folding the write-ahead log back into the
-    # file leaves no earlier copy of those pages behind. Inside a caller's transaction (a
-    # Telegram update) that can only happen after its commit: the caller checkpoints then.
-    if not db.conn.in_transaction:
-        checkpoint(db)
+        if keys and keys[0]["key"].startswith("telegram:"):  # a private chat's id is the user's
+            delivery.forget_chat(db, int(keys[0]["key"].removeprefix("telegram:")))
+    # With secure_delete the freed pages are zeroed in the file; earlier copies of those pages
+    # in the write-ahead log are the caller's to scrub (storage.erasure), without blocking.
     after = _counts(db, user_id)
     after["team_answers"] = 0
     return {table: before[table] - after[table] for table in before if before[table]}
 
 
-def checkpoint(db: Database) -> None:
-    """Fold the write-ahead log into the database file and empty it."""
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
 def delete_sessions_started_before(db: Database, cutoff: str) -> int:
-    """Delete sessions (and their answers, notes, feedback) started before `cutoff`."""
+    """Delete sessions (and their answers, notes, feedback) started before `cutoff`; scrub the
+    write-ahead log afterwards, as after `forget_user`."""
     with db.atomic():
         cursor = db.execute("DELETE FROM sessions WHERE started_at < ?", [cutoff])
         # A session id may be given again later: no user may keep pointing at a deleted one.

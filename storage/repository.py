@@ -400,6 +400,19 @@ def answers_for(db: Database, session_id: int) -> list[AnswerRow]:
     ]
 
 
+def answers_on_path(db: Database, session_id: int) -> list[AnswerRow]:
+    """The answers of a session on the path taken, oldest first: the latest row of each step
+    the session's state still holds (after /back, the abandoned branch is not an answer)."""
+    return [
+        AnswerRow(**row)
+        for row in db.query(
+            "SELECT id, session_id, step, section, kind, raw_text, value, created_at, "
+            "idempotency_key, source_ref FROM answers_on_path WHERE session_id = ? ORDER BY id",
+            [session_id],
+        )
+    ]
+
+
 def completed_sessions(db: Database, user_id: int, flow: str | None = None) -> list[SessionRow]:
     """The user's completed sessions (of `flow` when given), newest first."""
     sql = "SELECT * FROM sessions WHERE user_id = ? AND status = 'completed'"

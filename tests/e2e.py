@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.app import serve
 from bot.bootstrap import Services, build_services, open_storage, system_clock
+from bot.cli import web_side
 from bot.clock import Clock
 from bot.conversation import Conversation
 from bot.flows.engine import advance, ask, start
@@ -73,11 +74,12 @@ def bot_settings(api_url: str, db_path: Path, **overrides: Any) -> Settings:
 async def bot_running(
     api: FakeBotApi, settings: Settings, clock: Clock = system_clock
 ) -> AsyncIterator[Services]:
-    """The bot served in this event loop until the block ends."""
+    """The bot served in this event loop until the block ends (and the web view beside it
+    when REBOND_WEB_URL is set, wired as `rebond run` wires it)."""
     db = open_storage(settings)
     services = build_services(settings, db, clock)
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, services, stop))
+    task = asyncio.create_task(serve(settings, services, stop, web_side(settings, services)))
     try:
         ready = "setWebhook" if settings.webhook_url else "getUpdates"
         await api.bot(TOKEN).wait_for_call(ready, timeout=10)

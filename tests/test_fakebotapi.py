@@ -556,3 +556,19 @@ def test_threaded_server_for_synchronous_code():
         press = claire.press("Oui")
         assert press["callback_query"]["data"] == "yes"
         assert api.bot(TOKEN).count("sendMessage") == 1
+
+
+async def test_a_mini_app_menu_button_needs_https_as_telegram_requires(api, bot, claire):
+    from telegram import MenuButtonWebApp, WebAppInfo
+    from telegram.error import BadRequest
+
+    with pytest.raises(BadRequest, match=r"(?i)button_url_invalid"):
+        await bot.set_chat_menu_button(
+            CLAIRE, MenuButtonWebApp("Rebond", WebAppInfo("http://127.0.0.1/"))
+        )
+    assert (await bot.get_chat_menu_button(CLAIRE)).type == "commands"
+    await bot.set_chat_menu_button(
+        CLAIRE, MenuButtonWebApp("Rebond", WebAppInfo("https://rebond.example/"))
+    )
+    button = await bot.get_chat_menu_button(CLAIRE)
+    assert isinstance(button, MenuButtonWebApp) and button.web_app.url == "https://rebond.example/"

@@ -51,7 +51,8 @@ def person(services: Services, key: str, name: str = "Ana") -> User:
 
 def reflect(services: Services, user: User, answers: dict[str, str] | None = None) -> int:
     """A whole reflection with the first options; `answers` by step, others name their step."""
-    given = {"client": "Acme", "checkin_offer": "no", **WHEN, **(answers or {})}
+    # Learned of the loss this week: follow-ups (counted from the loss, refs #10) stay a week off.
+    given = {"client": "Acme", "since_when": "1", "checkin_offer": "no", **WHEN, **(answers or {})}
     conversation = services.conversation
     reply = conversation.start(user, "lost_client")
     session_id = reply.session_id

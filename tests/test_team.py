@@ -342,7 +342,7 @@ def test_a_member_forgets_their_answers(services, clock):
     assert "aucune réponse" in team.forget(member)
     # The general /forget (a person who is both a manager elsewhere and a member) erases them too.
     answer_round(services, member, parameter, 3, None, None, None, False)
-    removed = services.coach.forget(member)
+    removed = services.coach.forget(member).removed  # an Erasure since refs #10
     assert removed.get("team_answers") == 1
     assert team.status(manager).count == 0
 

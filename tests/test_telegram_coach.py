@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from datetime import UTC, datetime
@@ -35,8 +36,16 @@ async def said(user, text: str, timeout: float = 10):
 
 async def new_invite(coach) -> str:
     coach.skip_messages()
+    seen = coach.messages[-1].message_id if coach.messages else 0
     await coach.send("/invite")
-    invite = await coach.next_message()
+    # A coach notification from the scheduler's tick may arrive first: wait for the link.
+    invite = await coach.wait_until(
+        lambda: next(
+            (m for m in coach.messages if m.message_id > seen and "start=" in (m.text or "")),
+            None,
+        ),
+        timeout=10,
+    )
     return re.search(r"start=([A-Za-z0-9_-]+)", invite.text).group(1)
 
 
@@ -99,7 +108,7 @@ async def test_a_coach_reviews_what_a_manager_shares_and_nothing_else(tmp_path: 
         await coach.send("/managers")
         await said(coach, f"N° {number} · Claire")
         await coach.send(f"/reflections {number}")
-        listing = await said(coach, "Réflexions de Claire")
+        listing = await said(coach, "Réflexions de")
         assert f"/read {shared}" in listing.text and f"/read {kept}" not in listing.text
         await coach.send(f"/read {shared}")
         transcript = await said(coach, "Les faits")
@@ -180,20 +189,33 @@ async def test_mydata_and_forget(tmp_path: Path):
         coach = bot.user(COACH, "Camille")
         await pair_through_telegram(bot, coach, claire)
         user = bot.conversation.user("telegram:5101")
-        reflect(bot.services, user, "Acme")
+        reflect(bot.services, user, "Acme", "Phrase effacée 7319")
         await claire.send("/mydata")
         document = await claire.wait_until(
             lambda: next((m for m in claire.messages if m.file), None)
         )
+        audit = claire.messages[claire.messages.index(document) - 1]
+        assert audit.text == bot.playbook.ui.mydata_audit_empty.fr  # no coach read anything
         data = json.loads(document.file.data)
         assert data["users"][0]["key"] == "telegram:5101"
-        assert any(answer["value"] == "Acme" for answer in data["answers"])
+        assert any(answer["value"] == "Phrase effacée 7319" for answer in data["answers"])
         assert data["links"] and "audit_of_coach_reads" in data
 
         await claire.send("/forget")
         confirm = await said(claire, "C'est définitif")
         await claire.wait_for_answer(await claire.press(confirm, "Tout effacer"))
-        await said(claire, bot.playbook.ui.forgotten.fr)
+        # The chat says what the service did: all erased, or the last traces being cleared
+        told = await said(claire, "Tout est effacé")
+        erasure = {bot.playbook.ui.forgotten.fr, bot.playbook.ui.forgotten_pending.fr}
+        assert told.text in erasure
+        # ...and it becomes true on disk: no copy of her answer left in the database files
+        scrubber = bot.services.coach.scrubber
+        scrubber.retry_seconds = 0.05
+        assert await asyncio.to_thread(scrubber.wait, 5), "the erasure never completed"
+        path = Path(bot.settings.db_path)
+        files = [path, path.with_name(path.name + "-wal")]
+        erased = "Phrase effacée 7319".encode()
+        assert not any(f.exists() and erased in f.read_bytes() for f in files)
         await claire.wait_until(lambda: bot.fake_bot.pending_update_count == 0)
         for table, columns in USER_COLUMNS.items():
             for column in columns:
@@ -202,3 +224,50 @@ async def test_mydata_and_forget(tmp_path: Path):
         assert bot.query("SELECT count(*) AS n FROM users WHERE key = 'telegram:5101'")[0]["n"] == 0
         # Claire was the only one with sessions; the coach never started a flow
         assert bot.query("SELECT count(*) AS n FROM sessions")[0]["n"] == 0
+
+
+async def test_consent_lists_past_reflections_and_shares_only_the_chosen_ones(tmp_path: Path):
+    """Issue #10, kind 7: consent no longer hides reflections finished before the link."""
+    async with harness(tmp_path, coach_ids=str(COACH)) as bot:
+        ui = bot.playbook.ui
+        claire = bot.user(5201, "Claire")
+        coach = bot.user(COACH, "Camille")
+        user = bot.conversation.user("telegram:5201")
+        acme = reflect(bot.services, user, "Acme")
+        globex = reflect(bot.services, user, "Globex")
+        number = await pair_through_telegram(bot, coach, claire)
+
+        past = await said(claire, "Vous avez déjà terminé 2 réflexions")
+        assert "Acme" in past.text and "Globex" in past.text
+        labels = past.button_texts
+        assert [label for label in labels if label.startswith("☐")] == [
+            label for label in labels if "Globex" in label or "Acme" in label
+        ]
+        assert {ui.share_past_all_button.fr, ui.share_past_none_button.fr} <= set(labels)
+        tick = next(label for label in labels if "Acme" in label)
+        await claire.wait_for_answer(await claire.press(past, tick))
+        await claire.wait_until(
+            lambda: any(t.startswith("☑") and "Acme" in t for t in past.button_texts)
+        )
+        await claire.wait_for_answer(await claire.press(past, ui.done_selecting.fr))
+        done = await said(claire, "C'est noté")
+        assert "Partagées avec Camille : 1 réflexion" in done.text, done.text
+        assert "Gardées privées : 1 réflexion" in done.text
+
+        await coach.send(f"/reflections {number}")
+        listing = await said(coach, "Réflexions de")
+        assert f"/read {acme} " in listing.text and "Acme" in listing.text
+        assert f"/read {globex} " not in listing.text and "Globex" not in listing.text
+
+        # The read is in the manager's audit, in the chat, before the file (refs #10, kind 7)
+        await coach.send(f"/read {acme}")
+        await said(coach, "Acme")
+        claire.skip_messages()
+        await claire.send("/mydata")
+        document = await claire.wait_until(
+            lambda: next((m for m in claire.messages if m.file), None)
+        )
+        audit = claire.messages[claire.messages.index(document) - 1]
+        assert audit.text.startswith(ui.mydata_audit_title.fr)
+        assert "Camille" in audit.text and str(acme) in audit.text
+        assert json.loads(document.file.data)["audit_of_coach_reads"]

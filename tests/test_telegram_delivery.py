@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from sqlite_utils import Database
 
 from .e2e import TOKEN, bot_running, bot_settings, harness, message_by_id
 from .fakebotapi import FakeBotApi
@@ -134,7 +136,8 @@ async def test_with_the_disk_full_for_a_while_every_update_is_processed_once(tmp
         managers = [bot.user(8400 + n, f"M{n}", language_code="en") for n in range(5)]
         db = bot.conversation.db
         pages = next(iter(db.query("PRAGMA page_count")))["page_count"]
-        db.execute(f"PRAGMA max_page_count = {pages}")  # nothing more fits: SQLITE_FULL
+        db.execute(f"PRAGMA max_page_count = {pages}")
+        fill_the_inbox(db)  # nothing more fits: SQLITE_FULL at the next update's write
         for manager in managers:
             await manager.send("/start")
         await asyncio.sleep(2.0)
@@ -211,3 +214,22 @@ def _query(db_path: Path, sql: str) -> list[dict]:
         return list(db.query(sql))
     finally:
         db.close()
+
+
+
+def fill_the_inbox(db: Database) -> None:
+    """Use up the room left in the file, inbox pages included (a row lands in any page with
+    room), with processed rows no worker reads: the next update's write fails as on a full disk."""
+    update_id = -1
+    for size in (2048, 256, 32, 1):
+        while True:
+            try:
+                with db.atomic():
+                    db.execute(
+                        "INSERT INTO inbox (update_id, chat_id, payload, received_at, processed_at)"
+                        " VALUES (?, 0, ?, '', '')",
+                        [update_id, "x" * size],
+                    )
+            except sqlite3.OperationalError:
+                break
+            update_id -= 1

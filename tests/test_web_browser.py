@@ -12,6 +12,7 @@ install it; it is never skipped. Set REBOND_SCREENSHOTS=docs to refresh the READ
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 from pathlib import Path
@@ -22,9 +23,11 @@ from bot.bootstrap import build_services
 from bot.web import build_web_access, start_web
 from storage.db import open_database
 
-from .helpers import ROOT
-from .test_coach import clock  # noqa: F401
-from .webworld import build_world, web_settings
+from .e2e import TOKEN, bot_running, bot_settings
+from .fakebotapi import FakeBotApi
+from .helpers import REAL_PLAYBOOK, ROOT
+from .test_coach import COACH_TELEGRAM_ID, clock  # noqa: F401
+from .webworld import OTHER_COACH_ID, build_world, web_settings
 
 # A browser start and a few pages take 20-40 s on a loaded 2-core machine.
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
@@ -94,6 +97,32 @@ async def browser():
         await launched.close()
 
 
+@pytest.fixture
+async def bot_site(tmp_path: Path, clock):  # noqa: F811
+    """The bot itself on the fake Bot API, serving the web view as `rebond run` does."""
+    port = free_port()
+    async with FakeBotApi() as api:
+        settings = bot_settings(
+            api.url,
+            tmp_path / "web.db",
+            playbook_path=REAL_PLAYBOOK,
+            coach_ids=f"{COACH_TELEGRAM_ID},{OTHER_COACH_ID}",
+            web_url=f"http://127.0.0.1:{port}",
+            web_port=port,
+            checkin_tick_seconds=0.05,
+        )
+        async with bot_running(api, settings, clock) as services:
+            coach, ana = (
+                api.user(TOKEN, COACH_TELEGRAM_ID, "Camille", language_code="fr"),
+                api.user(TOKEN, 1, "Ana", language_code="fr"),
+            )
+            for user in (coach, ana):  # Telegram lets a bot write only to those who started it
+                await user.send("/start")
+                await user.next_message()
+            world = build_world(services, clock)
+            yield settings.web_url, services, world, coach, ana
+
+
 def watch(page, base: str) -> list[str]:
     """Requests that leave the site, CSP refusals and script errors, as they happen (the
     sign-in page's 401 is expected and not one of them)."""
@@ -121,13 +150,18 @@ async def shoot(page, name: str) -> None:
         await page.screenshot(path=str(Path(folder) / f"web-{name}.png"))
 
 
-async def test_a_coach_reads_notes_and_sends_feedback(site, browser):
-    base, services, access, world = site
+async def test_a_coach_reads_notes_and_sends_feedback(bot_site, browser):
+    base, services, world, coach, ana = bot_site
     context = await browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 860})
     page = await context.new_page()
     problems = watch(page, base)
 
-    await page.goto(access.issue_link(world.coach))
+    await coach.send("/web")  # the link the bot sends, through the fake Bot API
+    link = await coach.wait_until(
+        lambda: next((m for m in reversed(coach.messages) if "/login/" in (m.text or "")), None),
+        timeout=20,
+    )
+    await page.goto(re.search(r"http://\S+/login/\S+", link.text).group(0))
     await page.get_by_role("button", name="Ouvrir mon espace").click()
     await page.get_by_role("heading", name="Mes managers").wait_for()
     assert await page.get_by_role("link", name="Ana", exact=True).is_visible()
@@ -159,6 +193,10 @@ async def test_a_coach_reads_notes_and_sends_feedback(site, browser):
     audit = {(row["action"], row["manager_id"]) for row in db["audit"].rows}
     assert {("managers", world.ana.id), ("reflections", world.ana.id)} <= audit
     assert ("read", world.ana.id) in audit
+    received = await ana.wait_until(
+        lambda: next((m for m in ana.messages if "Bravo pour la lucidité." in (m.text or "")), None)
+    )
+    assert "Camille" in received.text  # the manager got it in Telegram, labelled as the coach's
     assert problems == []
     await context.close()
 

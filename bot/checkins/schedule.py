@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from ..formatting import day_of
+
 SEARCH_DAYS = 400
 """How far ahead to look for a due day (a pause lasts at most 60 days)."""
 
@@ -34,8 +36,8 @@ def parse_hhmm(value: str) -> time:
 
 
 def local_day(moment: datetime, timezone: str) -> date:
-    """The local date of a UTC moment in a time zone."""
-    return moment.astimezone(ZoneInfo(timezone)).date()
+    """The local date of a UTC moment in a time zone (the one rule: `formatting.day_of`)."""
+    return day_of(moment, timezone)
 
 
 def due_on(plan: Plan, day: date) -> datetime:

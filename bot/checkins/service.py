@@ -20,23 +20,29 @@ from storage.repository import SessionRow, User
 
 from ..clock import Clock
 from ..conversation import CHECKIN, REFLECTION, Conversation, Reply
+from ..days import manager_zone
 from ..flows.model import AnswerValue
 from ..flows.state import SessionState
+from ..formatting import DEFAULT_ZONE, day_of
 from ..journey import commitments
+from .followups import loss_day
 from .schedule import Plan, local_day, next_due, parse_hhmm
 
 log = logging.getLogger(__name__)
 
 SETUP = "checkin_setup"
+FOLLOWUP_OFFER = "followup_offer"
+"""The reflection's step where a manager without daily check-ins accepts follow-ups."""
 CHECKIN_FLOWS = frozenset(
     {CHECKIN, SETUP, "followup_contact", "followup_idea", commitments.COMMITMENT_FLOW}
 )
-DEFAULT_ZONE = "Europe/Paris"
 DEFAULT_TIME = "09:00"
 SNOOZE = timedelta(hours=1)
 FOLLOWUP_LATE_DAYS = 6
 """A follow-up still makes sense this many days after its day (check-ins paused meanwhile)."""
 STALE_CLAIM = timedelta(minutes=2)
+NOT_ASKED = frozenset({"skipped", "undelivered"})
+"""Check-in days the bot did not ask: they never break a streak."""
 CHATTING_WINDOW = timedelta(minutes=5)
 """A manager whose latest answer, within this time, went to the flow in progress is chatting:
 their check-in waits (refs #11: any answer in the last 30 minutes used to hold it)."""
@@ -90,8 +96,7 @@ class CheckinService:
 
     def zone(self, user: User) -> str:
         """The user's time zone (Paris until they choose)."""
-        settings = self.settings(user)
-        return settings.timezone if settings else DEFAULT_ZONE
+        return manager_zone(self.db, user.id)
 
     def apply_setup(self, user: User, answers: dict[str, AnswerValue]) -> CheckinSettings:
         """Turn the answers of the setup flow into settings, and schedule the next check-in."""
@@ -191,6 +196,10 @@ class CheckinService:
         """A claimed check-in that cannot be sent (no Telegram chat, or blocked)."""
         store.set_status(self.db, due.checkin_id, "skipped", now=self._now())
 
+    def undelivered(self, checkin_id: int) -> None:
+        """The check-in's message never reached the manager: not asked, so never missed."""
+        store.mark_undelivered(self.db, checkin_id)
+
     def snooze(self, user: User, checkin_id: int) -> bool:
         """'Later': ask again in an hour, once; False if this check-in cannot be snoozed."""
         checkin = store.get_checkin(self.db, checkin_id)
@@ -249,16 +258,17 @@ class CheckinService:
             following = next_due(plan, due_at)
             if now - due_at > self.grace:
                 # The bot was down past the grace: that day is skipped, the next one is kept.
-                store.insert_checkin(
-                    self.db,
-                    user_id,
-                    local,
-                    "daily",
-                    CHECKIN,
-                    settings.next_due_at,
-                    "skipped",
-                    now=to_stored(now),
-                )
+                if not settings.followups_only:  # a follow-up a few days late still goes out
+                    store.insert_checkin(
+                        self.db,
+                        user_id,
+                        local,
+                        "daily",
+                        CHECKIN,
+                        settings.next_due_at,
+                        "skipped",
+                        now=to_stored(now),
+                    )
                 # The next one may be due already, within the grace: it goes out next tick.
                 later = next_due(plan, max(due_at, now - self.grace))
                 store.set_next_due(
@@ -267,6 +277,12 @@ class CheckinService:
                 log.info("checkin.skipped_late user=%s", user_id)
                 return None
             kind, flow = self._kind_for(user_id, date.fromisoformat(local), settings.timezone)
+            if settings.followups_only and kind == "daily":
+                # No daily check-in for them: wake again tomorrow, while a follow-up is to come.
+                pending = self._followups_pending(user_id, settings.timezone, now)
+                wake = to_stored(following) if following and pending else None
+                store.set_next_due(self.db, user_id, wake, now=to_stored(now))
+                return None
             checkin_id = store.insert_checkin(
                 self.db,
                 user_id,
@@ -308,20 +324,57 @@ class CheckinService:
         return DueCheckin(repository.get_user(self.db, checkin.user_id), checkin.id, checkin.flow)
 
     def _kind_for(self, user_id: int, day: date, zone: str) -> tuple[str, str]:
-        """A follow-up if one is due on that day (or a few days late), else the daily check-in."""
+        """A follow-up if one is due on that day (or a few days late), else the daily check-in.
+        Follow-ups count from the day the manager learned of the loss, not from the reflection."""
         sent = store.followups_sent(self.db, user_id)
         playbook = self.conversation.playbook
         for reflection in repository.completed_sessions(self.db, user_id, REFLECTION):
-            done = local_day(datetime.fromisoformat(reflection.completed_at or ""), zone)
+            lost = self.loss_day(reflection, zone)
             for followup in sorted(playbook.followups, key=lambda f: f.after_days):
                 kind = f"followup:{followup.after_days}:{reflection.id}"
-                target = done + timedelta(days=followup.after_days)
+                target = lost + timedelta(days=followup.after_days)
                 if kind not in sent and target <= day <= target + timedelta(FOLLOWUP_LATE_DAYS):
                     return kind, followup.flow
         due = journey_store.due_commitment(self.db, user_id, day.isoformat())
         if due is not None:  # refs #11: on its due day, the check-in asks about it
             return f"{commitments.KIND_PREFIX}{due.id}", commitments.COMMITMENT_FLOW
         return "daily", CHECKIN
+
+    def _followups_pending(self, user_id: int, zone: str, now: datetime) -> bool:
+        """True while a follow-up of some reflection is still to come (or a few days late)."""
+        sent = store.followups_sent(self.db, user_id)
+        today = local_day(now, zone)
+        for reflection in repository.completed_sessions(self.db, user_id, REFLECTION):
+            lost = self.loss_day(reflection, zone)
+            for followup in self.conversation.playbook.followups:
+                kind = f"followup:{followup.after_days}:{reflection.id}"
+                last = lost + timedelta(days=followup.after_days + FOLLOWUP_LATE_DAYS)
+                if kind not in sent and today <= last:
+                    return True
+        return False
+
+    def offer_followups(self, user: User) -> CheckinSettings | None:
+        """The manager accepted follow-ups on their own at the end of a reflection: wake at the
+        check-in time (09:00 in their zone) and send only the follow-ups that are due. Nothing
+        changes for a manager who has daily check-ins on: their follow-ups come instead of one."""
+        current = self.settings(user)
+        if current is not None and current.enabled:
+            return current
+        now = self.clock()
+        base = current or CheckinSettings(
+            user.id, False, DEFAULT_TIME, self.zone(user), False, None, None, None
+        )
+        settings = _replace(base, enabled=True, followups_only=True, paused_until=None)
+        due = next_due(_plan(settings), now)
+        settings = _replace(settings, next_due_at=to_stored(due) if due else None)
+        store.save_settings(self.db, settings, now=to_stored(now))
+        log.info("checkin.followups_only user=%s", user.id)
+        return settings
+
+    def loss_day(self, reflection: SessionRow, zone: str) -> date:
+        """The day the manager learned of the loss, as their reflection tells it (followups.py)."""
+        answers = SessionState.model_validate_json(reflection.state).answers
+        return loss_day(answers, day_of(reflection.started_at, zone))
 
     def _commitment_asked(self, due: DueCheckin) -> journey_store.Commitment | None:
         """The commitment a check-in asks about, when it is a commitment's due day."""
@@ -352,6 +405,9 @@ class CheckinService:
         if row.flow == SETUP:
             self.apply_setup(user, state.answers)
             return
+        if row.flow == REFLECTION and state.answers.get(FOLLOWUP_OFFER) is True:
+            self.offer_followups(user)
+            return
         checkin = store.checkin_for_session(self.db, row.id)
         if checkin is not None:
             store.set_status(self.db, checkin.id, "answered", now=self._now())
@@ -359,13 +415,16 @@ class CheckinService:
     # --- reading back --------------------------------------------------------------------------
 
     def streak(self, user: User) -> int:
-        """Check-ins answered in a row up to the latest; today's, still open, does not break it."""
-        today = local_day(self.clock(), self.zone(user)).isoformat()
+        """Check-ins answered in a row up to the latest; today's, still open, does not break it,
+        and neither does a day the bot did not ask (down past the grace, or not delivered)."""
+        today = day_of(self.clock(), self.zone(user)).isoformat()
         count = 0
         for checkin in store.recent_checkins(self.db, user.id):
             if checkin.status == "answered":
                 count += 1
-            elif checkin.local_date == today and checkin.status in ("claimed", "sent", "snoozed"):
+            elif checkin.status in NOT_ASKED or (
+                checkin.local_date == today and checkin.status in ("claimed", "sent", "snoozed")
+            ):
                 continue
             else:
                 break
@@ -374,14 +433,14 @@ class CheckinService:
     def progress(self, user: User, days: int = 30) -> Progress:
         """Moods and reflection days of the last `days` local days."""
         zone = self.zone(user)
-        end = local_day(self.clock(), zone)
+        end = day_of(self.clock(), zone)
         start = end - timedelta(days=days - 1)
         moods = [
             (date.fromisoformat(day), mood)
             for day, mood in store.moods(self.db, user.id, start.isoformat())
         ]
         reflections = [
-            local_day(datetime.fromisoformat(row.completed_at), zone)
+            day_of(row.completed_at, zone)
             for row in repository.completed_sessions(self.db, user.id, REFLECTION)
             if row.completed_at
         ]
@@ -413,6 +472,11 @@ class CheckinService:
             now=to_stored(now),
         )
         return DueCheckin(user, checkin_id, flow, snoozable=False) if checkin_id else None
+
+
+def _open_today(checkin: store.Checkin, today: str) -> bool:
+    """Today's check-in, asked but not answered yet: it does not break a streak (yet)."""
+    return checkin.local_date == today and checkin.status in ("claimed", "sent", "snoozed")
 
 
 def _plan(settings: CheckinSettings) -> Plan:

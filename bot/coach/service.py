@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from enum import Enum
 
 from storage import checkins as checkin_store
@@ -21,15 +22,18 @@ from storage import privacy, repository
 from storage import team as team_store
 from storage.coach import Invite, Link, ManagerOverview
 from storage.db import to_stored
+from storage.erasure import WalScrubber, database_path
 from storage.repository import SessionRow, User
 
-from ..checkins.schedule import local_day
 from ..clock import Clock
 from ..conversation import REFLECTION, Conversation
+from ..days import coach_zone, manager_zone
 from ..flows.engine import values_for
-from ..flows.model import MessageStep, UiText
+from ..flows.model import Lang, MessageStep, UiText
 from ..flows.state import SessionState
 from ..flows.text import display_value, fill
+from ..flows.timezones import resolve
+from ..formatting import count, day_of, day_text, decimal, time_text
 from ..journey.commitments import describe
 from ..team.summary import feeling_scale, summarise, summary_lines
 from ..userkey import UserKey
@@ -40,7 +44,6 @@ INVITE_LIFETIME = timedelta(days=7)
 SHARE_DELAY = timedelta(minutes=10)
 """Time a manager has to keep a new reflection private before their coach can see it."""
 TREND_DAYS = 7
-ZONE = "Europe/Paris"
 
 
 class Refusal(Enum):
@@ -86,6 +89,40 @@ class Transcript:
 
 
 @dataclass(frozen=True)
+class Erasure:
+    """What an erasure did, and what to tell the person: `complete` once no trace is left in
+    the database files; until then the last traces are being cleared in the background."""
+
+    removed: dict[str, int]
+    complete: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class PastReflections:
+    """Consent's question about the reflections finished before it: the text, one line per
+    reflection (session id, "27 nov. 2026 · Acme"), newest first, and the two quick answers."""
+
+    text: str
+    items: list[tuple[int, str]]
+    all_label: str
+    none_label: str
+
+
+@dataclass(frozen=True)
+class AuditList:
+    """/mydata's readable audit: who read what, and when, in the manager's zone and language."""
+
+    title: str
+    lines: list[str]
+
+    @property
+    def text(self) -> str:
+        """The title and one line per read, as one message."""
+        return "\n".join([self.title, *self.lines])
+
+
+@dataclass(frozen=True)
 class Delivery:
     """A message for a user's chat: feedback to a manager, news to a coach."""
 
@@ -106,6 +143,7 @@ class CoachService:
         self.db = conversation.db
         self.coach_ids = coach_ids
         self.clock = clock
+        self.scrubber = WalScrubber(database_path(self.db))
         conversation.on_completed(self._completed)
 
     def _now(self) -> str:
@@ -155,6 +193,44 @@ class CoachService:
             )
         log.info("coach.linked coach=%s manager=%s", invite.coach_id, manager.id)
         return repository.get_user(self.db, invite.coach_id), previous
+
+    def past_reflections(self, manager: User) -> PastReflections | None:
+        """After consent: the manager's finished reflections no coach sees yet, to choose from
+        there and then (None when there are none, or no coach)."""
+        coach = self.coach_of(manager)
+        sessions = store.unshared_reflections(self.db, manager.id)
+        if coach is None or not sessions:
+            return None
+        texts, lang = self._texts(manager), self._lang(manager)
+        items = []
+        for session in sessions:
+            card = self._card(session)
+            values = {"date": day_text(card.day, lang), "client": card.client}
+            items.append((session.id, fill(texts.share_past_line, values)))
+        values = {"reflections": count(len(items), "reflection", lang), "coach": _name(coach)}
+        return PastReflections(
+            fill(texts.share_past_title, values),
+            items,
+            texts.share_past_all_button,
+            texts.share_past_none_button,
+        )
+
+    def choose_past(self, manager: User, shared: Iterable[int]) -> str:
+        """The manager's choice among `past_reflections`: those in `shared` are shared now, the
+        others kept private. The confirmation to show them."""
+        wanted = set(shared)
+        chosen = [s.id for s in store.unshared_reflections(self.db, manager.id)]
+        for session_id in chosen:
+            self.set_private(manager, session_id, session_id not in wanted)
+        coach = self.coach_of(manager)
+        texts, lang = self._texts(manager), self._lang(manager)
+        shared_count = sum(1 for session_id in chosen if session_id in wanted)
+        values = {
+            "coach": _name(coach) if coach else "",
+            "shared": count(shared_count, "reflection", lang),
+            "private": count(len(chosen) - shared_count, "reflection", lang),
+        }
+        return fill(texts.share_past_done, values)
 
     def cancel_share(self, manager: User, code: str) -> None:
         """The manager declined an invite they opened."""
@@ -247,7 +323,11 @@ class CoachService:
         lines = []
         with self.db.atomic():  # one commit for the whole list's audit rows
             for manager in overview:
-                trend = self._trend(manager.manager_id) if manager.include_checkins else "-"
+                trend = (
+                    self._trend(manager.manager_id, self._lang(coach))
+                    if manager.include_checkins
+                    else "-"
+                )
                 store.log_read(self.db, coach.id, manager.manager_id, "managers", None, now)
                 lines.append((manager, trend))
         return lines
@@ -327,7 +407,7 @@ class CoachService:
         if link is None:
             return None
         manager = repository.get_user(self.db, link.manager_id)
-        end = local_day(self.clock(), ZONE)
+        end = day_of(self.clock(), manager_zone(self.db, manager.id))
         start = end - timedelta(days=days - 1)
         moods: list[tuple[date, int]] = []
         if link.include_checkins:
@@ -358,10 +438,42 @@ class CoachService:
         text = self._feedback_text(coach, manager, session, text.strip())
         return Delivery(manager, text, feedback_id, delivered_before=delivered_at is not None)
 
+    def undelivered_feedback(self, lifetime: timedelta, limit: int = 100) -> list[Delivery]:
+        """Feedback stored but never queued (written on the web view) within `lifetime`, ready
+        for the bot to send as /feedback does."""
+        since = to_stored(self.clock() - lifetime)
+        deliveries = []
+        for row in store.undelivered_feedback(self.db, since, limit):
+            coach = repository.get_user(self.db, row["coach_id"])
+            manager = repository.get_user(self.db, row["manager_id"])
+            session = repository.get_session(self.db, row["session_id"])
+            text = self._feedback_text(coach, manager, session, row["text"])
+            deliveries.append(Delivery(manager, text, row["id"]))
+        return deliveries
+
     def feedback_delivered(self, delivery: Delivery) -> None:
         """The manager's chat received the feedback."""
         if delivery.feedback_id is not None:
             store.mark_feedback_delivered(self.db, delivery.feedback_id, self._now())
+
+    def set_zone(self, coach: User, typed: str) -> str | None:
+        """The coach's own time zone for the times they read ("Montréal", "America/Toronto");
+        the IANA name kept, or None (nothing stored) when the text names no zone or several."""
+        zone = resolve(typed)
+        if not isinstance(zone, str) or not self.is_coach(coach):
+            return None
+        store.set_coach_zone(self.db, coach.id, zone)
+        return zone
+
+    def time_for_coach(self, coach: User, manager_id: int, stored: str) -> str:
+        """A stored moment about a manager as this coach reads it: in the coach's zone (their
+        setting, else the manager's), in the coach's language: "27 nov. 2026, 00:30"."""
+        zone = coach_zone(self.db, coach.id, manager_id)
+        return time_text(stored, zone, self._lang(coach))
+
+    def day_for_coach(self, coach: User, card: ReflectionCard) -> str:
+        """A reflection's day (the manager's day) written in the coach's language."""
+        return day_text(card.day, self._lang(coach))
 
     def set_notify(self, coach: User, on: bool) -> None:
         """Turn completion notifications on or off for this coach."""
@@ -388,30 +500,66 @@ class CoachService:
         data["audit_of_coach_reads"] = store.audit_for(self.db, user.id)
         return json.dumps(data, ensure_ascii=False, indent=2, default=str)
 
-    def forget(self, user: User) -> dict[str, int]:
-        """Delete every row about the user, in every table."""
+    def audit_list(self, manager: User) -> AuditList:
+        """/mydata in the chat, before the file: every read of the manager's data, oldest
+        first, one readable line each ("27 nov. 2026, 10:15 · Camille · a lu la réflexion n° 4")."""
+        texts, lang = self._texts(manager), self._lang(manager)
+        zone = manager_zone(self.db, manager.id)
+        lines = []
+        for row in store.audit_for(self.db, manager.id):
+            who = row["coach"] or (
+                texts.mydata_operator if row["action"] == "export" else texts.mydata_former_coach
+            )
+            label = getattr(texts, f"audit_{row['action']}", None)
+            action = fill(label, {"number": row["target"] or ""}) if label else row["action"]
+            values = {"at": time_text(row["at"], zone, lang), "coach": who, "action": action}
+            lines.append(fill(texts.mydata_audit_line, values))
+        if not lines:
+            return AuditList(texts.mydata_audit_empty, [])
+        return AuditList(texts.mydata_audit_title, lines)
+
+    def forget(self, user: User) -> Erasure:
+        """Delete every row about the user, in every table, then scrub the write-ahead log (at
+        once if no one reads, else in the background); the text tells which (in their language,
+        read before the user is gone)."""
+        texts = self._texts(user)  # read before the user is gone
         removed = privacy.forget_user(self.db, user.id)
-        log.info("privacy.forgotten user=%s rows=%s", user.id, sum(removed.values()))
-        return removed
+        complete = self.scrubber.scrub()
+        log.info(
+            "privacy.forgotten user=%s rows=%s complete=%s",
+            user.id,
+            sum(removed.values()),
+            complete,
+        )
+        text = texts.forgotten if complete else texts.forgotten_pending
+        return Erasure(removed, complete, text)
 
     def apply_retention(self, days: int) -> int:
         """Delete sessions started more than `days` ago, and team rounds closed that long ago
-        with their answers; how many sessions."""
+        with their answers, then scrub the write-ahead log (see `erasure_pending`); how many
+        sessions."""
         cutoff = to_stored(self.clock() - timedelta(days=days))
         deleted = privacy.delete_sessions_started_before(self.db, cutoff)
         rounds = team_store.delete_rounds_closed_before(self.db, cutoff)  # team answers with them
+        complete = self.scrubber.scrub() if deleted or rounds else not self.scrubber.pending
         log.info(
-            "privacy.retention days=%s sessions_deleted=%s team_rounds_deleted=%s",
+            "privacy.retention days=%s sessions_deleted=%s team_rounds_deleted=%s complete=%s",
             days,
             deleted,
             rounds,
+            complete,
         )
         return deleted
 
+    @property
+    def erasure_pending(self) -> bool:
+        """True while erased words may still sit in the -wal file (being cleared)."""
+        return self.scrubber.pending
+
     # --- internals -----------------------------------------------------------------------------
 
-    def _trend(self, manager_id: int) -> str:
-        today = local_day(self.clock(), ZONE)
+    def _trend(self, manager_id: int, lang: Lang) -> str:
+        today = day_of(self.clock(), manager_zone(self.db, manager_id))
         recent = store.mood_average(
             self.db, manager_id, (today - timedelta(TREND_DAYS - 1)).isoformat(), today.isoformat()
         )
@@ -424,9 +572,9 @@ class CoachService:
         if recent is None:
             return "-"
         if before is None:
-            return f"{recent:.1f}/5"
+            return f"{decimal(recent, lang)}/5"
         arrow = "↗" if recent > before + 0.2 else "↘" if recent < before - 0.2 else "→"
-        return f"{before:.1f} {arrow} {recent:.1f}/5"
+        return f"{decimal(before, lang)} {arrow} {decimal(recent, lang)}/5"
 
     def _card(self, session: SessionRow) -> ReflectionCard:
         state = SessionState.model_validate_json(session.state)
@@ -438,7 +586,9 @@ class CoachService:
             return value if isinstance(value, int) and not isinstance(value, bool) else None
 
         client = outputs.get("client") or str(answers.get("client") or "?")
-        day = local_day(datetime.fromisoformat(session.completed_at or session.started_at), ZONE)
+        # The manager's own day: a Paris manager finishing at 00:30 on 27/11 finished on 27/11.
+        zone = manager_zone(self.db, session.user_id)
+        day = day_of(session.completed_at or session.started_at, zone)
         return ReflectionCard(
             session.id,
             day,
@@ -488,11 +638,14 @@ class CoachService:
         card = self._card(session)
         return fill(
             self._texts(manager).feedback_received,
-            {"coach": _name(coach), "date": card.day.strftime("%d/%m/%Y"), "text": text},
+            {"coach": _name(coach), "date": day_text(card.day, self._lang(manager)), "text": text},
         )
 
     def _texts(self, user: User) -> UiText:
         return self.conversation.playbook.ui.in_(self.conversation.language(user))
+
+    def _lang(self, user: User) -> Lang:
+        return self.conversation.language(user)
 
 
 def _name(user: User) -> str:

@@ -18,7 +18,6 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage import delivery as store
-from storage import privacy
 from storage.db import to_stored
 from storage.delivery import Outgoing
 
@@ -61,8 +60,6 @@ class Storage:
         self.clock = clock
         self.lock = asyncio.Lock()
         self.outbox_changed = asyncio.Event()
-        self.checkpoint_due = False
-        """Set when data was erased: the write-ahead log is folded in after the commit."""
 
     def now(self) -> str:
         """The clock's now, as stored."""
@@ -74,9 +71,6 @@ class Storage:
         async with self.lock:
             with self.db.atomic():
                 yield self.db
-            if self.checkpoint_due:
-                self.checkpoint_due = False
-                privacy.checkpoint(self.db)
         self.outbox_changed.set()
 
     def add(

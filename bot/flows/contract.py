@@ -91,6 +91,7 @@ COACH_COMMANDS = (
     "note",
     "feedback",
     "notify",
+    "web",
 )
 """The commands added to coaches' menus."""
 JOURNEY_COMMANDS = ("commitments",)
@@ -113,11 +114,18 @@ UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "coach_no_reflections": frozenset({"name"}),
     "coach_feedback_sent": frozenset({"name"}),
     "coach_feedback_saved": frozenset({"name"}),
+    "coach_web_link": frozenset({"link"}),
+    "coach_web_logout": frozenset({"count"}),
     "coach_notification": frozenset({"name", "client", "number"}),
     "coach_shared_with_you": frozenset({"name", "number"}),
     "coach_unshared": frozenset({"name"}),
     "coach_trend_title": frozenset({"name"}),
     "progress_summary": frozenset({"count", "average", "streak"}),
+    "share_past_title": frozenset({"reflections", "coach"}),
+    "share_past_line": frozenset({"date", "client"}),
+    "share_past_done": frozenset({"coach", "shared", "private"}),
+    "mydata_audit_line": frozenset({"at", "coach", "action"}),
+    "audit_read": frozenset({"number"}),
     "invalid_choice": frozenset({"count"}),
     "invalid_multi_choice": frozenset({"count"}),
     "too_few_selected": frozenset({"min"}),

@@ -486,6 +486,22 @@ class UiFields(Frozen, Generic[T]):
     forget_confirm: T
     forget_button: T
     forgotten: T
+    forgotten_pending: T
+    share_past_title: T
+    share_past_line: T
+    share_past_all_button: T
+    share_past_none_button: T
+    share_past_done: T
+    mydata_audit_title: T
+    mydata_audit_line: T
+    mydata_audit_empty: T
+    mydata_operator: T
+    mydata_former_coach: T
+    audit_managers: T
+    audit_reflections: T
+    audit_read: T
+    audit_trend: T
+    audit_export: T
     forget_cancelled: T
     coach_only: T
     coach_help: T
@@ -503,6 +519,9 @@ class UiFields(Frozen, Generic[T]):
     coach_feedback_saved: T
     coach_notify_on: T
     coach_notify_off: T
+    coach_web_link: T
+    coach_web_logout: T
+    coach_web_off: T
     coach_notification: T
     coach_shared_with_you: T
     coach_unshared: T

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from ..formatting import number
 from .model import (
     PLACEHOLDER,
     AnswerValue,
@@ -60,7 +61,8 @@ def _elide(match: re.Match[str], values: Mapping[str, str]) -> str:
 
 
 def display_value(playbook: Playbook, step: Step, value: AnswerValue, lang: Lang) -> str:
-    """An answer as the manager would say it: option labels, yes/no, numbers without '.0'."""
+    """An answer as the manager would say it: option labels, yes/no, numbers in their language
+    ("3,5" in French, never "3.0")."""
     if value is None:
         return playbook.ui.in_(lang).skipped
     if isinstance(step, ChoiceStep | MultiChoiceStep):
@@ -79,6 +81,8 @@ def display_value(playbook: Playbook, step: Step, value: AnswerValue, lang: Lang
         return format_answer_date(value, lang)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    shown = number(value, lang) if numeric and isinstance(value, int | float) else str(value)
     if isinstance(step, NumberStep) and step.unit is not None:
-        return f"{value} {step.unit.get(lang)}"
-    return str(value)
+        return f"{shown} {step.unit.get(lang)}"
+    return shown

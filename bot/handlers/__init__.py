@@ -33,7 +33,10 @@ def register(
     """Every handler of the bot, in one place."""
     private = filters.ChatType.PRIVATE
     privacy_kinds = routing_pattern(
-        ButtonKind.REFLECTION_PRIVACY, ButtonKind.INVITE, ButtonKind.FORGET
+        ButtonKind.REFLECTION_PRIVACY,
+        ButtonKind.INVITE,
+        ButtonKind.PAST_REFLECTION,
+        ButtonKind.FORGET,
     )
     new_message = filters.UpdateType.MESSAGE
     commands = {
@@ -61,6 +64,7 @@ def register(
         "note": coach.note,
         "feedback": coach.feedback,
         "notify": coach.notify,
+        "web": coach.web_view,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private & new_message))

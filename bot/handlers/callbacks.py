@@ -26,6 +26,7 @@ class ButtonKind(StrEnum):
     REFLECTION_PRIVACY = "p"  # keeps a reflection private or shares it
     INVITE = "h"  # answers a coach's invite (see `InviteButton`)
     FORGET = "f"  # confirms or cancels /forget
+    PAST_REFLECTION = "o"  # chooses among past reflections at consent
     SAFETY_CHOICE = "g"  # pauses or goes on after the safety note
 
 

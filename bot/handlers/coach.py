@@ -1,4 +1,5 @@
-"""Coach commands: /invite, /managers, /reflections, /read, /trend, /note, /feedback, /notify.
+"""Coach commands: /invite, /managers, /reflections, /read, /trend, /note, /feedback, /notify,
+/web.
 
 Every command checks the sender (`effective_user`) against REBOND_COACH_IDS, and the service
 checks the active, consented link behind every number given: a number never grants access.
@@ -9,15 +10,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
 from telegram import Update
+
+from storage.repository import User
 
 from ..charts import ReflectionScores, trend_chart
 from ..coach.markdown import transcript_markdown
 from ..coach.service import CoachService, Delivery, ReflectionCard, Transcript
 from ..conversation import Conversation
 from ..delivery.outbox import Storage
+from ..flows.model import Lang
 from ..flows.text import fill
+from ..formatting import day_text
 from ..userkey import UserKey
 from .chat import ChatView
 from .checkins import chart_texts
@@ -30,6 +36,18 @@ LONG_TRANSCRIPT = 2 * MESSAGE_LIMIT
 """Beyond this, a transcript comes as a Markdown file rather than a run of messages."""
 
 
+class WebLinks(Protocol):
+    """What /web needs of the web view (injected: the handlers never import bot.web)."""
+
+    def issue_link(self, coach: User) -> str | None:
+        """A one-time sign-in URL, or None if `coach` is no coach."""
+        ...
+
+    def end_sessions(self, coach: User) -> int:
+        """End every web session of `coach`; how many were open."""
+        ...
+
+
 class CoachHandlers:
     """Handlers for coaches; registered in `bot.handlers.register`."""
 
@@ -38,8 +56,10 @@ class CoachHandlers:
         manager: ManagerHandlers,
         coach: CoachService,
         publish_menu: Callable[[Storage, Conversation, int], None] | None = None,
+        web: WebLinks | None = None,
     ) -> None:
         self.manager = manager
+        self.web = web
         self.coach = coach
         self.publish_menu = publish_menu
         self._menus_published: set[int] = set()
@@ -90,7 +110,7 @@ class CoachHandlers:
             return
         spans = [Span(fill(view.ui.coach_reflections_title.get(view.lang), {"name": name}), "b")]
         for card in cards:
-            line = fill(view.ui.coach_reflection_line.get(view.lang), _card_values(card))
+            line = fill(view.ui.coach_reflection_line.get(view.lang), _card_values(card, view.lang))
             spans += [Span("\n"), Span(line)]
         view.say(spans)
 
@@ -103,7 +123,7 @@ class CoachHandlers:
         if transcript is None:
             view.text(view.ui.coach_no_access.get(view.lang))
             return
-        spans = _transcript_spans(transcript, view.ui.coach_notes_title.get(view.lang))
+        spans = _transcript_spans(transcript, view.ui.coach_notes_title.get(view.lang), view.lang)
         if sum(len(span.text) for span in spans) <= LONG_TRANSCRIPT:
             view.say(spans)
             return
@@ -168,6 +188,29 @@ class CoachHandlers:
         self.coach.set_notify(view.user, choice == "on")
         view.text(getattr(view.ui, f"coach_notify_{choice}").get(view.lang))
 
+    async def web_view(self, update: Update, context: Context) -> None:
+        """/web: a one-time link to the web view (10 minutes); /web logout: end every session."""
+        view = await self._coach_view(update, context)
+        if view is None:
+            return
+        if self.web is None:
+            view.text(view.ui.coach_web_off.get(view.lang))
+            return
+        choice = " ".join(context.args or []).lower()
+        if choice == "logout":
+            count = self.web.end_sessions(view.user)
+            view.text(fill(view.ui.coach_web_logout.get(view.lang), {"count": str(count)}))
+            return
+        if choice:
+            view.text(view.ui.coach_usage.get(view.lang))
+            return
+        link = self.web.issue_link(view.user)
+        if link is None:  # no longer a coach between the two checks
+            view.text(view.ui.coach_only.get(view.lang))
+            return
+        # ChatView sends with the link preview off: Telegram need not fetch a sign-in link.
+        view.text(fill(view.ui.coach_web_link.get(view.lang), {"link": link}))
+
     # --- internals -----------------------------------------------------------------------------
 
     async def _coach_view(self, update: Update, context: Context) -> ChatView | None:
@@ -199,32 +242,38 @@ class CoachHandlers:
 def deliver(view: ChatView, delivery: Delivery) -> bool:
     """Queue a message to another user's chat (feedback, recorded as delivered once the sender
     delivers it); False if they cannot be reached there."""
+    return queue_feedback(view.storage, view.conversation, delivery)
+
+
+def queue_feedback(storage: Storage, conversation: Conversation, delivery: Delivery) -> bool:
+    """Put a feedback in the outbox for the manager's chat (the sender marks it delivered when
+    Telegram takes it); False if they cannot be reached there. Call inside a transaction."""
     chat_id = UserKey(delivery.user.key).telegram_id
     if chat_id is None or delivery.user.blocked_at is not None:
         return False
-    other = ChatView(view.storage, view.conversation, chat_id, delivery.user, kind="feedback")
+    other = ChatView(storage, conversation, chat_id, delivery.user, kind="feedback")
     subject = f"feedback:{delivery.feedback_id}" if delivery.feedback_id is not None else None
     other.say([Span(delivery.text)], subject=subject)
     return True
 
 
-def _card_values(card: ReflectionCard) -> dict[str, str]:
+def _card_values(card: ReflectionCard, lang: Lang) -> dict[str, str]:
     def pair(scores: tuple[int | None, int | None]) -> str:
         return " → ".join("?" if score is None else str(score) for score in scores)
 
     return {
         "number": str(card.session_id),
-        "date": card.day.strftime("%d/%m/%Y"),
+        "date": day_text(card.day, lang),  # Babel, in the reader's language (refs #10)
         "client": card.client,
         "guilt": pair(card.guilt),
         "worry": pair(card.worry),
     }
 
 
-def _transcript_spans(transcript: Transcript, notes_title: str) -> list[Span]:
+def _transcript_spans(transcript: Transcript, notes_title: str, lang: Lang) -> list[Span]:
     card = transcript.card
     name = transcript.manager.display_name or f"#{transcript.manager.id}"
-    spans = [Span(f"{name} · {card.client} · {card.day.strftime('%d/%m/%Y')}", "b")]
+    spans = [Span(f"{name} · {card.client} · {day_text(card.day, lang)}", "b")]
     for section in transcript.sections:
         spans += [Span("\n\n"), Span(section.title, "b")]
         for prompt, answer in section.exchanges:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from storage.repository import User
 
-from ..coach.service import CoachService, Refusal
+from ..coach.service import CoachService, PastReflections, Refusal
 from ..flows.model import Localized
 from ..flows.text import fill
 from ..userkey import UserKey
@@ -19,6 +19,8 @@ from .manager import Context, ManagerHandlers
 
 log = logging.getLogger(__name__)
 BOX = {False: "☐", True: "☑"}
+PAST_ALL, PAST_NONE, PAST_TICKED = "all", "none", "ok"
+"""Answers to consent's list of past reflections (a reflection's own button toggles its tick)."""
 
 
 class PrivacyHandlers:
@@ -51,8 +53,9 @@ class PrivacyHandlers:
         await self._tell(view, coach, view.ui.coach_unshared, {"name": _name(view.user)})
 
     async def mydata(self, update: Update, context: Context) -> None:
-        """/mydata: every stored row about the manager, as a JSON file."""
+        """/mydata: who read what and when, in the chat; then every stored row, as a JSON file."""
         view = await self.manager.view_for(update, context)
+        view.text(self.coach.audit_list(view.user).text)
         document = self.coach.my_data(view.user).encode("utf-8")
         view.document(document, "rebond-mydata.json", view.ui.mydata_caption.get(view.lang))
 
@@ -72,7 +75,8 @@ class PrivacyHandlers:
         view.text(view.ui.forget_confirm.get(view.lang), InlineKeyboardMarkup([buttons]))
 
     async def button(self, update: Update, context: Context) -> None:
-        """Buttons of this module: privacy of a reflection (p), invite (h), erasure (f)."""
+        """Buttons of this module: privacy of a reflection (p), invite (h), past reflections at
+        consent (o), erasure (f)."""
         query = update.callback_query
         assert query is not None
         view = await self.manager.view_for(update, context)
@@ -84,6 +88,8 @@ class PrivacyHandlers:
             await self._answer_invite(view, query, data)
         elif data.kind is ButtonKind.REFLECTION_PRIVACY:
             await self._privacy(view, query, data)
+        elif data.kind is ButtonKind.PAST_REFLECTION:
+            self._choose_past(view, query, data)
         else:
             await self._forget(view, query, data)
 
@@ -144,6 +150,9 @@ class PrivacyHandlers:
             return
         coach, previous = result
         view.text(fill(ui.share_done.get(lang), {"coach": _name(coach)}))
+        past = self.coach.past_reflections(view.user)
+        if past is not None:  # consent covers them only as the manager chooses, there and then
+            view.text(_past_text(past), _past_keyboard(view, past, ticked=set()))
         link = self.coach.link_of(view.user)
         number = str(link.id) if link else "?"
         await self._tell(
@@ -173,10 +182,26 @@ class PrivacyHandlers:
         if data.value != "yes":
             view.text(view.ui.forget_cancelled.get(view.lang))
             return
-        text, lang = view.ui.forgotten, view.lang  # read before the user is gone
-        self.coach.forget(view.user)
-        view.storage.checkpoint_due = True  # no copy of their pages left in the log
-        view.text(text.get(lang))
+        # The service scrubs the write-ahead log without blocking other chats, in the background
+        # when it cannot yet (this update's own transaction still holds it): its text says which.
+        view.text(self.coach.forget(view.user).text)
+
+    def _choose_past(self, view: ChatView, query: CallbackQuery, data: ButtonData) -> None:
+        past = self.coach.past_reflections(view.user)
+        if past is None:  # already chosen (another screen), or the link ended
+            view.answer(query.id, view.ui.button_inactive.get(view.lang))
+            view.drop_buttons(_message_id(query))
+            return
+        offered = {session_id for session_id, _ in past.items}
+        ticked = _ticks(query) & offered
+        view.answer(query.id)
+        if data.value == "t" and data.session in offered:
+            ticked ^= {data.session}
+            view.replace_buttons(_message_id(query), _past_keyboard(view, past, ticked))
+            return
+        chosen = {PAST_ALL: offered, PAST_NONE: set()}.get(data.value, ticked)
+        view.drop_buttons(_message_id(query))
+        view.text(self.coach.choose_past(view.user, chosen))
 
     async def _tell(
         self, view: ChatView, user: User, text: Localized, values: dict[str, str]
@@ -190,6 +215,47 @@ class PrivacyHandlers:
             return
         other = ChatView(view.storage, self.manager.conversation, chat_id, user)
         other.text(fill(text.get(other.lang), values))
+
+
+def _past_text(past: PastReflections) -> str:
+    """Consent's question, then one line per past reflection."""
+    return "\n".join([past.text, *(f"• {line}" for _, line in past.items)])
+
+
+def _past_keyboard(view: ChatView, past: PastReflections, ticked: set[int]) -> InlineKeyboardMarkup:
+    """One tick box per past reflection, then: all of them, none, or the ticked ones."""
+
+    def button(label: str, session: int | None, value: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            label,
+            callback_data=ButtonData(ButtonKind.PAST_REFLECTION, session, None, value).encode(),
+        )
+
+    rows = [
+        [button(f"{BOX[session in ticked]} {line}", session, "t")] for session, line in past.items
+    ]
+    rows.append(
+        [
+            button(past.all_label, None, PAST_ALL),
+            button(past.none_label, None, PAST_NONE),
+            button(view.ui.done_selecting.get(view.lang), None, PAST_TICKED),
+        ]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+def _ticks(query: CallbackQuery) -> set[int]:
+    """The reflections ticked on the manager's own screen (the message's current keyboard)."""
+    markup = query.message.reply_markup if isinstance(query.message, Message) else None
+    ticked: set[int] = set()
+    for row in markup.inline_keyboard if markup is not None else ():
+        for key in row:
+            data = ButtonData.decode(
+                key.callback_data if isinstance(key.callback_data, str) else None
+            )
+            if data is not None and data.session is not None and key.text.startswith(BOX[True]):
+                ticked.add(data.session)
+    return ticked
 
 
 def _message_id(query: CallbackQuery) -> int:

@@ -489,6 +489,15 @@ _profile_setting("ShortDescription", "short_description", 120)
 async def set_chat_menu_button(call: Call) -> Any:
     """Bot API setChatMenuButton."""
     button = call.params.get_json("menu_button") or {"type": "default"}
+    if not isinstance(button, dict) or button.get("type") not in ("commands", "web_app", "default"):
+        raise bad_request("can't parse menu button: unsupported type (fake API check)")
+    if button["type"] == "web_app":
+        url = (button.get("web_app") or {}).get("url")
+        if not str(button.get("text") or "").strip():
+            raise bad_request("BUTTON_TEXT_INVALID")
+        # Telegram opens Mini Apps over https only and refuses any other URL.
+        if not isinstance(url, str) or not url.startswith("https://"):
+            raise bad_request("BUTTON_URL_INVALID")
     chat_id = call.params.get_str("chat_id") or ""
     call.bot.settings[("menu_button", chat_id)] = button
     return True

@@ -1,0 +1,142 @@
+"""`rebond backup` while answers stream in, and `rebond restore` that checks before replacing
+(issue #10, kind 8)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.bootstrap import build_services
+from bot.flows.state import Answer
+from bot.settings import load_settings
+from storage.db import open_database
+
+from .helpers import REAL_PLAYBOOK, FakeClock
+
+
+def test_a_backup_during_a_stream_of_answers_restores_every_acknowledged_one(tmp_path, capsys):
+    live = tmp_path / "live.db"
+    settings = load_settings(db_path=live, playbook_path=REAL_PLAYBOOK)
+    services = build_services(settings, open_database(live), FakeClock())
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def stream() -> None:
+        conversation = services.conversation
+        for number in range(100_000):
+            if stop.is_set():
+                return
+            user = conversation.user(f"telegram:{number}", f"M{number}", "fr")
+            conversation.start(user, "lost_client")
+            if conversation.handle(user, Answer(f"Client-{number}")).stored:
+                acknowledged.append(f"Client-{number}")
+
+    writer = threading.Thread(target=stream)
+    writer.start()
+    try:
+        while len(acknowledged) < 30:
+            threading.Event().wait(0.01)
+        before = list(acknowledged)
+        (tmp_path / "copies").mkdir()
+        assert main(["backup", str(tmp_path / "copies"), "--db", str(live)]) == 0
+        during = list(acknowledged)
+    finally:
+        stop.set()
+        writer.join()
+        services.conversation.db.close()
+    assert len(during) > len(before)  # the stream went on while the copy was made
+    [copy] = (tmp_path / "copies").iterdir()
+    assert copy.name.startswith("rebond-") and copy.stat().st_mode & 0o777 == 0o600
+    assert capsys.readouterr().out.startswith(f"backed up {live} to {copy}")
+
+    restored = tmp_path / "restored.db"
+    assert main(["restore", str(copy), "--db", str(restored)]) == 0
+    db = open_database(restored)
+    try:
+        kept = {row["raw_text"] for row in db.query("SELECT raw_text FROM answers")}
+        assert set(before) <= kept, "an acknowledged answer is missing from the backup"
+        assert next(iter(db.query("PRAGMA integrity_check")))["integrity_check"] == "ok"
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def current(tmp_path: Path) -> Path:
+    """A live database with one manager, which a refused restore must leave as it is."""
+    path = tmp_path / "current.db"
+    db = open_database(path)
+    db.execute("INSERT INTO users (key, created_at, last_seen_at) VALUES ('telegram:1', 'x', 'x')")
+    db.close()
+    return path
+
+
+def users(path: Path) -> list[str]:
+    with sqlite3.connect(path) as connection:
+        return [row[0] for row in connection.execute("SELECT key FROM users")]
+
+
+def refused(args: list[str], capsys) -> str:
+    assert main(args) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_restore_refuses_a_damaged_file(tmp_path, current, capsys):
+    good = tmp_path / "good.db"
+    assert main(["backup", str(good), "--db", str(current)]) == 0
+    data = bytearray(good.read_bytes())
+    page = 4096
+    data[page * 2 : page * 2 + 200] = b"\xff" * 200  # a torn write in the middle
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(bytes(data))
+    line = refused(["restore", str(damaged), "--db", str(current)], capsys)
+    assert line.startswith(f"rebond restore: {damaged} failed SQLite's integrity check (")
+    assert line.endswith("; nothing was replaced")
+    assert users(current) == ["telegram:1"]
+
+
+def test_restore_refuses_what_is_not_a_rebond_database(tmp_path, current, capsys):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database at all, just words " * 200)
+    line = refused(["restore", str(text), "--db", str(current)], capsys)
+    assert line.startswith(f"rebond restore: {text} ") and "nothing was replaced" in line
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE t (x)")
+    line = refused(["restore", str(other), "--db", str(current)], capsys)
+    assert line == (
+        f"rebond restore: {other} is not a Rebond database (no migrations recorded); "
+        "nothing was replaced"
+    )
+    assert refused(["restore", str(tmp_path / "nope.db"), "--db", str(current)], capsys) == (
+        f"rebond restore: no backup file at {tmp_path / 'nope.db'}; nothing was replaced"
+    )
+    assert users(current) == ["telegram:1"]
+
+
+def test_restore_refuses_a_backup_from_a_newer_schema(tmp_path, current, capsys):
+    newer = tmp_path / "newer.db"
+    assert main(["backup", str(newer), "--db", str(current)]) == 0
+    with sqlite3.connect(newer) as connection:
+        connection.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+            "VALUES ('rebond', '0099_future', 'x')"
+        )
+    line = refused(["restore", str(newer), "--db", str(current)], capsys)
+    assert line == (
+        f"rebond restore: {newer} comes from a newer Rebond (schema 0099_future unknown here): "
+        "install that version, then restore; nothing was replaced"
+    )
+
+
+def test_a_backup_never_overwrites_the_database_itself(current, capsys):
+    line = refused(["backup", str(current), "--db", str(current)], capsys)
+    assert line == (
+        "rebond backup: the backup cannot be the database itself: choose another path; "
+        "nothing was written"
+    )

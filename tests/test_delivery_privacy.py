@@ -1,0 +1,69 @@
+"""What the delivery tables keep of a person: ids to ignore repeats, never their words for
+longer than delivery needs them, and nothing after /forget (refs #10, #13)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from storage import delivery, privacy
+from storage.db import open_database
+from storage.delivery import Outgoing
+from storage.repository import get_or_create_user
+
+NOW = "2026-11-30T09:00:00.000+00:00"
+LATER = "2026-12-01T09:00:00.000+00:00"
+WORDS = "Acme nous quitte et je n'en dors plus"
+
+
+def _update(update_id: int, chat_id: int, text: str) -> tuple[int, int, str]:
+    message = {
+        "message_id": 1,
+        "date": 0,
+        "chat": {"id": chat_id, "type": "private"},
+        "from": {"id": chat_id, "is_bot": False, "first_name": "Ana"},
+        "text": text,
+    }
+    return update_id, chat_id, json.dumps({"update_id": update_id, "message": message})
+
+
+def _send(chat_id: int, text: str) -> Outgoing:
+    return Outgoing("reply", chat_id, "sendMessage", {"chat_id": chat_id, "text": text}, 1, LATER)
+
+
+def _dump(path: Path) -> str:
+    db = open_database(path)
+    try:
+        rows = list(db.query("SELECT payload FROM inbox UNION ALL SELECT payload FROM outbox"))
+    finally:
+        db.close()
+    return "\n".join(row["payload"] for row in rows)
+
+
+def test_a_sent_message_keeps_no_words(tmp_path):
+    db = open_database(tmp_path / "rebond.db")
+    row = delivery.enqueue(db, _send(42, f"Vous avez écrit : {WORDS}"), NOW)
+    delivery.finish(db, row, "sent", NOW, message_id=7)
+    db.close()
+    dumped = _dump(tmp_path / "rebond.db")
+    assert WORDS not in dumped and "Ana" not in dumped
+
+
+def test_forget_erases_the_chat_s_delivery_history_but_not_what_is_still_to_send(tmp_path):
+    db = open_database(tmp_path / "rebond.db")
+    user = get_or_create_user(db, "telegram:42", "Ana", now=NOW)
+    other = get_or_create_user(db, "telegram:43", "Ben", now=NOW)
+    delivery.store_updates(db, [_update(1, 42, "a"), _update(2, 43, "b")], NOW)
+    delivery.mark_processed(db, 1, NOW)
+    delivery.mark_processed(db, 2, NOW)
+    sent = delivery.enqueue(db, _send(42, "hello"), NOW)
+    delivery.finish(db, sent, "sent", NOW, message_id=7)
+    delivery.enqueue(db, _send(42, "all erased"), NOW)
+    delivery.enqueue(db, _send(43, "hello Ben"), NOW)
+    privacy.forget_user(db, user.id)
+    inbox = [row["chat_id"] for row in db.query("SELECT chat_id FROM inbox")]
+    outbox = [(row["chat_id"], row["status"]) for row in db.query("SELECT * FROM outbox")]
+    db.close()
+    assert inbox == [43]
+    assert sorted(outbox) == [(42, "pending"), (43, "pending")]
+    assert other.id != user.id
