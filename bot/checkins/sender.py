@@ -78,7 +78,7 @@ class CheckinSender:
         reply = self.service.start(due, delivered=False)
         later = None
         if due.snoozable:
-            label = self.conversation.playbook.ui.later_button.get(self.conversation.language(user))
+            label = self.conversation.playbook.ui.in_(self.conversation.language(user)).later_button
             data = ButtonData(ButtonKind.SNOOZE_CHECKIN, due.checkin_id, None, "later").encode()
             later = [InlineKeyboardButton(label, callback_data=data)]
         view = ChatView(

@@ -46,10 +46,10 @@ class PrivacyHandlers:
         view = await self.manager.view_for(update, context)
         ended = self.coach.unshare(view.user)
         if ended is None:
-            view.text(view.ui.unshare_none.get(view.lang))
+            view.text(view.ui.in_(view.lang).unshare_none)
             return
         coach, _ = ended
-        view.text(fill(view.ui.unshare_done.get(view.lang), {"coach": _name(coach)}))
+        view.text(fill(view.ui.in_(view.lang).unshare_done, {"coach": _name(coach)}))
         await self._tell(view, coach, view.ui.coach_unshared, {"name": _name(view.user)})
 
     async def mydata(self, update: Update, context: Context) -> None:
@@ -57,22 +57,22 @@ class PrivacyHandlers:
         view = await self.manager.view_for(update, context)
         view.text(self.coach.audit_list(view.user).text)
         document = self.coach.my_data(view.user).encode("utf-8")
-        view.document(document, "rebond-mydata.json", view.ui.mydata_caption.get(view.lang))
+        view.document(document, "rebond-mydata.json", view.ui.in_(view.lang).mydata_caption)
 
     async def forget(self, update: Update, context: Context) -> None:
         """/forget: after a confirmation button, delete everything about the manager."""
         view = await self.manager.view_for(update, context)
         buttons = [
             InlineKeyboardButton(
-                view.ui.forget_button.get(view.lang),
+                view.ui.in_(view.lang).forget_button,
                 callback_data=ButtonData(ButtonKind.FORGET, None, None, "yes").encode(),
             ),
             InlineKeyboardButton(
-                view.ui.cancel_button.get(view.lang),
+                view.ui.in_(view.lang).cancel_button,
                 callback_data=ButtonData(ButtonKind.FORGET, None, None, "no").encode(),
             ),
         ]
-        view.text(view.ui.forget_confirm.get(view.lang), InlineKeyboardMarkup([buttons]))
+        view.text(view.ui.in_(view.lang).forget_confirm, InlineKeyboardMarkup([buttons]))
 
     async def button(self, update: Update, context: Context) -> None:
         """Buttons of this module: privacy of a reflection (p), invite (h), past reflections at
@@ -83,7 +83,7 @@ class PrivacyHandlers:
         data = ButtonData.decode(query.data) or InviteButton.decode(query.data)
         repeated = query.message is not None and view.buttons_removed(query.message.message_id)
         if data is None or repeated:  # a double tap: the first one did what was asked
-            view.answer(query.id, view.ui.button_inactive.get(view.lang))
+            view.answer(query.id, view.ui.in_(view.lang).button_inactive)
         elif isinstance(data, InviteButton):
             await self._answer_invite(view, query, data)
         elif data.kind is ButtonKind.REFLECTION_PRIVACY:
@@ -101,7 +101,7 @@ class PrivacyHandlers:
         if isinstance(coach, Refusal):
             view.text(getattr(view.ui, coach.value).get(view.lang))
             return
-        text = fill(view.ui.share_preview.get(view.lang), {"coach": _name(coach)})
+        text = fill(view.ui.in_(view.lang).share_preview, {"coach": _name(coach)})
         view.text(text, self._invite_keyboard(view, code.strip(), include=False))
 
     def _invite_keyboard(self, view: ChatView, code: str, include: bool) -> InlineKeyboardMarkup:
@@ -115,13 +115,13 @@ class PrivacyHandlers:
             [
                 [
                     button(
-                        f"{BOX[include]} {ui.share_include_checkins.get(lang)}",
+                        f"{BOX[include]} {ui.in_(lang).share_include_checkins}",
                         InviteAction.TOGGLE_CHECKINS,
                     )
                 ],
                 [
-                    button(ui.share_confirm_button.get(lang), InviteAction.CONFIRM),
-                    button(ui.cancel_button.get(lang), InviteAction.CANCEL),
+                    button(ui.in_(lang).share_confirm_button, InviteAction.CONFIRM),
+                    button(ui.in_(lang).cancel_button, InviteAction.CANCEL),
                 ],
             ]
         )
@@ -140,7 +140,7 @@ class PrivacyHandlers:
             self.coach.cancel_share(view.user, code)
             view.answer(query.id)
             view.drop_buttons(_message_id(query))
-            view.text(ui.share_cancelled.get(lang))
+            view.text(ui.in_(lang).share_cancelled)
             return
         result = self.coach.confirm_share(view.user, include, code)
         view.answer(query.id)
@@ -149,7 +149,7 @@ class PrivacyHandlers:
             view.text(getattr(ui, result.value).get(lang))
             return
         coach, previous = result
-        view.text(fill(ui.share_done.get(lang), {"coach": _name(coach)}))
+        view.text(fill(ui.in_(lang).share_done, {"coach": _name(coach)}))
         past = self.coach.past_reflections(view.user)
         if past is not None:  # consent covers them only as the manager chooses, there and then
             view.text(_past_text(past), _past_keyboard(view, past, ticked=set()))
@@ -165,22 +165,22 @@ class PrivacyHandlers:
     async def _privacy(self, view: ChatView, query: CallbackQuery, data: ButtonData) -> None:
         private = data.value == "private"
         if data.session is None or not self.coach.set_private(view.user, data.session, private):
-            view.answer(query.id, view.ui.button_inactive.get(view.lang))
+            view.answer(query.id, view.ui.in_(view.lang).button_inactive)
             return
         view.answer(query.id)
         view.drop_buttons(_message_id(query))
         if private:
-            view.text(view.ui.kept_private.get(view.lang))
+            view.text(view.ui.in_(view.lang).kept_private)
         else:
             coach = self.coach.coach_of(view.user)
             name = _name(coach) if coach else ""
-            view.text(fill(view.ui.shared_now.get(view.lang), {"coach": name}))
+            view.text(fill(view.ui.in_(view.lang).shared_now, {"coach": name}))
 
     async def _forget(self, view: ChatView, query: CallbackQuery, data: ButtonData) -> None:
         view.answer(query.id)
         view.drop_buttons(_message_id(query))
         if data.value != "yes":
-            view.text(view.ui.forget_cancelled.get(view.lang))
+            view.text(view.ui.in_(view.lang).forget_cancelled)
             return
         # The service scrubs the write-ahead log without blocking other chats, in the background
         # when it cannot yet (this update's own transaction still holds it): its text says which.
@@ -189,7 +189,7 @@ class PrivacyHandlers:
     def _choose_past(self, view: ChatView, query: CallbackQuery, data: ButtonData) -> None:
         past = self.coach.past_reflections(view.user)
         if past is None:  # already chosen (another screen), or the link ended
-            view.answer(query.id, view.ui.button_inactive.get(view.lang))
+            view.answer(query.id, view.ui.in_(view.lang).button_inactive)
             view.drop_buttons(_message_id(query))
             return
         offered = {session_id for session_id, _ in past.items}
@@ -238,7 +238,7 @@ def _past_keyboard(view: ChatView, past: PastReflections, ticked: set[int]) -> I
         [
             button(past.all_label, None, PAST_ALL),
             button(past.none_label, None, PAST_NONE),
-            button(view.ui.done_selecting.get(view.lang), None, PAST_TICKED),
+            button(view.ui.in_(view.lang).done_selecting, None, PAST_TICKED),
         ]
     )
     return InlineKeyboardMarkup(rows)
