@@ -131,7 +131,13 @@ def build_application(
         text = conversation.playbook.ui.in_(conversation.language(user)).error_apology
         ChatView(storage, conversation, chat.id, user, kind="apology").text(text)
 
-    inbox = Inbox(application.bot, storage, application.process_update, apologise)
+    inbox = Inbox(
+        application.bot,
+        storage,
+        application.process_update,
+        apologise,
+        settings.wal_scrub_seconds,
+    )
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
         default=7, gt=0, le=3650, validation_alias="REBOND_DELIVERY_KEEP_DAYS"
     )
     """Processed inbox rows, finished outbox rows and update receipts are pruned after this."""
+    wal_scrub_seconds: float = Field(
+        default=60, gt=0, le=3600, validation_alias="REBOND_WAL_SCRUB_SECONDS"
+    )
+    """At most this long after an update is processed, the write-ahead log is folded into
+    the database and emptied, so the update's words (emptied from the inbox) leave the disk."""
     retention_days: int | None = Field(default=None, ge=1, validation_alias="REBOND_RETENTION_DAYS")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(
         default=None, validation_alias="REBOND_LOG_LEVEL"

@@ -96,9 +96,14 @@ def unprocessed(db: Database) -> list[InboxRow]:
 
 
 def mark_processed(db: Database, update_id: int, now: str, error: str | None = None) -> None:
-    """The update's effects are stored (call inside their transaction)."""
+    """The update's effects are stored (call inside their transaction).
+
+    Its payload (the sender's name, their words) is emptied at once: only what idempotency
+    needs stays (its id, its chat, its status). With secure_delete the old bytes are zeroed in
+    the page; earlier copies in the write-ahead log go at its next truncation
+    (`storage.erasure.truncate_wal`, which the inbox runs after processing)."""
     db.execute(
-        "UPDATE inbox SET processed_at = ?, last_error = coalesce(?, last_error) "
+        "UPDATE inbox SET processed_at = ?, last_error = coalesce(?, last_error), payload = '' "
         "WHERE update_id = ?",
         [now, error, update_id],
     )

@@ -3,13 +3,19 @@ longer than delivery needs them, and nothing after /forget (refs #10, #13)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
+
+import pytest
 
 from storage import delivery, privacy
 from storage.db import open_database
 from storage.delivery import Outgoing
 from storage.repository import get_or_create_user
+
+from .e2e import TOKEN, harness
+from .test_telegram_restart import wait_for
 
 NOW = "2026-11-30T09:00:00.000+00:00"
 LATER = "2026-12-01T09:00:00.000+00:00"
@@ -67,3 +73,30 @@ def test_forget_erases_the_chat_s_delivery_history_but_not_what_is_still_to_send
     assert inbox == [43]
     assert sorted(outbox) == [(42, "pending"), (43, "pending")]
     assert other.id != user.id
+
+
+@pytest.mark.e2e
+async def test_a_processed_update_leaves_no_words_in_the_database_files(tmp_path: Path):
+    """Once processed, an update's name and text are gone from the inbox and, after the
+    write-ahead log's scrub, from every file of the database; its id, chat and status stay."""
+    async with harness(tmp_path, wal_scrub_seconds=0.2) as bot:
+        ana = bot.api.user(TOKEN, 9101, "Ana", last_name="Quillfeather", username="zorblax_k")
+        await ana.send("/start")
+        await ana.wait_until(lambda: ana.messages)
+        await ana.send("marmalade zanzibar")  # not an answer to the language question
+        await ana.wait_until(lambda: len(ana.messages) >= 2)
+        await wait_for(lambda: not _pending(bot), timeout=5)
+        await asyncio.sleep(1.0)  # several scrub periods
+        rows = bot.query("SELECT update_id, chat_id, payload, processed_at FROM inbox")
+        assert [(r["chat_id"], r["payload"]) for r in rows] == [(9101, ""), (9101, "")]
+        assert all(r["processed_at"] for r in rows)
+        files = [p for p in tmp_path.iterdir() if p.name.startswith("bot.db")]
+        assert any(p.name == "bot.db" for p in files)
+        for path in files:
+            data = path.read_bytes()
+            for words in (b"Quillfeather", b"zorblax_k", b"marmalade zanzibar"):
+                assert words not in data, (path.name, words)
+
+
+def _pending(bot) -> int:
+    return bot.query("SELECT count(*) AS n FROM outbox WHERE status = 'pending'")[0]["n"]

@@ -6,6 +6,8 @@ parallel. An update's processing (PTB's handlers), the outbox rows it writes and
 `processed` mark commit in one transaction: a crash re-runs exactly the unmarked updates.
 A database that cannot be written (disk full, locked) is waited out; a handler that fails
 on the same update `MAX_ATTEMPTS` times gets the manager an apology, and the update is closed.
+A processed update's payload is emptied in that same transaction, and the write-ahead log is
+emptied at most `scrub_seconds` later, so what a manager wrote leaves the inbox's files.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ import logging
 import sqlite3
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from telegram import Bot, Update
 
 from storage import delivery as store
+from storage.erasure import database_path, truncate_wal
 
 from .outbox import Storage
 
@@ -29,6 +33,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 RETRY_SECONDS = 0.5
 MAX_STORAGE_WAIT_SECONDS = 5.0
+SCRUB_SECONDS = 60.0
 
 
 class Inbox:
@@ -45,6 +50,7 @@ class Inbox:
         storage: Storage,
         handle: Callable[[Update], Awaitable[None]],
         apologise: Callable[[Update], None],
+        scrub_seconds: float = SCRUB_SECONDS,
     ) -> None:
         self.bot = bot
         self.storage = storage
@@ -54,6 +60,9 @@ class Inbox:
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._failures: dict[int, BaseException] = {}
         self._stopping = False
+        self._scrub_seconds = scrub_seconds
+        self._db_path = database_path(storage.db)
+        self._scrubbing: asyncio.Task[None] | None = None
 
     def record_failure(self, update_id: int, error: BaseException) -> None:
         """Note that a handler failed on this update (called by the error handler)."""
@@ -101,6 +110,8 @@ class Inbox:
         workers = list(self._workers.values())
         if workers:
             await asyncio.wait(workers, timeout=timeout)
+        if self._scrubbing is not None:  # closing the database folds the log in anyway
+            self._scrubbing.cancel()
 
     def _queue(self, update: Update) -> None:
         chat_id = _chat_of(update)
@@ -132,6 +143,7 @@ class Inbox:
                     if failure is not None:
                         raise failure
                     store.mark_processed(db, update_id, self.storage.now())
+                self._scrub_soon()
                 return
             except sqlite3.OperationalError as error:  # disk full, database locked: wait
                 log.warning("update.storage_failed update=%s error=%s", update_id, error)
@@ -162,7 +174,27 @@ class Inbox:
                 store.mark_processed(db, update.update_id, self.storage.now(), name)
         except sqlite3.Error:
             return False
+        self._scrub_soon()
         return True
+
+    def _scrub_soon(self) -> None:
+        """Empty the write-ahead log within `scrub_seconds`: its older pages still hold the
+        payloads just emptied (one scrub at a time covers every update processed until it)."""
+        if self._db_path is None or self._stopping:
+            return
+        if self._scrubbing is None or self._scrubbing.done():
+            self._scrubbing = asyncio.create_task(self._scrub(self._db_path))
+
+    async def _scrub(self, path: Path) -> None:
+        while True:
+            await asyncio.sleep(self._scrub_seconds)
+            # The connection's lock is held so that no task of ours writes meanwhile (a write
+            # would wait on the checkpoint inside the event loop).
+            async with self.storage.lock:
+                done = await asyncio.to_thread(truncate_wal, path)
+            if done:
+                return
+            log.info("inbox.scrub_retry")
 
 
 def _chat_of(update: Update) -> int:
