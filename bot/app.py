@@ -40,6 +40,7 @@ from .delivery.outbox import KINDS, Storage
 from .delivery.polling import Poller, PollingConflict
 from .delivery.ratelimit import SendLimiter, seconds
 from .delivery.sender import Sender
+from .delivery.supervise import Supervisor, TaskDied
 from .delivery.webhook import WebhookServer
 from .flows.contract import COACH_COMMANDS, REQUIRED_COMMANDS
 from .flows.model import LANGUAGES, Lang
@@ -89,7 +90,10 @@ class RunningBot:
 
 
 def build_application(
-    settings: Settings, services: Services, web_side: WebSide | None = None
+    settings: Settings,
+    services: Services,
+    web_side: WebSide | None = None,
+    supervisor: Supervisor | None = None,
 ) -> RunningBot:
     """The PTB application with every handler, the inbox, the sender and the check-in sender."""
     assert settings.telegram_bot_token is not None
@@ -137,6 +141,7 @@ def build_application(
         application.process_update,
         apologise,
         settings.wal_scrub_seconds,
+        supervisor.watch if supervisor is not None else None,
     )
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -217,8 +222,10 @@ async def serve(
 async def _serve(
     settings: Settings, services: Services, stop: asyncio.Event, web_side: WebSide | None
 ) -> None:
-    """The parts started in order, stopped in reverse."""
-    bot = build_application(settings, services, web_side)
+    """The parts started in order, stopped in reverse; TaskDied (after a clean stop) if the
+    sender or an inbox worker died."""
+    supervisor = Supervisor(stop)
+    bot = build_application(settings, services, web_side, supervisor)
     application, storage = bot.application, bot.storage
     await _startup_call(application.initialize)  # getMe: checks the token
     async with application:
@@ -247,14 +254,16 @@ async def _serve(
             publish_commands(storage, services.conversation, settings.coach_ids, web_url)
         await bot.inbox.recover()
         sending = asyncio.create_task(bot.sender.run(stop))
+        supervisor.watch(sending, "sender", until_stop=True)
         try:
             await _receive(settings, application, bot.inbox, stop)
         finally:
             stop.set()
             await bot.inbox.drain()
             await bot.checkins.wait_idle()
-            await sending
+            await asyncio.gather(sending, return_exceptions=True)  # reported by the supervisor
             await application.stop()
+    supervisor.raise_if_died()
 
 
 async def _startup_call(call: Callable[[], Awaitable[object]]) -> None:
@@ -356,6 +365,13 @@ def run_telegram(settings: Settings, services: Services, web_side: WebSide | Non
         print(
             "rebond: Telegram answered 409 Conflict: another process polls this bot token "
             "(or a webhook is set); stop it, or give each bot its own token",
+            file=sys.stderr,
+        )
+        return 1
+    except TaskDied as error:
+        print(
+            f"rebond: a background task died ({error}); stopped so that a restart resumes "
+            "delivery (nothing pending is lost: it is in the inbox and the outbox)",
             file=sys.stderr,
         )
         return 1

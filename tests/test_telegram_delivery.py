@@ -17,6 +17,11 @@ from types import SimpleNamespace
 import pytest
 from sqlite_utils import Database
 
+from bot.app import serve
+from bot.bootstrap import build_services, open_storage
+from bot.delivery.sender import Sender
+from bot.delivery.supervise import TaskDied
+
 from .e2e import TOKEN, bot_running, bot_settings, harness, message_by_id
 from .fakebotapi import FakeBotApi
 from .helpers import FakeClock
@@ -190,6 +195,24 @@ async def test_150_managers_press_at_once_while_one_chat_is_slow(tmp_path: Path)
         assert len(stored_steps(bot, slow.id, "onboarding")) == 1
 
 
+async def test_a_dead_sender_stops_the_bot_loudly(tmp_path: Path, monkeypatch, caplog):
+    # A sender that died used to leave the bot polling while nothing was sent (refs #8).
+    async def dies(self, stop) -> None:
+        raise RuntimeError("a bug in the sender")
+
+    monkeypatch.setattr(Sender, "run", dies)
+    async with FakeBotApi() as api:
+        settings = bot_settings(api.url, tmp_path / "bot.db")
+        db = open_storage(settings)
+        try:
+            running = serve(settings, build_services(settings, db), asyncio.Event())
+            with pytest.raises(TaskDied, match="sender"):
+                await asyncio.wait_for(running, timeout=10)
+        finally:
+            db.close()
+    assert "task.died task=sender error=RuntimeError" in caplog.text
+
+
 @contextlib.asynccontextmanager
 async def time_passing(clock: FakeClock, seconds_per_tick: float):
     """The injected clock moves on by `seconds_per_tick` every 50 ms of real time."""
@@ -214,7 +237,6 @@ def _query(db_path: Path, sql: str) -> list[dict]:
         return list(db.query(sql))
     finally:
         db.close()
-
 
 
 def fill_the_inbox(db: Database) -> None:

@@ -355,3 +355,47 @@ def test_housekeeping_prunes_old_delivery_rows_but_keeps_the_question_on_screen(
     pruned = store.prune(db, "2026-01-15T00:00:00.000+00:00")
     assert pruned["inbox"] == 1 and pruned["outbox"] == 2  # unprocessed update 3 stays
     assert store.question_ref(db, user.id).message_id == rows[0]
+
+
+async def test_the_sender_survives_a_locked_database_in_its_own_loop(storage, monkeypatch):
+    # The sender's loop used to die on the first error, silently: nothing was sent again
+    # until a restart (refs #8).
+    real_due = store.due
+    failures = []
+
+    def locked_then_fine(*args, **kwargs):
+        if len(failures) < 3:
+            failures.append(1)
+            raise sqlite3.OperationalError("database is locked")
+        return real_due(*args, **kwargs)
+
+    monkeypatch.setattr(store, "due", locked_then_fine)
+    monkeypatch.setattr("bot.delivery.sender.LOOP_RETRY_SECONDS", 0.01)
+    async with storage.transaction():
+        storage.add("reply", 5, "sendMessage", {"chat_id": 5, "text": "still here"})
+    bot = StubBot({"send_message": SimpleNamespace(message_id=9)})
+    sender = Sender(bot, storage, SendLimiter(rate=0))
+    stop = asyncio.Event()
+    running = asyncio.create_task(sender.run(stop))
+    try:
+        await wait_until(lambda: store.outbox_counts(storage.db) == {"sent": 1})
+    finally:
+        stop.set()
+        await running
+    assert len(failures) == 3 and bot.calls == ["send_message"]
+
+
+async def test_an_apology_that_fails_does_not_leave_the_chat_stuck(storage, monkeypatch):
+    monkeypatch.setattr("bot.delivery.inbox.RETRY_SECONDS", 0.0)
+    inbox: Inbox
+
+    async def handle(update) -> None:
+        if update.update_id == 5:
+            inbox.record_failure(5, RuntimeError("boom"))
+
+    def apologise(update) -> None:
+        raise RuntimeError("the apology has a bug too")
+
+    inbox = Inbox(None, storage, handle, apologise)
+    await inbox.receive([message_update(5, 1), message_update(6, 1)])
+    await wait_until(lambda: processed(storage) == [5, 6])

@@ -51,6 +51,7 @@ class Inbox:
         handle: Callable[[Update], Awaitable[None]],
         apologise: Callable[[Update], None],
         scrub_seconds: float = SCRUB_SECONDS,
+        watch: Callable[[asyncio.Task[None], str], None] | None = None,
     ) -> None:
         self.bot = bot
         self.storage = storage
@@ -63,6 +64,7 @@ class Inbox:
         self._scrub_seconds = scrub_seconds
         self._db_path = database_path(storage.db)
         self._scrubbing: asyncio.Task[None] | None = None
+        self._watch = watch
 
     def record_failure(self, update_id: int, error: BaseException) -> None:
         """Note that a handler failed on this update (called by the error handler)."""
@@ -117,13 +119,30 @@ class Inbox:
         chat_id = _chat_of(update)
         self._chats.setdefault(chat_id, deque()).append(update)
         if chat_id not in self._workers:
-            self._workers[chat_id] = asyncio.create_task(self._work(chat_id))
+            worker = asyncio.create_task(self._work(chat_id))
+            self._workers[chat_id] = worker
+            if self._watch is not None:
+                self._watch(worker, f"inbox worker (chat {chat_id})")
 
     async def _work(self, chat_id: int) -> None:
         queue = self._chats[chat_id]
+        failures = 0
         try:
             while queue and not self._stopping:
-                await self._process(queue[0])
+                try:
+                    await self._process(queue[0])
+                except Exception as error:  # a bug outside the handlers: the chat goes on
+                    failures += 1
+                    log.error(
+                        "inbox.worker_failed update=%s attempt=%s error=%s",
+                        queue[0].update_id,
+                        failures,
+                        type(error).__name__,
+                        exc_info=error,
+                    )
+                    await asyncio.sleep(min(RETRY_SECONDS * 2**failures, MAX_STORAGE_WAIT_SECONDS))
+                    continue
+                failures = 0
                 queue.popleft()
         finally:
             del self._workers[chat_id]
@@ -170,7 +189,12 @@ class Inbox:
         log.error("update.given_up update=%s error=%s", update.update_id, name)
         try:
             async with self.storage.transaction() as db:
-                self._apologise(update)
+                try:
+                    self._apologise(update)
+                except sqlite3.Error:
+                    raise
+                except Exception:  # no apology then, but the chat must not stay stuck on it
+                    log.exception("update.apology_failed update=%s", update.update_id)
                 store.mark_processed(db, update.update_id, self.storage.now(), name)
         except sqlite3.Error:
             return False

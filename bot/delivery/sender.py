@@ -12,6 +12,9 @@ in parallel, so one slow chat holds nobody else. Rules, per outcome of a call:
   that row alone.
 A call that timed out may still have reached Telegram: it is sent again, so the user may see a
 message twice (Telegram offers no idempotency key).
+The loop itself survives its own failures (a locked database, a bug): it logs, backs off and
+goes on; recording a delivery is tried again for up to `STORAGE_PATIENCE_SECONDS`, so a
+message Telegram accepted is not sent twice for want of a write.
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ import functools
 import json
 import logging
 import re
+import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlite_utils import Database
 from telegram import Bot, InputFile, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
@@ -37,6 +43,7 @@ from .outbox import KINDS, Storage
 from .ratelimit import SendLimiter, seconds
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LIMITED_METHODS = frozenset(
     {"sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageReplyMarkup"}
@@ -46,6 +53,9 @@ BLOCKED = ("user is deactivated", "bot was blocked", "bot can't initiate")
 BACKGROUND_PRIORITY = 3
 MAX_BACKOFF_SECONDS = 30.0
 IDLE_SECONDS = 1.0
+LOOP_RETRY_SECONDS = 0.1
+MAX_LOOP_RETRY_SECONDS = 5.0
+STORAGE_PATIENCE_SECONDS = 60.0
 
 
 class Sender:
@@ -63,9 +73,27 @@ class Sender:
     async def run(self, stop: asyncio.Event) -> None:
         """Send what is due until `stop` is set, then let the sends in flight end."""
         changed = self.storage.outbox_changed
+        failures = 0
         while not stop.is_set():
             changed.clear()
-            wait = await self._start_due()
+            try:
+                wait = await self._start_due()
+            except Exception as error:  # "database is locked", a bug: log, back off, go on
+                failures += 1
+                pause = min(LOOP_RETRY_SECONDS * 2 ** (failures - 1), MAX_LOOP_RETRY_SECONDS)
+                log.error(
+                    "sender.loop_failed attempt=%s error=%s retry_in=%.1fs",
+                    failures,
+                    type(error).__name__,
+                    pause,
+                    exc_info=error if failures == 1 else None,
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=pause)
+                continue
+            if failures:
+                log.info("sender.loop_recovered after=%s", failures)
+                failures = 0
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(_first(changed, stop), timeout=wait)
         if self._in_flight:
@@ -95,9 +123,12 @@ class Sender:
     async def _deliver(self, row: OutboxRow) -> None:
         try:
             await self._attempt(row)
+        except sqlite3.Error as error:  # not recorded: the row stays pending, tried again
+            log.error("outbox.not_recorded row=%s error=%s", row.id, error)
         except Exception:  # a bug here must not stop the other chats' deliveries
             log.exception("outbox.crashed row=%s", row.id)
-            await self._finish(row, FAILED, error="crashed")
+            with contextlib.suppress(sqlite3.Error):
+                await self._finish(row, FAILED, error="crashed")
 
     async def _attempt(self, row: OutboxRow) -> None:
         if row.deadline < self.storage.now():
@@ -145,8 +176,9 @@ class Sender:
             await self._finish(row, FAILED, error=error.message)
 
     async def _blocked(self, row: OutboxRow, error: TelegramError) -> None:
-        async with self.storage.transaction() as db:
-            dropped = store.drop_chat(db, row.chat_id, self.storage.now(), str(error))
+        dropped = await self._write(
+            lambda db: store.drop_chat(db, row.chat_id, self.storage.now(), str(error))
+        )
         log.info("outbox.user_blocked chat=%s rows=%s", row.chat_id, dropped)
 
     async def _retry(self, row: OutboxRow, delay: float, error: str) -> None:
@@ -156,8 +188,9 @@ class Sender:
             await self._finish(row, EXPIRED, error=error)
             return
         log.info("outbox.retry row=%s in=%.1fs error=%s", row.id, delay, error)
-        async with self.storage.transaction() as db:
-            store.retry_later(db, row.id, to_stored(at), error, self.storage.now())
+        await self._write(
+            lambda db: store.retry_later(db, row.id, to_stored(at), error, self.storage.now())
+        )
 
     async def _finish(
         self,
@@ -167,8 +200,27 @@ class Sender:
         message_id: int | None = None,
         error: str | None = None,
     ) -> None:
-        async with self.storage.transaction() as db:
-            store.finish(db, row.id, status, self.storage.now(), message_id=message_id, error=error)
+        await self._write(
+            lambda db: store.finish(
+                db, row.id, status, self.storage.now(), message_id=message_id, error=error
+            )
+        )
+
+    async def _write(self, change: Callable[[Database], T]) -> T:
+        """Record an outcome in its own transaction, waiting out a locked or full database
+        for up to STORAGE_PATIENCE_SECONDS (then sqlite3.OperationalError)."""
+        pause, waited = LOOP_RETRY_SECONDS, 0.0
+        while True:
+            try:
+                async with self.storage.transaction() as db:
+                    return change(db)
+            except sqlite3.OperationalError as error:
+                if waited >= STORAGE_PATIENCE_SECONDS:
+                    raise
+                log.warning("outbox.write_waits error=%s retry_in=%.1fs", error, pause)
+                await asyncio.sleep(pause)
+                waited += pause
+                pause = min(pause * 2, MAX_LOOP_RETRY_SECONDS)
 
 
 def _arguments(payload: str) -> dict[str, Any]:
