@@ -22,12 +22,13 @@ Telegram refused as moot); refused for good; its deadline passed before delivery
 
 @dataclass(frozen=True)
 class InboxRow:
-    """A received update: its id, its chat (0 when it has none) and its JSON."""
+    """A received update: its id, its chat (0 when it has none), its JSON and when it came."""
 
     update_id: int
     chat_id: int
     payload: str
     attempts: int
+    received_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,9 +88,11 @@ def store_updates(db: Database, updates: list[tuple[int, int, str]], now: str) -
 def unprocessed(db: Database) -> list[InboxRow]:
     """Every update received but not processed yet, oldest first."""
     return [
-        InboxRow(row["update_id"], row["chat_id"], row["payload"], row["attempts"])
+        InboxRow(
+            row["update_id"], row["chat_id"], row["payload"], row["attempts"], row["received_at"]
+        )
         for row in db.query(
-            "SELECT update_id, chat_id, payload, attempts FROM inbox "
+            "SELECT update_id, chat_id, payload, attempts, received_at FROM inbox "
             "WHERE processed_at IS NULL ORDER BY update_id"
         )
     ]

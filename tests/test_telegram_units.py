@@ -399,3 +399,39 @@ async def test_an_apology_that_fails_does_not_leave_the_chat_stuck(storage, monk
     inbox = Inbox(None, storage, handle, apologise)
     await inbox.receive([message_update(5, 1), message_update(6, 1)])
     await wait_until(lambda: processed(storage) == [5, 6])
+
+
+@pytest.mark.parametrize("restarted", [False, True])
+async def test_a_callback_answer_written_late_is_not_tried_past_telegram_s_lifetime(
+    tmp_path, restarted
+):
+    # Its 15 s count from the update's arrival in the inbox, not from when the row is written
+    # (a busy chat, or a restart, delays the handler), so Telegram is not asked in vain.
+    from .helpers import FakeClock
+
+    clock = FakeClock()
+    db = open_database(tmp_path / "late.db")
+    storage = Storage(db, clock)
+    try:
+
+        async def handle(update) -> None:
+            if not restarted:
+                clock.advance(seconds=20)  # the update waited in its chat's queue
+            storage.add("callback_answer", 1, "answerCallbackQuery", {"callback_query_id": "7"})
+            storage.add("reply", 1, "sendMessage", {"chat_id": 1, "text": "next question"})
+
+        inbox = Inbox(None, storage, handle, lambda update: None)
+        if restarted:
+            inbox._stopping = True  # the process dies before its workers run
+            await inbox.receive([message_update(11, 1)])
+            clock.advance(seconds=20)  # down for 20 s
+            inbox = Inbox(None, storage, handle, lambda update: None)
+            await inbox.recover()
+        else:
+            await inbox.receive([message_update(11, 1)])
+        await wait_until(lambda: processed(storage) == [11])
+        bot = StubBot({"send_message": SimpleNamespace(message_id=9)})
+        counts = await deliver_all(storage, bot)
+        assert bot.calls == ["send_message"] and counts == {"expired": 1, "sent": 1}
+    finally:
+        db.close()

@@ -18,15 +18,17 @@ import logging
 import sqlite3
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from telegram import Bot, Update
 
 from storage import delivery as store
+from storage.db import to_stored
 from storage.erasure import database_path, truncate_wal
 
-from .outbox import Storage
+from .outbox import Storage, update_arrival
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ class Inbox:
         self._handle = handle
         self._apologise = apologise
         self._chats: dict[int, deque[Update]] = {}
+        self._arrivals: dict[int, datetime] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._failures: dict[int, BaseException] = {}
         self._stopping = False
@@ -85,15 +88,16 @@ class Inbox:
             (update.update_id, _chat_of(update), json.dumps(update.to_dict(), ensure_ascii=False))
             for update in updates
         ]
+        arrived = self.storage.clock()
         try:
             async with self.storage.lock:
-                fresh = set(store.store_updates(self.storage.db, rows, self.storage.now()))
+                fresh = set(store.store_updates(self.storage.db, rows, to_stored(arrived)))
         except sqlite3.Error as error:
             log.warning("inbox.write_failed updates=%s error=%s", len(rows), error)
             return False
         for update in updates:
             if update.update_id in fresh:
-                self._queue(update)
+                self._queue(update, arrived)
         return True
 
     async def recover(self) -> int:
@@ -101,7 +105,8 @@ class Inbox:
         async with self.storage.lock:
             rows = store.unprocessed(self.storage.db)
         for row in rows:
-            self._queue(Update.de_json(json.loads(row.payload), self.bot))
+            arrived = datetime.fromisoformat(row.received_at) if row.received_at else None
+            self._queue(Update.de_json(json.loads(row.payload), self.bot), arrived)
         if rows:
             log.info("inbox.recovered updates=%s", len(rows))
         return len(rows)
@@ -115,7 +120,9 @@ class Inbox:
         if self._scrubbing is not None:  # closing the database folds the log in anyway
             self._scrubbing.cancel()
 
-    def _queue(self, update: Update) -> None:
+    def _queue(self, update: Update, arrived: datetime | None) -> None:
+        if arrived is not None:
+            self._arrivals[update.update_id] = arrived
         chat_id = _chat_of(update)
         self._chats.setdefault(chat_id, deque()).append(update)
         if chat_id not in self._workers:
@@ -143,7 +150,7 @@ class Inbox:
                     await asyncio.sleep(min(RETRY_SECONDS * 2**failures, MAX_STORAGE_WAIT_SECONDS))
                     continue
                 failures = 0
-                queue.popleft()
+                self._arrivals.pop(queue.popleft().update_id, None)
         finally:
             del self._workers[chat_id]
             if not queue or self._stopping:
@@ -153,6 +160,7 @@ class Inbox:
         """Run the update until its effects and its mark commit together."""
         update_id = update.update_id
         storage_wait = RETRY_SECONDS
+        update_arrival.set(self._arrivals.get(update_id))  # this worker's task only
         while True:
             self._failures.pop(update_id, None)
             try:

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,18 +25,25 @@ from storage.delivery import Outgoing
 
 @dataclass(frozen=True)
 class Kind:
-    """How a kind of row is delivered: priority (lower first), lifetime, and whether it is
-    cosmetic (Telegram refusing it as moot ends it as done, and it never fails anything)."""
+    """How a kind of row is delivered: priority (lower first), lifetime, whether it is
+    cosmetic (Telegram refusing it as moot ends it as done, and it never fails anything), and
+    whether its lifetime counts from the update's arrival rather than from the row's writing."""
 
     priority: int
     lifetime: timedelta
     cosmetic: bool = False
+    from_arrival: bool = False
 
+
+update_arrival: ContextVar[datetime | None] = ContextVar("update_arrival", default=None)
+"""When the update being processed reached the inbox (set by the inbox around its handlers)."""
 
 CALLBACK_ANSWER = "callback_answer"
 KINDS: dict[str, Kind] = {
-    # A callback query must be answered within about 15 s of the press, else Telegram refuses.
-    CALLBACK_ANSWER: Kind(0, timedelta(seconds=15), cosmetic=True),
+    # A callback query must be answered within about 15 s of the press, else Telegram refuses:
+    # counted from the update's arrival in the inbox (the closest to the press we know), so a
+    # row written late (a restart, a busy chat) is not tried once Telegram would refuse it.
+    CALLBACK_ANSWER: Kind(0, timedelta(seconds=15), cosmetic=True, from_arrival=True),
     "reply": Kind(1, timedelta(days=1)),
     "question": Kind(1, timedelta(days=1)),
     "answered_edit": Kind(1, timedelta(days=1), cosmetic=True),
@@ -87,13 +95,15 @@ class Storage:
         """Add a Bot API call to the outbox (inside the caller's transaction); returns its id."""
         rule = KINDS[kind]
         now = self.clock()
+        arrival = update_arrival.get() if rule.from_arrival else None
+        start = min(now, arrival) if arrival is not None else now
         outgoing = Outgoing(
             kind=kind,
             chat_id=chat_id,
             method=method,
             payload=payload,
             priority=rule.priority,
-            deadline=to_stored(deadline or now + rule.lifetime),
+            deadline=to_stored(deadline or start + rule.lifetime),
             ref_outbox_id=ref_outbox_id,
             subject=subject,
         )
