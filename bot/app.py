@@ -47,6 +47,7 @@ from .flows.model import LANGUAGES, Lang
 from .handlers import CheckinHandlers, CoachHandlers, ManagerHandlers, PrivacyHandlers, register
 from .handlers.chat import ChatView
 from .handlers.coach import queue_feedback
+from .handlers.render import Span
 from .settings import Settings
 from .startup import port_in_use
 from .userkey import UserKey
@@ -332,7 +333,8 @@ async def send_web_feedback(storage: Storage, services: Services, keep: timedelt
 
 async def send_news(storage: Storage, services: Services) -> None:
     """Tell coaches about reflections shared with them, once the manager's window has passed;
-    each notification is marked done in the transaction that puts it in the outbox."""
+    each notification is marked handled in the transaction that puts it in the outbox, and
+    sent when the sender delivers it."""
     async with storage.transaction():
         for news in services.coach.due_news():
             chat_id = UserKey(news.user.key).telegram_id
@@ -344,7 +346,8 @@ async def send_news(storage: Storage, services: Services) -> None:
                     news.user,
                     kind="coach_notification",
                 )
-                view.text(news.text)
+                number = news.notification_id
+                view.say([Span(news.text)], subject=f"notification:{number}" if number else None)
 
 
 def run_telegram(settings: Settings, services: Services, web_side: WebSide | None = None) -> int:

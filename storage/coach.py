@@ -224,7 +224,7 @@ def unshared_reflections(db: Database, manager_id: int) -> list[SessionRow]:
         for row in db.query(
             "SELECT * FROM sessions WHERE user_id = ? AND flow = 'lost_client' "
             "AND status = 'completed' AND shared_at IS NULL AND private = 0 AND id NOT IN "
-            "(SELECT session_id FROM notifications WHERE sent_at IS NULL) "
+            "(SELECT session_id FROM notifications WHERE handled_at IS NULL) "
             "ORDER BY completed_at DESC, id DESC",
             [manager_id],
         )
@@ -420,7 +420,7 @@ def due_notifications(db: Database, now: str, limit: int) -> list[dict[str, Any]
     """Notifications whose time has come."""
     return list(
         db.query(
-            "SELECT * FROM notifications WHERE sent_at IS NULL AND not_before <= ? "
+            "SELECT * FROM notifications WHERE handled_at IS NULL AND not_before <= ? "
             "ORDER BY not_before LIMIT ?",
             [now, limit],
         )
@@ -430,14 +430,15 @@ def due_notifications(db: Database, now: str, limit: int) -> list[dict[str, Any]
 def release_notifications(db: Database, session_id: int, now: str) -> None:
     """Let the pending notifications of a reflection go out from `now` (it was shared by hand)."""
     db.execute(
-        "UPDATE notifications SET not_before = ? WHERE session_id = ? AND sent_at IS NULL",
+        "UPDATE notifications SET not_before = ? WHERE session_id = ? AND handled_at IS NULL",
         [now, session_id],
     )
 
 
 def mark_notification_done(db: Database, notification_id: int, now: str) -> None:
-    """Sent, or dropped because the reflection is no longer shared."""
-    db.execute("UPDATE notifications SET sent_at = ? WHERE id = ?", [now, notification_id])
+    """Queued for delivery, or dropped because the reflection is no longer shared (its
+    `sent_at` is set once delivered: `storage.delivery.finish`)."""
+    db.execute("UPDATE notifications SET handled_at = ? WHERE id = ?", [now, notification_id])
 
 
 # --- audit -------------------------------------------------------------------------------------

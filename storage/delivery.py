@@ -234,6 +234,11 @@ def _report(db: Database, subject: str, status: str, now: str) -> None:
             "UPDATE checkins SET status = 'undelivered' WHERE id = ? AND status = 'claimed'",
             [int(number)],
         )
+    elif kind == "notification" and status == SENT:
+        db.execute(
+            "UPDATE notifications SET sent_at = ? WHERE id = ? AND sent_at IS NULL",
+            [now, int(number)],
+        )
     elif kind == "feedback" and status == SENT:
         db.execute(
             "UPDATE feedback SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",

@@ -514,3 +514,19 @@ def team_round_tables(db: Database) -> None:
         CREATE INDEX team_members_by_key ON team_members(member_key);
         """
     )
+
+
+@MIGRATIONS(name="0012_delivery_payloads")
+def delivery_payloads(db: Database) -> None:
+    """A coach notification's `sent_at` becomes its delivery (the sender's success), as a
+    check-in's is; `handled_at` is when it was dealt with (queued, or dropped because the
+    reflection was not shared). Rows from before keep `sent_at` as it was: their queue time.
+    Processed inbox rows lose their payload (kept only until processing from now on)."""
+    for statement in (
+        "ALTER TABLE notifications ADD COLUMN handled_at TEXT",
+        "UPDATE notifications SET handled_at = sent_at",
+        "DROP INDEX IF EXISTS notifications_pending",
+        "CREATE INDEX notifications_pending ON notifications(not_before) WHERE handled_at IS NULL",
+        "UPDATE inbox SET payload = '' WHERE processed_at IS NOT NULL",
+    ):
+        db.execute(statement)

@@ -213,6 +213,37 @@ async def test_a_dead_sender_stops_the_bot_loudly(tmp_path: Path, monkeypatch, c
     assert "task.died task=sender error=RuntimeError" in caplog.text
 
 
+async def test_a_coach_notification_is_sent_when_delivered_not_when_queued(tmp_path: Path):
+    # notifications.sent_at used to be the time it was queued, true or not (refs #8).
+    from .helpers import reflect
+    from .test_coach import pair
+
+    clock = FakeClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    async with harness(tmp_path, clock=clock, checkin_tick_seconds=0.05, coach_ids="900") as bot:
+        camille = bot.user(900, "Camille")
+        await camille.send("/start")  # Telegram lets a bot write only to who started it
+        await camille.wait_until(lambda: camille.messages)
+        services = bot.services
+        coach = services.conversation.user("telegram:900", "Camille", "fr")
+        ana = services.conversation.user("telegram:5101", "Ana", "fr")
+        pair(services, coach, ana)
+        services.coach.set_notify(coach, True)
+        session = reflect(services, ana)
+        bot.fake_bot.fail_next(500, times=10_000, chat_id=900)
+        clock.advance(minutes=11)  # the private window passes: the notification is queued
+        await bot.fake_bot.wait_for_call("sendMessage", lambda r: not r.ok, timeout=10)
+        [row] = bot.query("SELECT sent_at FROM notifications")
+        assert row["sent_at"] is None  # queued and tried, not delivered
+        bot.fake_bot.faults.clear()
+        async with time_passing(clock, seconds_per_tick=2):  # the back-off waits pass
+            await camille.wait_until(
+                lambda: any(f"/read {session}" in (m.text or "") for m in camille.messages)
+            )
+            await wait_for(lambda: bot.query("SELECT sent_at FROM notifications")[0]["sent_at"])
+        [row] = bot.query("SELECT handled_at, sent_at FROM notifications")
+        assert row["sent_at"] > row["handled_at"]
+
+
 @contextlib.asynccontextmanager
 async def time_passing(clock: FakeClock, seconds_per_tick: float):
     """The injected clock moves on by `seconds_per_tick` every 50 ms of real time."""

@@ -133,6 +133,8 @@ class Delivery:
     """The same update was handled before and its message went out: do not send it twice."""
     thread_id: int | None = None
     """The coach-thread message it carries (refs #11), marked delivered once sent."""
+    notification_id: int | None = None
+    """The notification it carries, whose `sent_at` the sender sets once delivered."""
 
 
 class CoachService:
@@ -311,7 +313,7 @@ class CoachService:
                     self._texts(coach).coach_notification,
                     {"name": _name(manager), "client": card.client, "number": str(card.session_id)},
                 )
-                news.append(Delivery(coach, text))
+                news.append(Delivery(coach, text, notification_id=pending["id"]))
         return news
 
     # --- what coaches read (each read audited) -------------------------------------------------
