@@ -47,6 +47,7 @@ from .flows.model import LANGUAGES, Lang
 from .handlers import CheckinHandlers, CoachHandlers, ManagerHandlers, PrivacyHandlers, register
 from .handlers.chat import ChatView
 from .handlers.coach import queue_feedback
+from .handlers.drawn import RENDERERS
 from .handlers.render import Span
 from .settings import Settings
 from .startup import port_in_use
@@ -157,7 +158,7 @@ def build_application(
 
     application.add_error_handler(on_error)
     limiter = SendLimiter(settings.max_messages_per_second)
-    sender = Sender(application.bot, storage, limiter, SENDER_PARALLEL)
+    sender = Sender(application.bot, storage, limiter, SENDER_PARALLEL, RENDERERS)
     return RunningBot(application, storage, inbox, sender, checkins)
 
 

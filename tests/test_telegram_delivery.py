@@ -244,6 +244,45 @@ async def test_a_coach_notification_is_sent_when_delivered_not_when_queued(tmp_p
         assert row["sent_at"] > row["handled_at"]
 
 
+async def test_a_chart_being_drawn_holds_no_other_chat(tmp_path: Path, monkeypatch):
+    # /progress drew its chart inside the update's transaction: every other chat waited for
+    # the drawing (0.1 to 1.5 s; 3 s here) before its own update could run (refs #8).
+    import threading
+    import time
+
+    from bot import charts
+
+    from .helpers import reflect
+
+    drawing = threading.Event()
+    real_chart = charts.mood_chart
+
+    def slow_chart(*args, **kwargs):
+        drawing.set()
+        time.sleep(3.0)
+        return real_chart(*args, **kwargs)
+
+    monkeypatch.setattr(charts, "mood_chart", slow_chart)
+    monkeypatch.setattr("bot.handlers.checkins.mood_chart", slow_chart, raising=False)
+    async with harness(tmp_path) as bot:
+        claire, ben = bot.user(8601, "Claire"), bot.user(8602, "Ben", language_code="en")
+        reflect(bot.services, bot.conversation.user("telegram:8601", "Claire", "fr"))
+        await claire.send("/progress")
+        await wait_for(drawing.is_set, timeout=10)
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        await ben.send("/start")
+        await ben.wait_until(lambda: ben.messages, timeout=10)
+        assert loop.time() - asked < 1.5  # about 0.1 s: Ben did not wait for Claire's chart
+        chart = await claire.wait_until(
+            lambda: next((m for m in claire.messages if m.file), None), timeout=15
+        )
+        assert chart.file.data.startswith(b"\x89PNG")
+        photos = "SELECT status, payload FROM outbox WHERE method = 'sendPhoto'"
+        await wait_for(lambda: bot.query(photos)[0]["status"] == "sent")
+        assert bot.query(photos)[0]["payload"] == "{}"  # the chart's data went with it
+
+
 @contextlib.asynccontextmanager
 async def time_passing(clock: FakeClock, seconds_per_tick: float):
     """The injected clock moves on by `seconds_per_tick` every 50 ms of real time."""

@@ -113,3 +113,9 @@ class Storage:
 def file_field(data: bytes, filename: str) -> dict[str, str]:
     """A file to upload, as an outbox payload value (base64, decoded by the sender)."""
     return {"filename": filename, "base64": base64.b64encode(data).decode("ascii")}
+
+
+def drawn_field(renderer: str, data: dict[str, Any], filename: str) -> dict[str, Any]:
+    """A file the sender draws just before sending it (a chart), as an outbox payload value:
+    `renderer` names one of the sender's renderers, `data` (JSON) is what it draws."""
+    return {"render": renderer, "data": data, "filename": filename}

@@ -58,16 +58,27 @@ MAX_LOOP_RETRY_SECONDS = 5.0
 STORAGE_PATIENCE_SECONDS = 60.0
 
 
+Renderer = Callable[[dict[str, Any]], bytes]
+"""Draws a file the outbox carries as data (`outbox.drawn_field`): data -> bytes."""
+
+
 class Sender:
-    """Delivers the outbox until stopped; `parallel` chats at a time."""
+    """Delivers the outbox until stopped; `parallel` chats at a time. `renderers` draw the
+    files rows carry as data (charts), in a thread, just before their call."""
 
     def __init__(
-        self, bot: Bot, storage: Storage, limiter: SendLimiter, parallel: int = 64
+        self,
+        bot: Bot,
+        storage: Storage,
+        limiter: SendLimiter,
+        parallel: int = 64,
+        renderers: dict[str, Renderer] | None = None,
     ) -> None:
         self.bot = bot
         self.storage = storage
         self.limiter = limiter
         self.parallel = parallel
+        self.renderers = renderers or {}
         self._in_flight: dict[int, asyncio.Task[None]] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -136,6 +147,10 @@ class Sender:
             await self._finish(row, EXPIRED)
             return
         kwargs = _arguments(row.payload)
+        for name, value in kwargs.items():
+            if isinstance(value, dict) and "render" in value:  # outside any transaction
+                drawn = await asyncio.to_thread(self.renderers[value["render"]], value["data"])
+                kwargs[name] = InputFile(drawn, filename=value["filename"])
         if row.ref_outbox_id is not None:
             if row.ref_message_id is None:  # the message to edit never went out
                 await self._finish(row, DONE, error=f"reference {row.ref_status}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import assert_never
+from typing import Any, assert_never
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
@@ -127,9 +127,11 @@ class ChatView:
         }
         self._add("answered_edit", "editMessageReplyMarkup", payload)
 
-    def photo(self, png: bytes, caption: str, filename: str) -> None:
-        """Send a picture (a chart) with its caption."""
-        payload = {"chat_id": self.chat_id, "photo": file_field(png, filename), "caption": caption}
+    def photo(self, png: bytes | dict[str, Any], caption: str, filename: str) -> None:
+        """Send a picture with its caption: PNG bytes, or a chart the sender draws when it
+        sends it (`drawn.mood_chart_field`...: never drawn inside the update's transaction)."""
+        photo = png if isinstance(png, dict) else file_field(png, filename)
+        payload: dict[str, object] = {"chat_id": self.chat_id, "photo": photo, "caption": caption}
         self._add(self.kind, "sendPhoto", payload)
 
     def document(self, data: bytes, filename: str, caption: str | None = None) -> None:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from telegram import Update
 
-from ..charts import ChartTexts, mood_chart
+from ..charts import ChartTexts
 from ..checkins.service import SETUP, CheckinService
 from ..conversation import REFLECTION
 from ..flows.model import Lang, UiTexts
 from ..flows.text import fill
 from .callbacks import ButtonData
+from .drawn import mood_chart_field
 from .manager import Context, ManagerHandlers
 
 log = logging.getLogger(__name__)
@@ -53,20 +53,20 @@ class CheckinHandlers:
             view.text(ui.in_(lang).progress_empty)
             return
         texts = chart_texts(ui, lang, ui.in_(lang).chart_title)
-        png = await asyncio.to_thread(
-            mood_chart,
+        chart = mood_chart_field(
             progress.moods,
             progress.reflection_days,
             texts,
             progress.start,
             progress.end,
+            "progress.png",
         )
         average = "-" if progress.average is None else f"{progress.average:.1f}"
         caption = fill(
             ui.in_(lang).progress_summary,
             {"count": str(len(progress.moods)), "average": average, "streak": str(progress.streak)},
         )
-        view.photo(png, caption, "progress.png")
+        view.photo(chart, caption, "progress.png")
         log.info("checkin.progress_queued user=%s", view.user.id)
 
     async def later(self, update: Update, context: Context) -> None:

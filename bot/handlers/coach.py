@@ -7,7 +7,6 @@ checks the active, consented link behind every number given: a number never gran
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Protocol
@@ -16,7 +15,7 @@ from telegram import Update
 
 from storage.repository import User
 
-from ..charts import ReflectionScores, trend_chart
+from ..charts import ReflectionScores
 from ..coach.markdown import transcript_markdown
 from ..coach.service import CoachService, Delivery, ReflectionCard, Transcript
 from ..conversation import Conversation
@@ -27,6 +26,7 @@ from ..formatting import day_text
 from ..userkey import UserKey
 from .chat import ChatView
 from .checkins import chart_texts
+from .drawn import trend_chart_field
 from .manager import Context, ManagerHandlers, receipt_key
 from .render import MESSAGE_LIMIT, Span
 
@@ -147,8 +147,8 @@ class CoachHandlers:
             ReflectionScores(c.day, c.client, c.guilt[0], c.guilt[1], c.worry[0], c.worry[1])
             for c in cards
         ]
-        png = await asyncio.to_thread(trend_chart, moods, scores, texts, start, end)
-        view.photo(png, texts.title, "trend.png")
+        chart = trend_chart_field(moods, scores, texts, start, end, "trend.png")
+        view.photo(chart, texts.title, "trend.png")
 
     async def note(self, update: Update, context: Context) -> None:
         """/note R text: a private note on reflection R."""
