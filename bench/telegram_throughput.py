@@ -1,7 +1,8 @@
 """Telegram throughput, like for like: Rebond against an echo bot with Rebond's call mix.
 
 Usage:
-    python bench/telegram_throughput.py [--answers N] [--seconds S]
+    python bench/telegram_throughput.py [--answers N] [--seconds S] [--repeats R]
+        [--levels 10,40,100] [--rates 30,100] [--profile rebond.prof]
 
 Both bots run as subprocesses polling the same fake Bot API server (tests/fakebotapi), which
 runs here with the simulated managers. The baseline (bench/echo_bot.py) makes, per update,
@@ -14,6 +15,12 @@ next one) and one durable SQLite commit. A reply is the next question on screen.
 - Open loop from 100 managers paced to 30 and 100 updates a second in total: p50 and p99
   reply latency. Goals: at 30/s p50 < 50 ms and p99 < 250 ms; at 100/s p50 < 100 ms.
 Rebond's managers are onboarded before each measure; the figures count reflection answers.
+Each measure runs `--repeats` times (which bot goes first alternates); the figures printed
+are medians. The open loop's latency is what the simulator sees (its own event loop shares
+the machine); beside it, Rebond's own share read from its database: inbox -> the update's
+transaction committed with its reply rows, and reply row -> Telegram accepted it.
+`--profile` runs Rebond under cProfile (CPU time, bench/profiled_bot.py) and prints its top
+functions at the end.
 """
 
 from __future__ import annotations
@@ -21,12 +28,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import pstats
 import random
+import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,24 +204,77 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
+def stamp() -> str:
+    """Now, as Rebond stores times (ISO 8601 UTC, milliseconds)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def inside_rebond(db_path: Path, since: str, until: str) -> tuple[list[float], list[float]]:
+    """Rebond's own share of the latency, from its database, for updates received between
+    `since` and `until`: (inbox -> committed with its reply rows, reply row -> Telegram
+    accepted it), in seconds. The simulator's own time is in neither."""
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        processing = [
+            (datetime.fromisoformat(done) - datetime.fromisoformat(got)).total_seconds()
+            for got, done in db.execute(
+                "SELECT received_at, processed_at FROM inbox WHERE received_at BETWEEN ? AND ? "
+                "AND processed_at IS NOT NULL",
+                [since, until],
+            )
+        ]
+        sending = [
+            (datetime.fromisoformat(done) - datetime.fromisoformat(made)).total_seconds()
+            for made, done in db.execute(
+                "SELECT created_at, updated_at FROM outbox WHERE created_at BETWEEN ? AND ? "
+                "AND status = 'sent' AND kind IN ('question', 'reply')",
+                [since, until],
+            )
+        ]
+    finally:
+        db.close()
+    return processing, sending
+
+
+def ms(values: list[float], fraction: float) -> str:
+    return f"{percentile(values, fraction) * 1000:6.1f}" if values else "     -"
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answers", type=int, default=5, help="closed loop: answers each")
     parser.add_argument("--seconds", type=float, default=8.0, help="open loop: per rate")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each measure (medians)")
+    parser.add_argument(
+        "--levels", default=",".join(map(str, CLOSED_LEVELS)), help="closed loop: managers"
+    )
+    parser.add_argument("--rates", default=",".join(map(str, OPEN_RATES)), help="open loop: /s")
+    parser.add_argument(
+        "--profile", type=Path, help="run Rebond under cProfile, write its stats to this file"
+    )
     args = parser.parse_args()
-    next_id = iter(range(10_000, 1_000_000))
+    levels = [int(n) for n in args.levels.split(",") if n]
+    rates = [int(n) for n in args.rates.split(",") if n]
+    next_id = iter(range(10_000, 10_000_000))
 
     def crowd(api: FakeBotApi, token: str, kind: type[Manager], count: int) -> list[Manager]:
         return [kind(api.user(token, next(next_id), "Manager")) for _ in range(count)]
 
+    closed: dict[tuple[str, int], list[tuple[float, float]]] = defaultdict(list)
+    opened: dict[tuple[str, int], list[list[float]]] = defaultdict(list)
+    inside: dict[int, list[tuple[list[float], list[float]]]] = defaultdict(list)
     async with FakeBotApi() as api:
         with tempfile.TemporaryDirectory() as folder:
+            rebond_db = Path(folder) / "rebond.db"
+            command = (
+                ["bench/profiled_bot.py", str(args.profile)] if args.profile else ["-m", "bot"]
+            )
             rebond = spawn(
-                ["-m", "bot"],
+                command,
                 {
                     "TELEGRAM_BOT_TOKEN": REBOND_TOKEN,
                     "REBOND_TELEGRAM_API_URL": api.url,
-                    "REBOND_DB": str(Path(folder) / "rebond.db"),
+                    "REBOND_DB": str(rebond_db),
                     "REBOND_POLL_TIMEOUT": "1",
                     "REBOND_LOG_LEVEL": "WARNING",
                     "REBOND_MAX_MESSAGES_PER_SECOND": "0",  # the fake has no limit either
@@ -222,44 +287,85 @@ async def main() -> int:
                 "baseline": (ECHO_TOKEN, EchoManager, echo.pid),
                 "Rebond": (REBOND_TOKEN, RebondManager, rebond.pid),
             }
-            closed: dict[tuple[str, int], tuple[float, float]] = {}
-            opened: dict[tuple[str, int], list[float]] = {}
             try:
                 await api.bot(REBOND_TOKEN).wait_for_call("getUpdates", timeout=60)
                 await api.bot(ECHO_TOKEN).wait_for_call("getUpdates", timeout=60)
-                for level in CLOSED_LEVELS:
-                    for name, (token, kind, pid) in bots.items():
-                        managers = crowd(api, token, kind, level)
-                        closed[name, level] = await closed_loop(managers, args.answers, pid)
-                        report(f"closed {level:>3} {name}", *closed[name, level])
-                for rate in OPEN_RATES:
-                    for name, (token, kind, _) in bots.items():
-                        managers = crowd(api, token, kind, OPEN_MANAGERS)
-                        opened[name, rate] = await open_loop(managers, rate, args.seconds)
+                for repeat in range(args.repeats):
+                    # Alternate which bot goes first, so neither always meets a warmer machine.
+                    order = list(bots.items())[:: 1 if repeat % 2 == 0 else -1]
+                    for level in levels:
+                        for name, (token, kind, pid) in order:
+                            managers = crowd(api, token, kind, level)
+                            figures = await closed_loop(managers, args.answers, pid)
+                            closed[name, level].append(figures)
+                            report(f"run {repeat + 1} closed {level:>3} {name}", *figures)
+                    for rate in rates:
+                        for name, (token, kind, _) in order:
+                            managers = crowd(api, token, kind, OPEN_MANAGERS)
+                            since = stamp()
+                            opened[name, rate].append(await open_loop(managers, rate, args.seconds))
+                            if name == "Rebond":
+                                await asyncio.sleep(0.5)  # the last rows' records
+                                inside[rate].append(inside_rebond(rebond_db, since, stamp()))
+                            print(f"run {repeat + 1} open {rate:>3}/s {name} done", flush=True)
+                for name, (token, _, _) in bots.items():
+                    calls = Counter(r.method for r in api.bot(token).calls())
+                    failed = Counter(r.method for r in api.bot(token).calls() if not r.ok)
+                    print(
+                        f"{name} Bot API calls: "
+                        + ", ".join(f"{m} {n} ({failed[m]} failed)" for m, n in calls.items())
+                    )
             finally:
                 for process in (rebond, echo):
-                    process.terminate()
-                    await asyncio.to_thread(process.wait, 30)
-    print(f"\nclosed loop, {args.answers} answers per manager:")
-    for level in CLOSED_LEVELS:
-        (base_rate, base_cpu), (rate, cpu) = closed["baseline", level], closed["Rebond", level]
+                    process.send_signal(signal.SIGTERM)  # Rebond stops cleanly (its profile)
+                    await asyncio.to_thread(process.wait, 60)
+    med = statistics.median
+    print(f"\nclosed loop, {args.answers} answers per manager, medians of {args.repeats} runs:")
+    for level in levels:
+        base, mine = closed["baseline", level], closed["Rebond", level]
+        ratios = [r[0] / b[0] for r, b in zip(mine, base, strict=True)]
         print(
-            f"  {level:>3} managers: baseline {base_rate:6.1f} updates/s {base_cpu:5.2f} ms CPU, "
-            f"Rebond {rate:6.1f} updates/s {cpu:5.2f} ms CPU; ratio {rate / base_rate:.2f} "
-            "(goal >= 0.9)"
+            f"  {level:>3} managers: baseline {med(b[0] for b in base):6.1f} updates/s "
+            f"{med(b[1] for b in base):5.2f} ms CPU, Rebond {med(r[0] for r in mine):6.1f} "
+            f"updates/s {med(r[1] for r in mine):5.2f} ms CPU; ratio {med(ratios):.2f} "
+            f"(runs: {', '.join(f'{x:.2f}' for x in ratios)}; goal >= 0.9)"
         )
-    growth = closed["Rebond", CLOSED_LEVELS[-1]][1] / closed["Rebond", CLOSED_LEVELS[0]][1]
-    print(f"  Rebond CPU per update, 100 vs 10 managers: {growth:.2f}x (goal <= 1.2)")
-    print(f"open loop, {OPEN_MANAGERS} managers, {args.seconds:.0f} s per rate:")
-    for rate in OPEN_RATES:
+    if len(levels) > 1:
+        low, high = closed["Rebond", levels[0]], closed["Rebond", levels[-1]]
+        growth = med(h[1] / lo[1] for h, lo in zip(high, low, strict=True))
+        print(
+            f"  Rebond CPU per update, {levels[-1]} vs {levels[0]} managers: {growth:.2f}x "
+            "(goal <= 1.2)"
+        )
+    print(f"open loop, {OPEN_MANAGERS} managers, {args.seconds:.0f} s per rate, medians of runs:")
+    for rate in rates:
         for name in bots:
-            latencies = opened[name, rate]
+            runs = opened[name, rate]
+            p50 = med(statistics.median(r) for r in runs) * 1000
+            p99 = med(percentile(r, 0.99) for r in runs) * 1000
             print(
-                f"  {rate:>3}/s {name:>8}: p50 {statistics.median(latencies) * 1000:6.1f} ms, "
-                f"p99 {percentile(latencies, 0.99) * 1000:6.1f} ms ({len(latencies)} replies)"
+                f"  {rate:>3}/s {name:>8}: reply seen by the simulator p50 {p50:6.1f} ms, "
+                f"p99 {p99:6.1f} ms ({sum(map(len, runs))} replies)"
             )
+        processing = [value for run in inside[rate] for value in run[0]]
+        sending = [value for run in inside[rate] for value in run[1]]
+        print(
+            f"  {rate:>3}/s   inside Rebond: inbox -> reply committed p50 {ms(processing, 0.5)} "
+            f"ms, p99 {ms(processing, 0.99)} ms; reply row -> sent p50 {ms(sending, 0.5)} ms, "
+            f"p99 {ms(sending, 0.99)} ms"
+        )
     print("goals at 30/s: Rebond p50 < 50 ms, p99 < 250 ms; at 100/s: p50 < 100 ms")
+    if args.profile:
+        print_profile(args.profile)
     return 0
+
+
+def print_profile(path: Path, top: int = 25) -> None:
+    """Rebond's functions by own CPU time, then by cumulative CPU time."""
+    stats = pstats.Stats(str(path))
+    for order in ("tottime", "cumulative"):
+        print(f"\nRebond profile, top {top} by {order}:")
+        stats.sort_stats(order).print_stats(top)
 
 
 def report(label: str, rate: float, cpu: float) -> None:

@@ -333,6 +333,21 @@ def question_ref(db: Database, user_id: int) -> QuestionRef:
     return QuestionRef(rows[0]["outbox_id"], rows[0]["message_id"])
 
 
+# --- how commits reach the disk ----------------------------------------------------------------
+
+
+def synchronous(db: Database) -> int:
+    """The connection's `PRAGMA synchronous` level (1 NORMAL, 2 FULL)."""
+    rows = list(db.query("PRAGMA synchronous"))
+    return int(rows[0]["synchronous"]) if rows else 1
+
+
+def set_synchronous(db: Database, level: int) -> None:
+    """Set how the next commits reach the disk (outside a transaction): 2 FULL syncs each
+    commit, 1 NORMAL leaves the write-ahead log to the OS (survives a crash, not a power cut)."""
+    db.execute(f"PRAGMA synchronous = {int(level)}")
+
+
 # --- housekeeping ------------------------------------------------------------------------------
 
 

@@ -222,12 +222,13 @@ class Sender:
         )
 
     async def _write(self, change: Callable[[Database], T]) -> T:
-        """Record an outcome in its own transaction, waiting out a locked or full database
-        for up to STORAGE_PATIENCE_SECONDS (then sqlite3.OperationalError)."""
+        """Record an outcome in its own transaction, committed without an fsync (see
+        `Storage.transaction`), waiting out a locked or full database for up to
+        STORAGE_PATIENCE_SECONDS (then sqlite3.OperationalError)."""
         pause, waited = LOOP_RETRY_SECONDS, 0.0
         while True:
             try:
-                async with self.storage.transaction() as db:
+                async with self.storage.transaction(synced=False) as db:
                     return change(db)
             except sqlite3.OperationalError as error:
                 if waited >= STORAGE_PATIENCE_SECONDS:
