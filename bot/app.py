@@ -48,6 +48,7 @@ from .handlers.chat import ChatView
 from .handlers.coach import queue_feedback
 from .settings import Settings
 from .startup import port_in_use
+from .userkey import UserKey
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,8 @@ def build_application(
         chat, sender = update.effective_chat, update.effective_user
         if chat is None or sender is None or chat.type != "private":
             return
-        user = conversation.user(f"telegram:{sender.id}", sender.first_name)
-        text = conversation.playbook.ui.error_apology.get(conversation.language(user))
+        user = conversation.user(UserKey.telegram(sender.id), sender.first_name)
+        text = conversation.playbook.ui.in_(conversation.language(user)).error_apology
         ChatView(storage, conversation, chat.id, user, kind="apology").text(text)
 
     inbox = Inbox(application.bot, storage, application.process_update, apologise)
@@ -319,12 +320,12 @@ async def send_news(storage: Storage, services: Services) -> None:
     each notification is marked done in the transaction that puts it in the outbox."""
     async with storage.transaction():
         for news in services.coach.due_news():
-            prefix, _, number = news.user.key.partition(":")
-            if prefix == "telegram" and news.user.blocked_at is None:
+            chat_id = UserKey(news.user.key).telegram_id
+            if chat_id is not None and news.user.blocked_at is None:
                 view = ChatView(
                     storage,
                     services.conversation,
-                    int(number),
+                    chat_id,
                     news.user,
                     kind="coach_notification",
                 )

@@ -147,7 +147,7 @@ def _markdown(
         folder = out / f"{_slug(manager.display_name or 'manager')}-{manager.id}"
         for session in reflections[manager.id]:
             transcript = services.coach.transcript(session, reader)
-            notes_title = ui.coach_notes_title.get(lang)
+            notes_title = ui.in_(lang).coach_notes_title
             # The manager's own day names the file (the day they finished, where they live).
             path = folder / f"{transcript.card.day.isoformat()}-reflection-{session.id}.md"
             folder.mkdir(parents=True, exist_ok=True)

@@ -217,7 +217,7 @@ class TerminalChat:
             return reply
         self.conversation.cancel(user)
         kept = tuple(output for output in reply.outputs if not isinstance(output, Ask))
-        note = Say(self.ui.checkin_terminal.get(self._lang(user)))
+        note = Say(self.ui.in_(self._lang(user)).checkin_terminal)
         return Reply(None, (*kept, note), completed=reply.completed)
 
     def _user(self) -> User:
@@ -423,7 +423,7 @@ class TerminalChat:
         if command == "/home":
             return self._home(user)
         if command == "/checkin":
-            self._say(journey.checkin_schedule(user) + "\n" + self.ui.checkin_terminal.get(lang))
+            self._say(journey.checkin_schedule(user) + "\n" + self.ui.in_(lang).checkin_terminal)
             return self.conversation.resume(user)
         if command == "/commitments":
             self._say(journey.commitments.listing(user))
@@ -431,7 +431,7 @@ class TerminalChat:
         if command == "/cancel":
             asked = journey.cancel_question(user)
             if asked is None:
-                self._say(self.ui.nothing_in_progress.get(lang))
+                self._say(self.ui.in_(lang).nothing_in_progress)
                 return self.conversation.resume(user)
             question, choices = asked
             numbered = [f"  {n}. {label}" for n, (_, label) in enumerate(choices, start=1)]
@@ -460,7 +460,7 @@ class TerminalChat:
         if action == "checkin":
             due = services.checkins.claim_today_for_terminal(user)
             if due is None:
-                self._say(self.ui.checkin_already_done.get(lang))
+                self._say(self.ui.in_(lang).checkin_already_done)
                 return self._home(user)
             return services.checkins.start(due)
         if action == "history":
@@ -471,15 +471,15 @@ class TerminalChat:
             self._say(self._progress(user, lang))
         elif action == "settings":
             self._say(services.journey.settings_text(user))
-            self._say(self.ui.checkin_terminal.get(lang))
+            self._say(self.ui.in_(lang).checkin_terminal)
         return self._home(user)
 
     def _history(self, user: User) -> str:
         lang = self._lang(user)
         sessions = self.conversation.history(user)
         if not sessions:
-            return self.ui.history_empty.get(lang)
-        parts = [self.ui.history_title.get(lang)]
+            return self.ui.in_(lang).history_empty
+        parts = [self.ui.in_(lang).history_title]
         for row in sessions:
             summary = json.loads(row.summary or "{}")
             day = (row.completed_at or row.started_at)[:10]

@@ -18,21 +18,6 @@ from .helpers import playbook_yaml
 # The bot opts in to PTB's timedelta durations; tests (warnings are errors) do the same.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-SLOW_ELSEWHERE = frozenset(
-    {
-        # Marked here until the delivery rework lands (its file is being rewritten meanwhile).
-        "tests/test_telegram_restart.py::"
-        "test_sigkill_mid_update_then_restart_loses_and_doubles_nothing",
-    }
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the slow tests of files that cannot carry their own marker yet."""
-    for item in items:
-        if item.nodeid in SLOW_ELSEWHERE:
-            item.add_marker(pytest.mark.slow)
-
 
 @pytest.fixture
 def make_playbook() -> Callable[[str], Playbook]:

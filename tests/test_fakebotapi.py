@@ -19,7 +19,7 @@ from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, Networ
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler
 
 from tests.fakebotapi import FakeBotApi, tiny_png
-from tests.fakebotapi.text import TextParseError, parse_html, parse_markdown_v2
+from tests.fakebotapi.text import parse_html
 
 TOKEN = "123456:TEST-token_abc"
 OTHER_TOKEN = "654321:echo-bot"
@@ -306,18 +306,6 @@ def test_html_entities_use_utf16_offsets():
         {"type": "spoiler", "offset": 24, "length": 1},
     ]
     assert parse_html("R&D", strict_ampersand=False) == ("R&D", [])
-
-
-def test_markdown_v2_requires_escaping():
-    assert parse_markdown_v2(r"*gras* et \. __souligné__") == (
-        "gras et . souligné",
-        [
-            {"type": "bold", "offset": 0, "length": 4},
-            {"type": "underline", "offset": 10, "length": 8},
-        ],
-    )
-    with pytest.raises(TextParseError, match=r"Character '.' is reserved"):
-        parse_markdown_v2("Fin.")
 
 
 # ------------------------------------------------------------------ failures

@@ -297,3 +297,45 @@ async def test_commands_back_pause_resume_history_language(tmp_path: Path):
         await claire.wait_until(lambda: claire.messages[-1].text == ui.cancelled.en)
         await claire.send("/nonsense")
         await claire.wait_until(lambda: claire.messages[-1].text == ui.help_telegram.en)
+
+
+async def distressed_at_the_first_question(bot: BotHarness, user):
+    """Onboard `user` in English, then answer the first question with words of distress."""
+    await onboard(bot, user, "en")
+    reflection = walk(user, bot.playbook, "lost_client", "en")
+    await reflection.question(ask(bot.playbook, reflection.state))
+    user.skip_messages()
+    await user.send("I want to die")
+    return await user.wait_until(
+        lambda: next((m for m in reversed(user.messages) if m.button_texts), None)
+    )
+
+
+async def test_the_safety_offer_pauses_or_shows_the_question_again(tmp_path: Path):
+    async with harness(tmp_path) as bot:
+        ui = bot.playbook.ui
+        claire = bot.user(1011, "Claire", language_code="en")
+        offer = await distressed_at_the_first_question(bot, claire)
+        assert list(offer.button_texts) == ["Pause here", "Go on"]
+        pause_data = next(iter(offer.callback_data))
+        await claire.wait_for_answer(await claire.press(offer, "Go on"))
+        question = await claire.wait_until(
+            lambda: next((m for m in claire.messages if m.message_id > offer.message_id), None)
+        )
+        assert question.text != ui.paused.en and question.text
+        assert stored_steps(bot, 1011, "lost_client") == ["client"]
+        again = await claire.press_data(offer, pause_data)  # its buttons are gone: a repeat
+        assert (await claire.wait_for_answer(again)).text == ui.button_inactive.en
+
+        ben = bot.user(1012, "Ben", language_code="en")
+        offer = await distressed_at_the_first_question(bot, ben)
+        await ben.wait_for_answer(await ben.press(offer, "Pause here"))
+        await ben.wait_until(
+            lambda: next((m for m in ben.messages if m.text == ui.paused.en), None)
+        )
+        status = bot.query(
+            "SELECT sessions.status FROM sessions JOIN users ON users.id = sessions.user_id "
+            "WHERE users.key = ? AND sessions.flow = 'lost_client'",
+            ["telegram:1012"],
+        )
+        assert [row["status"] for row in status] == ["paused"]

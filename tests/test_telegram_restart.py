@@ -76,6 +76,7 @@ async def wait_for(predicate, timeout: float = 15.0) -> None:
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.slow  # about 25 s: a subprocess killed and restarted
 async def test_sigkill_mid_update_then_restart_loses_and_doubles_nothing(tmp_path: Path):
     db_path = tmp_path / "bot.db"
     async with FakeBotApi() as api:

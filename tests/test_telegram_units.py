@@ -17,7 +17,13 @@ from bot.delivery.inbox import Inbox
 from bot.delivery.outbox import Storage
 from bot.delivery.ratelimit import SendLimiter
 from bot.delivery.sender import Sender
-from bot.handlers.callbacks import ButtonData
+from bot.handlers.callbacks import (
+    MAX_CALLBACK_BYTES,
+    ButtonData,
+    ButtonKind,
+    InviteAction,
+    InviteButton,
+)
 from bot.handlers.render import MESSAGE_LIMIT, Span, split_messages, to_html
 from storage import delivery as store
 from storage import repository
@@ -57,10 +63,11 @@ def test_a_single_endless_line_is_cut_at_spaces_then_anywhere():
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        ("q:12:34:our_fault", ButtonData("q", 12, 34, "our_fault")),
-        ("s:12:35:", ButtonData("s", 12, 35, "")),
-        ("l:::en", ButtonData("l", None, None, "en")),
-        ("c:7::restart", ButtonData("c", 7, None, "restart")),
+        ("q:12:34:our_fault", ButtonData(ButtonKind.ANSWER, 12, 34, "our_fault")),
+        ("s:12:35:", ButtonData(ButtonKind.SUBMIT_TICKS, 12, 35, "")),
+        ("l:::en", ButtonData(ButtonKind.LANGUAGE, None, None, "en")),
+        ("c:7::restart", ButtonData(ButtonKind.SESSION_CONTROL, 7, None, "restart")),
+        ("h:::t1abc", None),  # an invite's data is not a ButtonData
         ("q:12:34:our fault", None),
         ("x:1:2:a", None),
         ("q:1:2:" + "a" * 41, None),
@@ -72,6 +79,45 @@ def test_callback_data_is_read_strictly(data, expected):
     assert ButtonData.decode(data) == expected
     if expected is not None:
         assert ButtonData.decode(expected.encode()) == expected
+
+
+LONGEST_ID = "x" * 40
+BIGGEST_ID = 10**9 - 1  # a billion sessions and turns still fit
+
+
+def test_button_data_past_64_bytes_is_refused_when_written():
+    with pytest.raises(ValueError, match="64 bytes"):
+        ButtonData(ButtonKind.ANSWER, 10**12 - 1, 10**12 - 1, LONGEST_ID).encode()
+
+
+@pytest.mark.parametrize("kind", [k for k in ButtonKind if k is not ButtonKind.INVITE])
+def test_every_button_kind_round_trips_within_64_bytes(kind):
+    data = ButtonData(kind, BIGGEST_ID, BIGGEST_ID, LONGEST_ID)
+    encoded = data.encode()
+    assert ButtonData.decode(encoded) == data
+    assert ButtonData.decode(encoded).kind is kind
+    assert len(encoded.encode("utf-8")) <= MAX_CALLBACK_BYTES
+
+
+@pytest.mark.parametrize("action", list(InviteAction))
+@pytest.mark.parametrize("include", [False, True])
+def test_invite_buttons_carry_their_tick_and_code_in_their_own_fields(action, include):
+    button = InviteButton(action, include, LONGEST_ID)
+    encoded = button.encode()
+    assert InviteButton.decode(encoded) == button
+    assert ButtonData.decode(encoded) is None
+    assert len(encoded.encode("utf-8")) <= MAX_CALLBACK_BYTES
+
+
+@pytest.mark.parametrize("data", ["h:t:2:abc", "h:z:1:abc", "h:t:1:", "h:t:1:a b", "q:1:2:a", None])
+def test_invite_button_data_is_read_strictly(data):
+    assert InviteButton.decode(data) is None
+
+
+def test_button_kinds_have_distinct_one_letter_codes():
+    codes = [kind.value for kind in ButtonKind]
+    assert all(len(code) == 1 for code in codes)
+    assert len(set(codes)) == len(codes)
 
 
 def message_update(update_id: int, chat_id: int) -> dict:

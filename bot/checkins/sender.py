@@ -16,13 +16,12 @@ from telegram import InlineKeyboardButton
 
 from ..conversation import Conversation
 from ..delivery.outbox import Storage
-from ..handlers.callbacks import ButtonData
+from ..handlers.callbacks import ButtonData, ButtonKind
 from ..handlers.chat import ChatView
+from ..userkey import UserKey
 from .service import CheckinService, DueCheckin
 
 log = logging.getLogger(__name__)
-
-TELEGRAM_PREFIX = "telegram:"
 
 
 class CheckinSender:
@@ -68,7 +67,8 @@ class CheckinSender:
 
     def _queue(self, due: DueCheckin) -> bool:
         user = due.user
-        if not user.key.startswith(TELEGRAM_PREFIX):
+        chat_id = UserKey(user.key).telegram_id
+        if chat_id is None:
             self.service.skip(due)
             return False
         if user.blocked_at is not None:  # Telegram told us they blocked the bot
@@ -78,10 +78,9 @@ class CheckinSender:
         reply = self.service.start(due, delivered=False)
         later = None
         if due.snoozable:
-            label = self.conversation.playbook.ui.later_button.get(self.conversation.language(user))
-            data = ButtonData("k", due.checkin_id, None, "later").encode()
+            label = self.conversation.playbook.ui.in_(self.conversation.language(user)).later_button
+            data = ButtonData(ButtonKind.SNOOZE_CHECKIN, due.checkin_id, None, "later").encode()
             later = [InlineKeyboardButton(label, callback_data=data)]
-        chat_id = int(user.key.removeprefix(TELEGRAM_PREFIX))
         view = ChatView(
             self.storage,
             self.conversation,

@@ -40,10 +40,10 @@ class CoachThread:
         ui, lang = self.conversation.playbook.ui, self.conversation.language(manager)
         target = self._feedback_target(manager, session_id)
         if target is None:
-            return ui.reply_nothing.get(lang)
+            return ui.in_(lang).reply_nothing
         session, coach = target
         store.set_replying_to(self.db, manager.id, session)
-        return fill(ui.reply_prompt.get(lang), {"coach": _name(coach)})
+        return fill(ui.in_(lang).reply_prompt, {"coach": _name(coach)})
 
     def pending(self, manager: User) -> int | None:
         """The reflection the manager's next text replies about, if they pressed "Reply"."""
@@ -79,7 +79,7 @@ class CoachThread:
         card = self.coach.card(repository.get_session(self.db, session_id))
         ui, lang = self.conversation.playbook.ui, self.conversation.language(coach)
         labelled = fill(
-            ui.coach_reply_received.get(lang),
+            ui.in_(lang).coach_reply_received,
             {
                 "name": _name(manager),
                 "date": card.day.strftime("%d/%m/%Y"),
@@ -95,7 +95,7 @@ class CoachThread:
         """The manager's confirmation that their reply is on its way."""
         ui, lang = self.conversation.playbook.ui, self.conversation.language(manager)
         coach = self.coach.coach_of(manager)
-        return fill(ui.reply_sent.get(lang), {"coach": _name(coach) if coach else ""})
+        return fill(ui.in_(lang).reply_sent, {"coach": _name(coach) if coach else ""})
 
     # --- the coach's side ----------------------------------------------------------------------
 
@@ -120,7 +120,7 @@ class CoachThread:
         card = self.coach.card(session)
         ui, lang = self.conversation.playbook.ui, self.conversation.language(manager)
         words = fill(
-            ui.thread_from_coach.get(lang),
+            ui.in_(lang).thread_from_coach,
             {"coach": _name(coach), "date": card.day.strftime("%d/%m/%Y"), "text": text.strip()},
         )
         return Delivery(manager, words, None, delivered_at is not None, message_id)

@@ -386,7 +386,7 @@ def _ask(playbook: Playbook, flow: Flow, state: SessionState, step: InputStep) -
         turn=state.turn,
         optional=step.optional,
         previous=previous,
-        skip=ui.skip_button.get(lang) if step.optional else None,
+        skip=ui.in_(lang).skip_button if step.optional else None,
     )
 
 
@@ -513,7 +513,7 @@ def _exclusive_clash(
         return None
     for option in step.options:
         if option.exclusive and option.id in chosen:
-            return fill(playbook.ui.exclusive_option.get(lang), {"option": option.label.get(lang)})
+            return fill(playbook.ui.in_(lang).exclusive_option, {"option": option.label.get(lang)})
     return None
 
 

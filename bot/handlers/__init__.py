@@ -14,6 +14,7 @@ from telegram.ext import (
     filters,
 )
 
+from .callbacks import ButtonKind, routing_pattern
 from .checkins import CheckinHandlers
 from .coach import CoachHandlers
 from .manager import ManagerHandlers
@@ -31,6 +32,12 @@ def register(
 ) -> None:
     """Every handler of the bot, in one place."""
     private = filters.ChatType.PRIVATE
+    privacy_kinds = routing_pattern(
+        ButtonKind.REFLECTION_PRIVACY,
+        ButtonKind.INVITE,
+        ButtonKind.PAST_REFLECTION,
+        ButtonKind.FORGET,
+    )
     new_message = filters.UpdateType.MESSAGE
     commands = {
         "start": privacy.start,
@@ -67,8 +74,10 @@ def register(
         MessageHandler(private & filters.UpdateType.EDITED_MESSAGE & filters.TEXT, manager.edited)
     )
     application.add_handler(MessageHandler(private & new_message, manager.media))
-    application.add_handler(CallbackQueryHandler(checkins.later, pattern=r"^k:"))
-    application.add_handler(CallbackQueryHandler(privacy.button, pattern=r"^[phof]:"))
+    application.add_handler(
+        CallbackQueryHandler(checkins.later, pattern=routing_pattern(ButtonKind.SNOOZE_CHECKIN))
+    )
+    application.add_handler(CallbackQueryHandler(privacy.button, pattern=privacy_kinds))
     application.add_handler(CallbackQueryHandler(manager.button))
     application.add_handler(ChatMemberHandler(manager.membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(~private & new_message, manager.group))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import assert_never
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
@@ -18,7 +19,17 @@ from storage.repository import User
 from ..conversation import Conversation, Reply
 from ..delivery.outbox import CALLBACK_ANSWER, Storage, file_field
 from ..flows.model import Lang, UiTexts
-from ..flows.state import Ask, Done, Invalid, Recorded, SafetyNote, Say
+from ..flows.state import (
+    Ask,
+    Done,
+    Invalid,
+    LanguageChanged,
+    Recorded,
+    SafetyNote,
+    SafetyOffer,
+    Say,
+)
+from .callbacks import ButtonData, ButtonKind
 from .render import (
     Span,
     answered_spans,
@@ -138,6 +149,7 @@ class ChatView:
         notifications for the manager, fewer calls for the bot.
         """
         outputs = reply.outputs
+        offered = any(isinstance(output, SafetyOffer) for output in outputs)
         said: list[Span] = []
         for index, output in enumerate(outputs):
             if isinstance(output, Say):
@@ -145,23 +157,46 @@ class ChatView:
                 continue
             if isinstance(output, Ask):
                 after_invalid = index > 0 and isinstance(outputs[index - 1], Invalid)
-                if not after_invalid:  # the question is still on screen, with its buttons
+                # After a safety offer the question comes back only once the manager goes on.
+                if not after_invalid and not offered:  # else it is still on screen
                     self.ask(output, reply.session_id, said)
                     said = []
                 continue
             if said:
                 self.say(said[:-1])
                 said = []
-            if isinstance(output, Recorded):
-                self._mark_answered(reply, output)
-            elif isinstance(output, SafetyNote):
-                self.say([Span(output.text, "i")])
-            elif isinstance(output, Invalid):
-                self.text(output.reason)
-            elif isinstance(output, Done) and output.lines:
-                self.say(summary_spans(output))
+            # Every output kind has its case: a new kind fails mypy here until rendered.
+            match output:
+                case Recorded():
+                    self._mark_answered(reply, output)
+                case SafetyNote():
+                    self.say([Span(output.text, "i")])
+                case SafetyOffer():
+                    self._offer(output, reply.session_id)
+                case Invalid():
+                    self.text(output.reason)
+                case Done():
+                    if output.lines:
+                        self.say(summary_spans(output))
+                case LanguageChanged():
+                    pass  # the conversation service stored it already
+                case _:
+                    assert_never(output)
         if said:
             self.say(said[:-1])
+
+    def _offer(self, offer: SafetyOffer, session_id: int | None) -> None:
+        """After the safety note: "pause here" / "go on" as buttons under the prompt."""
+        buttons = [
+            InlineKeyboardButton(
+                choice.label,
+                callback_data=ButtonData(
+                    ButtonKind.SAFETY_CHOICE, session_id, None, choice.id
+                ).encode(),
+            )
+            for choice in offer.options
+        ]
+        self.text(offer.prompt, InlineKeyboardMarkup([buttons]))
 
     def ask(self, ask: Ask, session_id: int | None, lead: list[Span] | None = None) -> None:
         """Send a question with its buttons (after `lead`, what was said on the way), and
@@ -171,7 +206,7 @@ class ChatView:
             rows = [*(markup.inline_keyboard if markup else ()), self.extra_row]
             markup = InlineKeyboardMarkup(rows)
             self.extra_row = None
-        spans = [*(lead or []), *question_spans(ask, self.ui.previous_answer.get(self.lang))]
+        spans = [*(lead or []), *question_spans(ask, self.ui.in_(self.lang).previous_answer)]
         row = self.say(
             spans, markup, kind="question" if self.kind == "reply" else None, subject=self.subject
         )
@@ -184,7 +219,7 @@ class ChatView:
 
     def refresh_question(self, ask: Ask, session_id: int | None) -> None:
         """Redraw the question message in place (ticks changed, or a quoted answer was edited)."""
-        spans = question_spans(ask, self.ui.previous_answer.get(self.lang))
+        spans = question_spans(ask, self.ui.in_(self.lang).previous_answer)
         markup = keyboard(ask, session_id or 0, self.ui, self.lang)
         if not self._edit(spans, markup):
             self.ask(ask, session_id)
@@ -198,7 +233,7 @@ class ChatView:
         answered = reply.answered
         if answered is None or answered.step != recorded.step or not answered.options:
             return
-        shown = recorded.raw if recorded.value is not None else self.ui.skipped.get(self.lang)
+        shown = recorded.raw if recorded.value is not None else self.ui.in_(self.lang).skipped
         self._edit(answered_spans(answered, shown), None)
 
     def _edit(self, spans: list[Span], markup: InlineKeyboardMarkup | None) -> bool:

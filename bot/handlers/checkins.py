@@ -22,13 +22,13 @@ def chart_texts(ui: UiTexts, lang: Lang, title: str) -> ChartTexts:
     """The words of a chart, in the reader's language."""
     return ChartTexts(
         title=title,
-        mood_axis=ui.chart_mood_axis.get(lang),
-        reflection_marker=ui.chart_reflection.get(lang),
-        guilt=ui.chart_guilt.get(lang),
-        worry=ui.chart_worry.get(lang),
-        before=ui.chart_before.get(lang),
-        after=ui.chart_after.get(lang),
-        no_data=ui.chart_no_data.get(lang),
+        mood_axis=ui.in_(lang).chart_mood_axis,
+        reflection_marker=ui.in_(lang).chart_reflection,
+        guilt=ui.in_(lang).chart_guilt,
+        worry=ui.in_(lang).chart_worry,
+        before=ui.in_(lang).chart_before,
+        after=ui.in_(lang).chart_after,
+        no_data=ui.in_(lang).chart_no_data,
     )
 
 
@@ -50,9 +50,9 @@ class CheckinHandlers:
         progress = self.service.progress(view.user)
         ui, lang = view.ui, view.lang
         if not progress.moods and not progress.reflection_days:
-            view.text(ui.progress_empty.get(lang))
+            view.text(ui.in_(lang).progress_empty)
             return
-        texts = chart_texts(ui, lang, ui.chart_title.get(lang))
+        texts = chart_texts(ui, lang, ui.in_(lang).chart_title)
         png = await asyncio.to_thread(
             mood_chart,
             progress.moods,
@@ -63,7 +63,7 @@ class CheckinHandlers:
         )
         average = "-" if progress.average is None else f"{progress.average:.1f}"
         caption = fill(
-            ui.progress_summary.get(lang),
+            ui.in_(lang).progress_summary,
             {"count": str(len(progress.moods)), "average": average, "streak": str(progress.streak)},
         )
         view.photo(png, caption, "progress.png")
@@ -81,12 +81,12 @@ class CheckinHandlers:
             or (query.message is not None and view.buttons_removed(query.message.message_id))
             or not self.service.snooze(view.user, data.session)
         ):
-            view.answer(query.id, view.ui.button_inactive.get(view.lang))
+            view.answer(query.id, view.ui.in_(view.lang).button_inactive)
             return
         view.answer(query.id)
         if query.message is not None:
             view.drop_buttons(query.message.message_id)
-        view.text(view.ui.checkin_snoozed.get(view.lang))
+        view.text(view.ui.in_(view.lang).checkin_snoozed)
         conversation = self.manager.conversation
         current = conversation.current(conversation.user(view.user.key))
         if current is not None and current[0].flow == REFLECTION and current[0].status == "active":

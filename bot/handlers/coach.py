@@ -24,6 +24,7 @@ from ..delivery.outbox import Storage
 from ..flows.model import Lang
 from ..flows.text import fill
 from ..formatting import day_text
+from ..userkey import UserKey
 from .chat import ChatView
 from .checkins import chart_texts
 from .manager import Context, ManagerHandlers, receipt_key
@@ -70,7 +71,7 @@ class CoachHandlers:
             return
         invite = self.coach.invite(view.user)
         link = f"https://t.me/{context.bot.username}?start={invite.code}"
-        view.text(fill(view.ui.coach_invite.get(view.lang), {"link": link, "code": invite.code}))
+        view.text(fill(view.ui.in_(view.lang).coach_invite, {"link": link, "code": invite.code}))
 
     async def managers(self, update: Update, context: Context) -> None:
         """/managers: linked managers, last activity, reflections done, mood trend."""
@@ -79,9 +80,9 @@ class CoachHandlers:
             return
         lines = self.coach.managers(view.user)
         if not lines:
-            view.text(view.ui.coach_no_managers.get(view.lang))
+            view.text(view.ui.in_(view.lang).coach_no_managers)
             return
-        spans = [Span(view.ui.coach_managers_title.get(view.lang), "b")]
+        spans = [Span(view.ui.in_(view.lang).coach_managers_title, "b")]
         for manager, trend in lines:
             values = {
                 "number": str(manager.link_id),
@@ -90,7 +91,7 @@ class CoachHandlers:
                 "count": str(manager.reflections),
                 "trend": trend,
             }
-            spans += [Span("\n"), Span(fill(view.ui.coach_manager_line.get(view.lang), values))]
+            spans += [Span("\n"), Span(fill(view.ui.in_(view.lang).coach_manager_line, values))]
         view.say(spans)
 
     async def reflections(self, update: Update, context: Context) -> None:
@@ -100,16 +101,16 @@ class CoachHandlers:
             return
         found = self.coach.reflections(view.user, number)
         if found is None:
-            view.text(view.ui.coach_no_access.get(view.lang))
+            view.text(view.ui.in_(view.lang).coach_no_access)
             return
         manager, cards = found
         name = manager.display_name or f"#{manager.id}"
         if not cards:
-            view.text(fill(view.ui.coach_no_reflections.get(view.lang), {"name": name}))
+            view.text(fill(view.ui.in_(view.lang).coach_no_reflections, {"name": name}))
             return
-        spans = [Span(fill(view.ui.coach_reflections_title.get(view.lang), {"name": name}), "b")]
+        spans = [Span(fill(view.ui.in_(view.lang).coach_reflections_title, {"name": name}), "b")]
         for card in cards:
-            line = fill(view.ui.coach_reflection_line.get(view.lang), _card_values(card, view.lang))
+            line = fill(view.ui.in_(view.lang).coach_reflection_line, _card_values(card, view.lang))
             spans += [Span("\n"), Span(line)]
         view.say(spans)
 
@@ -120,13 +121,13 @@ class CoachHandlers:
             return
         transcript = self.coach.read(view.user, number)
         if transcript is None:
-            view.text(view.ui.coach_no_access.get(view.lang))
+            view.text(view.ui.in_(view.lang).coach_no_access)
             return
-        spans = _transcript_spans(transcript, view.ui.coach_notes_title.get(view.lang), view.lang)
+        spans = _transcript_spans(transcript, view.ui.in_(view.lang).coach_notes_title, view.lang)
         if sum(len(span.text) for span in spans) <= LONG_TRANSCRIPT:
             view.say(spans)
             return
-        markdown = transcript_markdown(transcript, view.ui.coach_notes_title.get(view.lang))
+        markdown = transcript_markdown(transcript, view.ui.in_(view.lang).coach_notes_title)
         view.document(markdown.encode("utf-8"), f"reflection-{transcript.card.session_id}.md")
 
     async def trend(self, update: Update, context: Context) -> None:
@@ -136,12 +137,12 @@ class CoachHandlers:
             return
         found = self.coach.trend(view.user, number)
         if found is None:
-            view.text(view.ui.coach_no_access.get(view.lang))
+            view.text(view.ui.in_(view.lang).coach_no_access)
             return
         manager, moods, cards, start, end = found
         ui, lang = view.ui, view.lang
         name = manager.display_name or f"#{manager.id}"
-        texts = chart_texts(ui, lang, fill(ui.coach_trend_title.get(lang), {"name": name}))
+        texts = chart_texts(ui, lang, fill(ui.in_(lang).coach_trend_title, {"name": name}))
         scores = [
             ReflectionScores(c.day, c.client, c.guilt[0], c.guilt[1], c.worry[0], c.worry[1])
             for c in cards
@@ -156,9 +157,9 @@ class CoachHandlers:
             return
         text = " ".join((context.args or [])[1:])
         if not self.coach.note(view.user, number, text, receipt_key(update)):
-            view.text(view.ui.coach_no_access.get(view.lang))
+            view.text(view.ui.in_(view.lang).coach_no_access)
             return
-        view.text(view.ui.coach_note_saved.get(view.lang))
+        view.text(view.ui.in_(view.lang).coach_note_saved)
 
     async def feedback(self, update: Update, context: Context) -> None:
         """/feedback R text: a message to the manager about reflection R, labelled as yours."""
@@ -168,7 +169,7 @@ class CoachHandlers:
         text = " ".join((context.args or [])[1:])
         delivery = self.coach.feedback(view.user, number, text, receipt_key(update))
         if delivery is None:
-            view.text(view.ui.coach_no_access.get(view.lang))
+            view.text(view.ui.in_(view.lang).coach_no_access)
             return
         name = delivery.user.display_name or f"#{delivery.user.id}"
         reached = delivery.delivered_before or deliver(view, delivery)
@@ -182,7 +183,7 @@ class CoachHandlers:
             return
         choice = (context.args or [""])[0].lower()
         if choice not in ("on", "off"):
-            view.text(view.ui.coach_usage.get(view.lang))
+            view.text(view.ui.in_(view.lang).coach_usage)
             return
         self.coach.set_notify(view.user, choice == "on")
         view.text(getattr(view.ui, f"coach_notify_{choice}").get(view.lang))
@@ -193,22 +194,22 @@ class CoachHandlers:
         if view is None:
             return
         if self.web is None:
-            view.text(view.ui.coach_web_off.get(view.lang))
+            view.text(view.ui.in_(view.lang).coach_web_off)
             return
         choice = " ".join(context.args or []).lower()
         if choice == "logout":
             count = self.web.end_sessions(view.user)
-            view.text(fill(view.ui.coach_web_logout.get(view.lang), {"count": str(count)}))
+            view.text(fill(view.ui.in_(view.lang).coach_web_logout, {"count": str(count)}))
             return
         if choice:
-            view.text(view.ui.coach_usage.get(view.lang))
+            view.text(view.ui.in_(view.lang).coach_usage)
             return
         link = self.web.issue_link(view.user)
         if link is None:  # no longer a coach between the two checks
-            view.text(view.ui.coach_only.get(view.lang))
+            view.text(view.ui.in_(view.lang).coach_only)
             return
         # ChatView sends with the link preview off: Telegram need not fetch a sign-in link.
-        view.text(fill(view.ui.coach_web_link.get(view.lang), {"link": link}))
+        view.text(fill(view.ui.in_(view.lang).coach_web_link, {"link": link}))
 
     # --- internals -----------------------------------------------------------------------------
 
@@ -216,7 +217,7 @@ class CoachHandlers:
         view = await self.manager.view_for(update, context)
         if not self.coach.is_coach(view.user):
             log.info("coach.refused_not_coach user=%s", view.user.id)
-            view.text(view.ui.coach_only.get(view.lang))
+            view.text(view.ui.in_(view.lang).coach_only)
             return None
         if self.publish_menu is not None and view.chat_id not in self._menus_published:
             # A coach who had never opened the bot at start-up gets their menu now.
@@ -233,7 +234,7 @@ class CoachHandlers:
         args = context.args or []
         number = args[0].lstrip("#") if args else ""
         if not number.isdigit() or (with_text and len(args) < 2):
-            view.text(view.ui.coach_usage.get(view.lang))
+            view.text(view.ui.in_(view.lang).coach_usage)
             return view, None
         return view, int(number)
 
@@ -247,10 +248,10 @@ def deliver(view: ChatView, delivery: Delivery) -> bool:
 def queue_feedback(storage: Storage, conversation: Conversation, delivery: Delivery) -> bool:
     """Put a feedback in the outbox for the manager's chat (the sender marks it delivered when
     Telegram takes it); False if they cannot be reached there. Call inside a transaction."""
-    prefix, _, number = delivery.user.key.partition(":")
-    if prefix != "telegram" or delivery.user.blocked_at is not None:
+    chat_id = UserKey(delivery.user.key).telegram_id
+    if chat_id is None or delivery.user.blocked_at is not None:
         return False
-    other = ChatView(storage, conversation, int(number), delivery.user, kind="feedback")
+    other = ChatView(storage, conversation, chat_id, delivery.user, kind="feedback")
     subject = f"feedback:{delivery.feedback_id}" if delivery.feedback_id is not None else None
     other.say([Span(delivery.text)], subject=subject)
     return True

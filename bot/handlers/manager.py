@@ -20,9 +20,21 @@ from ..coach.service import CoachService
 from ..conversation import ONBOARDING, REFLECTION, Conversation, Reply
 from ..delivery.outbox import Storage
 from ..flows.model import LANGUAGES, Lang
-from ..flows.state import Amend, Answer, Back, Event, Pick, Restart, Skip, Submit, Toggle
+from ..flows.state import (
+    PAUSE,
+    Amend,
+    Answer,
+    Back,
+    Event,
+    Pick,
+    Restart,
+    Skip,
+    Submit,
+    Toggle,
+)
 from ..flows.text import fill
-from .callbacks import ButtonData
+from ..userkey import UserKey
+from .callbacks import ButtonData, ButtonKind
 from .chat import ChatView
 from .render import Span
 
@@ -61,7 +73,7 @@ class ManagerHandlers:
             return
         reply = self.conversation.resume(view.user)
         if reply.question is None:
-            view.text(view.ui.welcome_back.get(view.lang))
+            view.text(view.ui.in_(view.lang).welcome_back)
         else:
             view.show(reply)
 
@@ -76,17 +88,21 @@ class ManagerHandlers:
             [
                 [
                     InlineKeyboardButton(
-                        view.ui.resume_button.get(view.lang),
-                        callback_data=ButtonData("c", session.id, None, "resume").encode(),
+                        view.ui.in_(view.lang).resume_button,
+                        callback_data=ButtonData(
+                            ButtonKind.SESSION_CONTROL, session.id, None, "resume"
+                        ).encode(),
                     ),
                     InlineKeyboardButton(
-                        view.ui.restart_button.get(view.lang),
-                        callback_data=ButtonData("c", session.id, None, "restart").encode(),
+                        view.ui.in_(view.lang).restart_button,
+                        callback_data=ButtonData(
+                            ButtonKind.SESSION_CONTROL, session.id, None, "restart"
+                        ).encode(),
                     ),
                 ]
             ]
         )
-        view.text(view.ui.reflection_in_progress.get(view.lang), markup)
+        view.text(view.ui.in_(view.lang).reflection_in_progress, markup)
 
     async def resume(self, update: Update, context: Context) -> None:
         """/resume: show the question in progress again (a paused reflection included)."""
@@ -97,9 +113,9 @@ class ManagerHandlers:
             if session is not None:
                 reply = self.conversation.focus(view.user, session.id)
         if reply.question is None:
-            view.text(view.ui.nothing_in_progress.get(view.lang))
+            view.text(view.ui.in_(view.lang).nothing_in_progress)
         else:
-            view.text(view.ui.resumed.get(view.lang))
+            view.text(view.ui.in_(view.lang).resumed)
             view.show(reply)
 
     async def back(self, update: Update, context: Context) -> None:
@@ -129,20 +145,20 @@ class ManagerHandlers:
         view = await self.view_for(update, context)
         sessions = self.conversation.history(view.user)
         if not sessions:
-            view.text(view.ui.history_empty.get(view.lang))
+            view.text(view.ui.in_(view.lang).history_empty)
             return
-        view.say([Span(view.ui.history_title.get(view.lang), "b")])
+        view.say([Span(view.ui.in_(view.lang).history_title, "b")])
         feedback = self.coach.feedback_for(view.user) if self.coach else {}
         sharing = self.coach is not None and self.coach.coach_of(view.user) is not None
         for row in sessions:
             summary = json.loads(row.summary or "{}")
             day = (row.completed_at or row.started_at)[:10]
-            private = f" {view.ui.history_private.get(view.lang)}" if row.private else ""
+            private = f" {view.ui.in_(view.lang).history_private}" if row.private else ""
             spans = [Span(f"{day} · {summary.get('title', '')}{private}", "b")]
             for line in summary.get("lines", []):
                 spans += [Span("\n"), Span(f"• {line}")]
             for text in feedback.get(row.id, []):
-                spans += [Span("\n\n"), Span(view.ui.history_feedback.get(view.lang), "i")]
+                spans += [Span("\n\n"), Span(view.ui.in_(view.lang).history_feedback, "i")]
                 spans += [Span("\n"), Span(text)]
             markup = self._privacy_buttons(view, row.id) if sharing else None
             view.say(spans, markup)
@@ -153,18 +169,19 @@ class ManagerHandlers:
         names = {"fr": "Français", "en": "English"}
         buttons = [
             InlineKeyboardButton(
-                names[lang], callback_data=ButtonData("l", None, None, lang).encode()
+                names[lang],
+                callback_data=ButtonData(ButtonKind.LANGUAGE, None, None, lang).encode(),
             )
             for lang in LANGUAGES
         ]
-        view.text(view.ui.language_prompt.get(view.lang), InlineKeyboardMarkup([buttons]))
+        view.text(view.ui.in_(view.lang).language_prompt, InlineKeyboardMarkup([buttons]))
 
     async def help(self, update: Update, context: Context) -> None:
         """/help, and any unknown command: what Rebond does and its commands."""
         view = await self.view_for(update, context)
-        text = view.ui.help_telegram.get(view.lang)
+        text = view.ui.in_(view.lang).help_telegram
         if self.coach is not None and self.coach.is_coach(view.user):
-            text += "\n\n" + view.ui.coach_help.get(view.lang)
+            text += "\n\n" + view.ui.in_(view.lang).coach_help
         view.text(text)
 
     # --- answers -------------------------------------------------------------------------------
@@ -192,7 +209,7 @@ class ManagerHandlers:
             return
         reply = await self._handle(view, update, event, source_ref=source)
         if isinstance(event, Amend) and reply.stored and reply.question is not None:
-            view.text(view.ui.answer_updated.get(view.lang))
+            view.text(view.ui.in_(view.lang).answer_updated)
             view.refresh_question(reply.question, reply.session_id)
         else:
             view.show(reply)
@@ -200,7 +217,7 @@ class ManagerHandlers:
     async def media(self, update: Update, context: Context) -> None:
         """A photo, sticker, voice note or file: ask kindly for text instead."""
         view = await self.view_for(update, context)
-        view.text(view.ui.unsupported_media.get(view.lang))
+        view.text(view.ui.in_(view.lang).unsupported_media)
 
     async def button(self, update: Update, context: Context) -> None:
         """A pressed inline button: checked against this user's session, always answered."""
@@ -208,19 +225,21 @@ class ManagerHandlers:
         assert query is not None
         view = await self.view_for(update, context)
         data = ButtonData.decode(query.data)
-        inactive = view.ui.button_inactive.get(view.lang)
+        inactive = view.ui.in_(view.lang).button_inactive
         if data is None:
             view.answer(query.id, inactive)
-        elif data.kind == "l":
+        elif data.kind is ButtonKind.LANGUAGE:
             await self._choose_language(view, update, data.value)
-        elif data.kind == "c":
+        elif data.kind is ButtonKind.SESSION_CONTROL:
             await self._control(view, update, data)
+        elif data.kind is ButtonKind.SAFETY_CHOICE:
+            await self._after_safety(view, update, data)
         else:
             event: Event = (
                 Pick(data.value)
-                if data.kind == "q"
+                if data.kind is ButtonKind.ANSWER
                 else Toggle(data.value)
-                if data.kind == "t"
+                if data.kind is ButtonKind.TICK
                 else Submit()
             )
             expect = (data.session or 0, data.turn or 0)
@@ -253,7 +272,7 @@ class ManagerHandlers:
         message = update.effective_message
         if message is not None and update.effective_user is not None:
             lang = guess_language(update.effective_user.language_code)
-            text = self.conversation.playbook.ui.private_only.get(lang)
+            text = self.conversation.playbook.ui.in_(lang).private_only
             payload = {"chat_id": message.chat_id, "text": text}
             self.storage.add("reply", message.chat_id, "sendMessage", payload)
 
@@ -263,7 +282,7 @@ class ManagerHandlers:
         sender = update.effective_user
         assert sender is not None
         return self.conversation.user(
-            f"telegram:{sender.id}",
+            UserKey.telegram(sender.id),
             sender.first_name,
             guess_language(sender.language_code),
         )
@@ -304,7 +323,7 @@ class ManagerHandlers:
         view = await self.view_for(update, context)
         reply = await self._handle(view, update, event, source_ref=source_ref)
         if reply.session_id is None:
-            view.text(view.ui.nothing_in_progress.get(view.lang))
+            view.text(view.ui.in_(view.lang).nothing_in_progress)
         elif reply.stored:
             view.show(reply)
             await self._offer_privacy(view, reply)
@@ -325,7 +344,7 @@ class ManagerHandlers:
         coach = self.coach.coach_of(view.user)
         if session.flow != REFLECTION or coach is None:
             return
-        text = fill(view.ui.private_offer.get(view.lang), {"coach": coach.display_name or ""})
+        text = fill(view.ui.in_(view.lang).private_offer, {"coach": coach.display_name or ""})
         view.text(text, self._privacy_buttons(view, session.id))
 
     def _privacy_buttons(self, view: ChatView, session_id: int) -> InlineKeyboardMarkup:
@@ -334,16 +353,41 @@ class ManagerHandlers:
             [
                 [
                     InlineKeyboardButton(
-                        ui.keep_private_button.get(lang),
-                        callback_data=ButtonData("p", session_id, None, "private").encode(),
+                        ui.in_(lang).keep_private_button,
+                        callback_data=ButtonData(
+                            ButtonKind.REFLECTION_PRIVACY, session_id, None, "private"
+                        ).encode(),
                     ),
                     InlineKeyboardButton(
-                        ui.share_now_button.get(lang),
-                        callback_data=ButtonData("p", session_id, None, "share").encode(),
+                        ui.in_(lang).share_now_button,
+                        callback_data=ButtonData(
+                            ButtonKind.REFLECTION_PRIVACY, session_id, None, "share"
+                        ).encode(),
                     ),
                 ]
             ]
         )
+
+    async def _after_safety(self, view: ChatView, update: Update, data: ButtonData) -> None:
+        """The manager's choice after the safety note: pause here, or the question again."""
+        query = update.callback_query
+        assert query is not None and query.message is not None
+        message_id = query.message.message_id
+        current = self.conversation.current(view.user)
+        if (
+            view.buttons_removed(message_id)  # a double tap: the first one did what was asked
+            or current is None
+            or current[0].id != data.session
+        ):
+            view.answer(query.id, view.ui.in_(view.lang).button_inactive)
+            return
+        view.answer(query.id)
+        view.drop_buttons(message_id)
+        if data.value == PAUSE:
+            self.conversation.pause(view.user)
+            view.text(view.ui.in_(view.lang).paused)
+        else:
+            view.show(self.conversation.resume(view.user))
 
     async def _replay(self, view: ChatView) -> None:
         """This update was handled before the bot stopped, maybe without its reply: show the
@@ -355,12 +399,12 @@ class ManagerHandlers:
         query = update.callback_query
         assert query is not None
         if value not in LANGUAGES:
-            view.answer(query.id, view.ui.button_inactive.get(view.lang))
+            view.answer(query.id, view.ui.in_(view.lang).button_inactive)
             return
         lang: Lang = "fr" if value == "fr" else "en"
         view.answer(query.id)
         view.user = self.conversation.set_language(view.user, lang)
-        view.text(view.ui.language_set.get(lang))
+        view.text(view.ui.in_(lang).language_set)
         reply = self.conversation.resume(view.user)
         view.show(reply)
 
@@ -369,7 +413,7 @@ class ManagerHandlers:
         assert query is not None
         session = self.conversation.open_session(view.user, REFLECTION)
         if session is None or session.id != data.session or data.value not in ("resume", "restart"):
-            view.answer(query.id, view.ui.button_inactive.get(view.lang))
+            view.answer(query.id, view.ui.in_(view.lang).button_inactive)
             return
         view.answer(query.id)
         reply = self.conversation.focus(view.user, session.id)

@@ -12,14 +12,13 @@ from storage.repository import User
 from ..coach.service import CoachService, PastReflections, Refusal
 from ..flows.model import Localized
 from ..flows.text import fill
-from .callbacks import ButtonData
+from ..userkey import UserKey
+from .callbacks import ButtonData, ButtonKind, InviteAction, InviteButton
 from .chat import ChatView
 from .manager import Context, ManagerHandlers
 
 log = logging.getLogger(__name__)
 BOX = {False: "☐", True: "☑"}
-TOGGLE, CONFIRM, CANCEL = "t", "c", "x"
-"""Actions of an invite's buttons, written before its code in the callback data."""
 PAST_ALL, PAST_NONE, PAST_TICKED = "all", "none", "ok"
 """Answers to consent's list of past reflections (a reflection's own button toggles its tick)."""
 
@@ -47,10 +46,10 @@ class PrivacyHandlers:
         view = await self.manager.view_for(update, context)
         ended = self.coach.unshare(view.user)
         if ended is None:
-            view.text(view.ui.unshare_none.get(view.lang))
+            view.text(view.ui.in_(view.lang).unshare_none)
             return
         coach, _ = ended
-        view.text(fill(view.ui.unshare_done.get(view.lang), {"coach": _name(coach)}))
+        view.text(fill(view.ui.in_(view.lang).unshare_done, {"coach": _name(coach)}))
         await self._tell(view, coach, view.ui.coach_unshared, {"name": _name(view.user)})
 
     async def mydata(self, update: Update, context: Context) -> None:
@@ -58,22 +57,22 @@ class PrivacyHandlers:
         view = await self.manager.view_for(update, context)
         view.text(self.coach.audit_list(view.user).text)
         document = self.coach.my_data(view.user).encode("utf-8")
-        view.document(document, "rebond-mydata.json", view.ui.mydata_caption.get(view.lang))
+        view.document(document, "rebond-mydata.json", view.ui.in_(view.lang).mydata_caption)
 
     async def forget(self, update: Update, context: Context) -> None:
         """/forget: after a confirmation button, delete everything about the manager."""
         view = await self.manager.view_for(update, context)
         buttons = [
             InlineKeyboardButton(
-                view.ui.forget_button.get(view.lang),
-                callback_data=ButtonData("f", None, None, "yes").encode(),
+                view.ui.in_(view.lang).forget_button,
+                callback_data=ButtonData(ButtonKind.FORGET, None, None, "yes").encode(),
             ),
             InlineKeyboardButton(
-                view.ui.cancel_button.get(view.lang),
-                callback_data=ButtonData("f", None, None, "no").encode(),
+                view.ui.in_(view.lang).cancel_button,
+                callback_data=ButtonData(ButtonKind.FORGET, None, None, "no").encode(),
             ),
         ]
-        view.text(view.ui.forget_confirm.get(view.lang), InlineKeyboardMarkup([buttons]))
+        view.text(view.ui.in_(view.lang).forget_confirm, InlineKeyboardMarkup([buttons]))
 
     async def button(self, update: Update, context: Context) -> None:
         """Buttons of this module: privacy of a reflection (p), invite (h), past reflections at
@@ -81,15 +80,15 @@ class PrivacyHandlers:
         query = update.callback_query
         assert query is not None
         view = await self.manager.view_for(update, context)
-        data = ButtonData.decode(query.data)
+        data = ButtonData.decode(query.data) or InviteButton.decode(query.data)
         repeated = query.message is not None and view.buttons_removed(query.message.message_id)
         if data is None or repeated:  # a double tap: the first one did what was asked
-            view.answer(query.id, view.ui.button_inactive.get(view.lang))
-        elif data.kind == "p":
-            await self._privacy(view, query, data)
-        elif data.kind == "h":
+            view.answer(query.id, view.ui.in_(view.lang).button_inactive)
+        elif isinstance(data, InviteButton):
             await self._answer_invite(view, query, data)
-        elif data.kind == "o":
+        elif data.kind is ButtonKind.REFLECTION_PRIVACY:
+            await self._privacy(view, query, data)
+        elif data.kind is ButtonKind.PAST_REFLECTION:
             self._choose_past(view, query, data)
         else:
             await self._forget(view, query, data)
@@ -102,39 +101,46 @@ class PrivacyHandlers:
         if isinstance(coach, Refusal):
             view.text(getattr(view.ui, coach.value).get(view.lang))
             return
-        text = fill(view.ui.share_preview.get(view.lang), {"coach": _name(coach)})
+        text = fill(view.ui.in_(view.lang).share_preview, {"coach": _name(coach)})
         view.text(text, self._invite_keyboard(view, code.strip(), include=False))
 
     def _invite_keyboard(self, view: ChatView, code: str, include: bool) -> InlineKeyboardMarkup:
         # The invite's code travels with its buttons: an older preview confirms its own coach.
-        def button(label: str, action: str) -> InlineKeyboardButton:
-            data = ButtonData("h", None, int(include), action + code).encode()
+        def button(label: str, action: InviteAction) -> InlineKeyboardButton:
+            data = InviteButton(action, include, code).encode()
             return InlineKeyboardButton(label, callback_data=data)
 
         ui, lang = view.ui, view.lang
         return InlineKeyboardMarkup(
             [
-                [button(f"{BOX[include]} {ui.share_include_checkins.get(lang)}", TOGGLE)],
                 [
-                    button(ui.share_confirm_button.get(lang), CONFIRM),
-                    button(ui.cancel_button.get(lang), CANCEL),
+                    button(
+                        f"{BOX[include]} {ui.in_(lang).share_include_checkins}",
+                        InviteAction.TOGGLE_CHECKINS,
+                    )
+                ],
+                [
+                    button(ui.in_(lang).share_confirm_button, InviteAction.CONFIRM),
+                    button(ui.in_(lang).cancel_button, InviteAction.CANCEL),
                 ],
             ]
         )
 
-    async def _answer_invite(self, view: ChatView, query: CallbackQuery, data: ButtonData) -> None:
-        include = bool(data.turn)  # the manager's own tick on their own screen
-        action, code = data.value[:1], data.value[1:]
+    async def _answer_invite(
+        self, view: ChatView, query: CallbackQuery, data: InviteButton
+    ) -> None:
+        include = data.include_checkins  # the manager's own tick on their own screen
+        action, code = data.action, data.code
         ui, lang = view.ui, view.lang
-        if action == TOGGLE:
+        if action is InviteAction.TOGGLE_CHECKINS:
             view.answer(query.id)
             view.replace_buttons(_message_id(query), self._invite_keyboard(view, code, not include))
             return
-        if action == CANCEL:
+        if action is InviteAction.CANCEL:
             self.coach.cancel_share(view.user, code)
             view.answer(query.id)
             view.drop_buttons(_message_id(query))
-            view.text(ui.share_cancelled.get(lang))
+            view.text(ui.in_(lang).share_cancelled)
             return
         result = self.coach.confirm_share(view.user, include, code)
         view.answer(query.id)
@@ -143,7 +149,7 @@ class PrivacyHandlers:
             view.text(getattr(ui, result.value).get(lang))
             return
         coach, previous = result
-        view.text(fill(ui.share_done.get(lang), {"coach": _name(coach)}))
+        view.text(fill(ui.in_(lang).share_done, {"coach": _name(coach)}))
         past = self.coach.past_reflections(view.user)
         if past is not None:  # consent covers them only as the manager chooses, there and then
             view.text(_past_text(past), _past_keyboard(view, past, ticked=set()))
@@ -159,22 +165,22 @@ class PrivacyHandlers:
     async def _privacy(self, view: ChatView, query: CallbackQuery, data: ButtonData) -> None:
         private = data.value == "private"
         if data.session is None or not self.coach.set_private(view.user, data.session, private):
-            view.answer(query.id, view.ui.button_inactive.get(view.lang))
+            view.answer(query.id, view.ui.in_(view.lang).button_inactive)
             return
         view.answer(query.id)
         view.drop_buttons(_message_id(query))
         if private:
-            view.text(view.ui.kept_private.get(view.lang))
+            view.text(view.ui.in_(view.lang).kept_private)
         else:
             coach = self.coach.coach_of(view.user)
             name = _name(coach) if coach else ""
-            view.text(fill(view.ui.shared_now.get(view.lang), {"coach": name}))
+            view.text(fill(view.ui.in_(view.lang).shared_now, {"coach": name}))
 
     async def _forget(self, view: ChatView, query: CallbackQuery, data: ButtonData) -> None:
         view.answer(query.id)
         view.drop_buttons(_message_id(query))
         if data.value != "yes":
-            view.text(view.ui.forget_cancelled.get(view.lang))
+            view.text(view.ui.in_(view.lang).forget_cancelled)
             return
         # The service scrubs the write-ahead log without blocking other chats, in the background
         # when it cannot yet (this update's own transaction still holds it): its text says which.
@@ -183,7 +189,7 @@ class PrivacyHandlers:
     def _choose_past(self, view: ChatView, query: CallbackQuery, data: ButtonData) -> None:
         past = self.coach.past_reflections(view.user)
         if past is None:  # already chosen (another screen), or the link ended
-            view.answer(query.id, view.ui.button_inactive.get(view.lang))
+            view.answer(query.id, view.ui.in_(view.lang).button_inactive)
             view.drop_buttons(_message_id(query))
             return
         offered = {session_id for session_id, _ in past.items}
@@ -201,13 +207,13 @@ class PrivacyHandlers:
         self, view: ChatView, user: User, text: Localized, values: dict[str, str]
     ) -> None:
         """A message to another user's chat (a coach); nothing if they cannot be reached."""
-        prefix, _, number = user.key.partition(":")
-        if prefix != "telegram":
+        chat_id = UserKey(user.key).telegram_id
+        if chat_id is None:
             return
         if user.blocked_at is not None:
             log.info("privacy.coach_unreachable coach=%s", user.id)
             return
-        other = ChatView(view.storage, self.manager.conversation, int(number), user)
+        other = ChatView(view.storage, self.manager.conversation, chat_id, user)
         other.text(fill(text.get(other.lang), values))
 
 
@@ -221,7 +227,8 @@ def _past_keyboard(view: ChatView, past: PastReflections, ticked: set[int]) -> I
 
     def button(label: str, session: int | None, value: str) -> InlineKeyboardButton:
         return InlineKeyboardButton(
-            label, callback_data=ButtonData("o", session, None, value).encode()
+            label,
+            callback_data=ButtonData(ButtonKind.PAST_REFLECTION, session, None, value).encode(),
         )
 
     rows = [
@@ -231,7 +238,7 @@ def _past_keyboard(view: ChatView, past: PastReflections, ticked: set[int]) -> I
         [
             button(past.all_label, None, PAST_ALL),
             button(past.none_label, None, PAST_NONE),
-            button(view.ui.done_selecting.get(view.lang), None, PAST_TICKED),
+            button(view.ui.in_(view.lang).done_selecting, None, PAST_TICKED),
         ]
     )
     return InlineKeyboardMarkup(rows)

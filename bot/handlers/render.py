@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from ..flows.model import Lang, UiTexts
 from ..flows.state import Ask, Done
-from .callbacks import ButtonData
+from .callbacks import ButtonData, ButtonKind
 
 MESSAGE_LIMIT = 4096
 SCALE_ROW = 6
@@ -119,21 +119,24 @@ def keyboard(ask: Ask, session_id: int, ui: UiTexts, lang: Lang) -> InlineKeyboa
     if not ask.options:
         return None
 
-    def button(label: str, kind: str, option: str) -> InlineKeyboardButton:
+    def button(label: str, kind: ButtonKind, option: str) -> InlineKeyboardButton:
         data = ButtonData(kind, session_id, ask.turn, option).encode()
         return InlineKeyboardButton(label, callback_data=data)
 
     if ask.kind == "multi_choice":
         rows = [
-            [button(f"{TICK} {o.label}" if o.selected else o.label, "t", o.id)] for o in ask.options
+            [button(f"{TICK} {o.label}" if o.selected else o.label, ButtonKind.TICK, o.id)]
+            for o in ask.options
         ]
-        rows.append([button(ui.done_selecting.get(lang), "s", "")])
+        rows.append([button(ui.in_(lang).done_selecting, ButtonKind.SUBMIT_TICKS, "")])
         return InlineKeyboardMarkup(rows)
     if ask.kind == "scale":
-        buttons = [button(o.label, "q", o.id) for o in ask.options]
+        buttons = [button(o.label, ButtonKind.ANSWER, o.id) for o in ask.options]
         return InlineKeyboardMarkup(
             [buttons[i : i + SCALE_ROW] for i in range(0, len(buttons), SCALE_ROW)]
         )
     if ask.kind == "yes_no":
-        return InlineKeyboardMarkup([[button(o.label, "q", o.id) for o in ask.options]])
-    return InlineKeyboardMarkup([[button(o.label, "q", o.id)] for o in ask.options])
+        return InlineKeyboardMarkup(
+            [[button(o.label, ButtonKind.ANSWER, o.id) for o in ask.options]]
+        )
+    return InlineKeyboardMarkup([[button(o.label, ButtonKind.ANSWER, o.id)] for o in ask.options])

@@ -85,13 +85,13 @@ def describe(ui: UiTexts, commitment: Commitment, lang: Lang) -> str:
     """One line about a commitment: its state, its words, its due date (or its own words)."""
     if commitment.due_date:
         due = fill(
-            ui.commitment_due.get(lang),
+            ui.in_(lang).commitment_due,
             {"date": long_date(date.fromisoformat(commitment.due_date), lang)},
         )
     else:
-        due = commitment.when_text or ui.commitment_no_date.get(lang)
+        due = commitment.when_text or ui.in_(lang).commitment_no_date
     return fill(
-        ui.commitment_line.get(lang),
+        ui.in_(lang).commitment_line,
         {
             "status": status_label(ui, commitment.status, lang),
             "text": commitment.text,
@@ -143,9 +143,9 @@ class CommitmentService:
         ui, lang = self.conversation.playbook.ui, self.conversation.language(user)
         commitments = self.of(user)
         if not commitments:
-            return ui.commitments_empty.get(lang)
+            return ui.in_(lang).commitments_empty
         lines = [describe(ui, commitment, lang) for commitment in commitments]
-        return "\n".join([ui.commitments_title.get(lang), *(f"• {line}" for line in lines)])
+        return "\n".join([ui.in_(lang).commitments_title, *(f"• {line}" for line in lines)])
 
     def open_count(self, user: User) -> int:
         """How many commitments are not done or dropped."""
@@ -221,11 +221,11 @@ class CommitmentService:
         if answers.get("first_step"):
             made.append(("first_step", str(answers["first_step"]), answers.get("first_step_when")))
         if answers.get("contact_detail"):
-            text = fill(ui.commitment_contact.get(lang), {"detail": str(answers["contact_detail"])})
+            text = fill(ui.in_(lang).commitment_contact, {"detail": str(answers["contact_detail"])})
             made.append(("contact", text, answers.get("contact_when")))
         if answers.get("team_talk_when"):
             words = str(answers.get("team_first_words") or "")
-            text = fill(ui.commitment_team_talk.get(lang), {"words": words})
+            text = fill(ui.in_(lang).commitment_team_talk, {"words": words})
             made.append(("team_talk", text, answers.get("team_talk_when")))
         for kind, text, when in made:
             when_text = str(when) if when else None

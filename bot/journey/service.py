@@ -91,37 +91,37 @@ class JourneyService:
         session = self.conversation.open_session(user, REFLECTION)
         if session is not None:
             section = where_it_stopped(self.conversation.library, session.state, lang)
-            items.append(HomeItem(RESUME, fill(ui.home_resume.get(lang), {"section": section})))
+            items.append(HomeItem(RESUME, fill(ui.in_(lang).home_resume, {"section": section})))
         elif store.last_cancelled_reflection(self.db, user.id) is not None:
-            items.append(HomeItem(RESTORE, ui.home_restore.get(lang)))
-        items.append(HomeItem(NEW, ui.home_new.get(lang)))
+            items.append(HomeItem(RESTORE, ui.in_(lang).home_restore))
+        items.append(HomeItem(NEW, ui.in_(lang).home_new))
         items.append(HomeItem(CHECKIN, self._checkin_label(user, terminal)))
         count = len(self.conversation.history(user))
-        items.append(HomeItem(HISTORY, fill(ui.home_history.get(lang), {"count": str(count)})))
+        items.append(HomeItem(HISTORY, fill(ui.in_(lang).home_history, {"count": str(count)})))
         open_count = str(self.commitments.open_count(user))
         items.append(
-            HomeItem(COMMITMENTS, fill(ui.home_commitments.get(lang), {"count": open_count}))
+            HomeItem(COMMITMENTS, fill(ui.in_(lang).home_commitments, {"count": open_count}))
         )
-        items.append(HomeItem(PROGRESS, ui.home_progress.get(lang)))
-        items.append(HomeItem(SETTINGS, ui.home_settings.get(lang)))
-        return Home(ui.home_title.get(lang), tuple(items))
+        items.append(HomeItem(PROGRESS, ui.in_(lang).home_progress))
+        items.append(HomeItem(SETTINGS, ui.in_(lang).home_settings))
+        return Home(ui.in_(lang).home_title, tuple(items))
 
     def _checkin_label(self, user: User, terminal: bool) -> str:
         ui, lang = self.conversation.playbook.ui, self.conversation.language(user)
         today = local_day(self.clock(), self.checkins.zone(user)).isoformat()
         checkin = checkin_store.checkin_on(self.db, user.id, today)
         if checkin is not None and checkin.status == "answered":
-            return ui.home_checkin_done.get(lang)
+            return ui.in_(lang).home_checkin_done
         settings = self.checkins.settings(user)
         if terminal or (settings is not None and settings.enabled):
-            return ui.home_checkin_todo.get(lang)
-        return ui.home_checkin_off.get(lang)
+            return ui.in_(lang).home_checkin_todo
+        return ui.in_(lang).home_checkin_off
 
     def coach_welcome(self, coach: User) -> str:
         """A coach's /start: who they are here, and their commands."""
         ui, lang = self.conversation.playbook.ui, self.conversation.language(coach)
         name = coach.display_name or ""
-        return fill(ui.coach_welcome.get(lang), {"name": name}) + "\n\n" + ui.coach_help.get(lang)
+        return fill(ui.in_(lang).coach_welcome, {"name": name}) + "\n\n" + ui.in_(lang).coach_help
 
     # --- check-in schedule, settings -----------------------------------------------------------
 
@@ -130,12 +130,12 @@ class JourneyService:
         ui, lang = self.conversation.playbook.ui, self.conversation.language(user)
         settings = self.checkins.settings(user)
         if settings is None:
-            return ui.checkin_schedule_none.get(lang)
+            return ui.in_(lang).checkin_schedule_none
         if not settings.enabled:
-            return ui.checkin_schedule_off.get(lang)
+            return ui.in_(lang).checkin_schedule_off
         days = ui.checkin_days_weekdays if settings.weekdays_only else ui.checkin_days_daily
         text = fill(
-            ui.checkin_schedule_on.get(lang),
+            ui.in_(lang).checkin_schedule_on,
             {
                 "days": days.get(lang),
                 "time": settings.local_time,
@@ -145,7 +145,7 @@ class JourneyService:
         today = local_day(self.clock(), settings.timezone)
         if settings.paused_until and date.fromisoformat(settings.paused_until) >= today:
             until = long_date(date.fromisoformat(settings.paused_until), lang)
-            text += " " + fill(ui.checkin_schedule_paused.get(lang), {"date": until})
+            text += " " + fill(ui.in_(lang).checkin_schedule_paused, {"date": until})
         return text
 
     def quiet_hours(self, user: User) -> str:
@@ -168,7 +168,7 @@ class JourneyService:
         ui, lang = self.conversation.playbook.ui, self.conversation.language(user)
         on = ui.no if self.nudges.stopped(user) else ui.yes
         summary = fill(
-            ui.settings_summary.get(lang),
+            ui.in_(lang).settings_summary,
             {"quiet": self.quiet_hours(user), "nudges": on.get(lang)},
         )
         return self.checkin_schedule(user) + "\n" + summary
@@ -184,10 +184,10 @@ class JourneyService:
         ui, lang = self.conversation.playbook.ui, self.conversation.language(user)
         section = where_it_stopped(self.conversation.library, current[0].state, lang)
         return (
-            fill(ui.cancel_confirm.get(lang), {"section": section}),
+            fill(ui.in_(lang).cancel_confirm, {"section": section}),
             (
-                ("drop", ui.cancel_confirm_button.get(lang)),
-                ("keep", ui.cancel_keep_button.get(lang)),
+                ("drop", ui.in_(lang).cancel_confirm_button),
+                ("keep", ui.in_(lang).cancel_keep_button),
             ),
         )
 
@@ -197,14 +197,14 @@ class JourneyService:
         ui, lang = self.conversation.playbook.ui, self.conversation.language(user)
         current = self.conversation.current(user)
         if current is None:
-            return ui.nothing_in_progress.get(lang)
+            return ui.in_(lang).nothing_in_progress
         if not drop:
-            return ui.cancel_kept.get(lang)
+            return ui.in_(lang).cancel_kept
         store.mark_cancelled(self.db, current[0].id, to_stored(self.clock()))
         log.info("flow.cancelled user=%s session=%s", user.id, current[0].id)
         if current[0].flow == REFLECTION:
-            return ui.cancelled_restorable.get(lang)
-        return ui.cancelled.get(lang)
+            return ui.in_(lang).cancelled_restorable
+        return ui.in_(lang).cancelled
 
     def restore(self, user: User) -> Reply:
         """Bring back the reflection dropped with /cancel (if no other began since): its
@@ -217,7 +217,7 @@ class JourneyService:
         store.restore_session(self.db, user.id, session.id, to_stored(self.clock()))
         reply = self.conversation.resume(repository.get_user(self.db, user.id))
         lang = self.conversation.language(user)
-        said = Say(self.conversation.playbook.ui.restored.get(lang))
+        said = Say(self.conversation.playbook.ui.in_(lang).restored)
         return Reply(reply.session_id, (said, *reply.outputs))
 
     # --- after the summary: one question at a time ----------------------------------------------

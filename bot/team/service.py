@@ -278,7 +278,7 @@ class TeamService:
         draft = store.current_draft(self.db, member.key, self._now())
         if draft is not None and draft.token == token:  # the link opened again half-way
             question = self.question(member)
-            resumed = Say(self.playbook.ui.resumed.get(lang))
+            resumed = Say(self.playbook.ui.in_(lang).resumed)
             return Reply(None, (resumed, question) if question is not None else (resumed,))
         state, outputs = engine.start(self.playbook, TEAM_ROUND, lang, inputs)
         notes: tuple[Output, ...] = ()
