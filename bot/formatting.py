@@ -8,7 +8,7 @@ README for the same change.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
@@ -60,6 +60,11 @@ def day_of(stored: str | datetime, zone: str) -> date:
     A Paris manager who finishes at 00:30 local on 27/11 (23:30 UTC on 26/11) finished on 27/11.
     """
     return moment(stored).astimezone(ZoneInfo(zone)).date()
+
+
+def file_stamp(stored: str | datetime) -> str:
+    """A moment for a file name, in UTC, sorting as text sorts: "20261127T030000Z"."""
+    return moment(stored).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def day_text(day: date, lang: str) -> str:
