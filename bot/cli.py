@@ -147,12 +147,17 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     finally:
         db.close()
-    print(
-        f"exported {count(summary.reflections, 'reflection', 'en')} of "
-        f"{count(summary.managers, 'manager', 'en')} into {count(len(summary.files), 'file', 'en')}"
-        f" in {args.out}"
-    )
+    print(export_line(summary.managers, summary.reflections, len(summary.files), args.out))
     return 0
+
+
+def export_line(managers: int, reflections: int, files: int, out: str) -> str:
+    """What `rebond export` wrote: "exported 2 managers and 1 reflection: 3 files in out/"
+    (plurals by Babel's CLDR rules, bot.formatting.count)."""
+    return (
+        f"exported {count(managers, 'manager', 'en')} and {count(reflections, 'reflection', 'en')}"
+        f": {count(files, 'file', 'en')} in {out}"
+    )
 
 
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:

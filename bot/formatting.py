@@ -78,11 +78,15 @@ def short_day(day: date, lang: str, with_year: bool = False) -> str:
     return format_skeleton("yMd" if with_year else "dM", day, locale=_locale(lang))
 
 
+def hour_text(local: datetime, lang: str) -> str:
+    """The time of day of a local moment: "09:30" (CLDR skeleton Hm)."""
+    return format_skeleton("Hm", local, locale=_locale(lang))
+
+
 def time_text(stored: str | datetime, zone: str, lang: str) -> str:
     """A moment for a reader in `zone`: "27 nov. 2026, 00:30" / "27 Nov 2026, 00:30"."""
     local = moment(stored).astimezone(ZoneInfo(zone))
-    hour = format_skeleton("Hm", local, locale=_locale(lang))
-    return f"{day_text(local.date(), lang)}, {hour}"
+    return f"{day_text(local.date(), lang)}, {hour_text(local, lang)}"
 
 
 def decimal(value: float, lang: str, digits: int = 1) -> str:

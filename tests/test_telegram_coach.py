@@ -106,7 +106,10 @@ async def test_a_coach_reviews_what_a_manager_shares_and_nothing_else(tmp_path: 
         await said(coach, f"/read {shared}")
 
         await coach.send("/managers")
-        await said(coach, f"N° {number} · Claire")
+        line = await said(coach, f"N° {number} · Claire")
+        # Babel's day in the coach's zone (here the manager's, Paris) and plural: it was
+        # "actif le 2026-11-26 · 1 réflexion(s)" (refs #10)
+        assert "· actif le 26 nov. 2026 · 1 réflexion · humeur" in line.text
         await coach.send(f"/reflections {number}")
         listing = await said(coach, "Réflexions de")
         assert f"/read {shared}" in listing.text and f"/read {kept}" not in listing.text
@@ -123,6 +126,7 @@ async def test_a_coach_reviews_what_a_manager_shares_and_nothing_else(tmp_path: 
         await said(claire, "Bravo pour la lucidité")
         await claire.send("/history")
         await said(claire, "Message de votre coach :")
+        assert await said(claire, "26 nov. 2026 · ")  # was 2026-11-26 (refs #10)
 
         # Attempts that must all fail with a clear answer and no data
         attempts = successes = 0

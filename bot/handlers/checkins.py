@@ -11,7 +11,6 @@ from ..charts import ChartTexts, mood_chart
 from ..checkins.service import SETUP, CheckinService
 from ..conversation import REFLECTION
 from ..flows.model import Lang, UiTexts
-from ..flows.text import fill
 from .callbacks import ButtonData
 from .manager import Context, ManagerHandlers
 
@@ -61,11 +60,7 @@ class CheckinHandlers:
             progress.start,
             progress.end,
         )
-        average = "-" if progress.average is None else f"{progress.average:.1f}"
-        caption = fill(
-            ui.in_(lang).progress_summary,
-            {"count": str(len(progress.moods)), "average": average, "streak": str(progress.streak)},
-        )
+        caption = progress.summary(ui.in_(lang), lang)
         view.photo(png, caption, "progress.png")
         log.info("checkin.progress_queued user=%s", view.user.id)
 

@@ -20,10 +20,11 @@ from ..charts import ReflectionScores, trend_chart
 from ..coach.markdown import transcript_markdown
 from ..coach.service import CoachService, Delivery, ReflectionCard, Transcript
 from ..conversation import Conversation
+from ..days import coach_zone
 from ..delivery.outbox import Storage
 from ..flows.model import Lang
 from ..flows.text import fill
-from ..formatting import day_text
+from ..formatting import count, day_of, day_text
 from ..userkey import UserKey
 from .chat import ChatView
 from .checkins import chart_texts
@@ -83,12 +84,16 @@ class CoachHandlers:
             view.text(view.ui.in_(view.lang).coach_no_managers)
             return
         spans = [Span(view.ui.in_(view.lang).coach_managers_title, "b")]
+        db = self.coach.db
         for manager, trend in lines:
             values = {
                 "number": str(manager.link_id),
                 "name": manager.name or f"#{manager.manager_id}",
-                "last_seen": manager.last_seen_at[:10],
-                "count": str(manager.reflections),
+                "last_seen": day_text(
+                    day_of(manager.last_seen_at, coach_zone(db, view.user.id, manager.manager_id)),
+                    view.lang,
+                ),
+                "count": count(manager.reflections, "reflection", view.lang),
                 "trend": trend,
             }
             spans += [Span("\n"), Span(fill(view.ui.in_(view.lang).coach_manager_line, values))]
