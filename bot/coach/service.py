@@ -91,10 +91,21 @@ class Transcript:
 @dataclass(frozen=True)
 class Erasure:
     """What an erasure did, and what to tell the person: `complete` once no trace is left in
-    the database files; until then the last traces are being cleared in the background."""
+    the database files; until then the last traces are being cleared in the background, and
+    `CoachService.disk_cleared` says when to tell them it is done."""
 
     removed: dict[str, int]
     complete: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class DiskCleared:
+    """A person told their erasure was still clearing the disk, to be told it is done: their
+    former user key (kept in memory only, never stored again) and the words, in their
+    language."""
+
+    key: str
     text: str
 
 
@@ -144,6 +155,7 @@ class CoachService:
         self.coach_ids = coach_ids
         self.clock = clock
         self.scrubber = WalScrubber(database_path(self.db))
+        self._awaiting_disk: list[DiskCleared] = []
         conversation.on_completed(self._completed)
 
     def _now(self) -> str:
@@ -531,8 +543,20 @@ class CoachService:
             sum(removed.values()),
             complete,
         )
-        text = texts.forgotten if complete else texts.forgotten_pending
-        return Erasure(removed, complete, text)
+        if complete:
+            return Erasure(removed, True, texts.forgotten)
+        self._awaiting_disk.append(DiskCleared(user.key, texts.forgotten_on_disk))
+        return Erasure(removed, False, texts.forgotten_pending)
+
+    def disk_cleared(self) -> list[DiskCleared]:
+        """Those told "Rebond will write once the disk is cleared" whose erasure has now reached
+        the disk (the scrub completed); each returned once. In memory only: after a restart,
+        which empties the log at start-up, nobody is told (the promise is kept on disk, not in
+        the chat)."""
+        if self.scrubber.pending or not self._awaiting_disk:
+            return []
+        done, self._awaiting_disk = self._awaiting_disk, []
+        return done
 
     def apply_retention(self, days: int) -> int:
         """Delete sessions started more than `days` ago, and team rounds closed that long ago

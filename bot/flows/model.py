@@ -487,6 +487,7 @@ class UiFields(Frozen, Generic[T]):
     forget_button: T
     forgotten: T
     forgotten_pending: T
+    forgotten_on_disk: T
     share_past_title: T
     share_past_line: T
     share_past_all_button: T
