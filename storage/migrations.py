@@ -514,3 +514,9 @@ def team_round_tables(db: Database) -> None:
         CREATE INDEX team_members_by_key ON team_members(member_key);
         """
     )
+
+
+@MIGRATIONS(name="0013_truth_dates")
+def coach_zone_asked(db: Database) -> None:
+    """When a coach was asked, once, which time zone they read times in (refs #10)."""
+    db.execute("ALTER TABLE coach_preferences ADD COLUMN zone_asked_at TEXT")

@@ -278,3 +278,42 @@ async def test_consent_lists_past_reflections_and_shares_only_the_chosen_ones(tm
         assert audit.text.startswith(ui.mydata_audit_title.fr)
         assert "Camille" in audit.text and str(acme) in audit.text
         assert json.loads(document.file.data)["audit_of_coach_reads"]
+
+
+async def test_a_coach_is_asked_their_zone_once_and_reads_times_in_it(tmp_path: Path):
+    """A coach's zone existed as a setting nobody was asked (refs #10): asked once, at the
+    first command, each manager's zone until chosen, changeable with /zone."""
+    clock = FakeClock(datetime(2026, 11, 26, 3, 0, tzinfo=UTC))  # the 25th, 22:00 in Montréal
+    async with harness(tmp_path, clock=clock, coach_ids=str(COACH)) as bot:
+        question = bot.playbook.ui.coach_zone_question.fr
+        coach = bot.user(COACH, "Camille")
+        claire = bot.user(5301, "Claire")
+        number = await pair_through_telegram(bot, coach, claire)  # the coach's first: /invite
+
+        async def managers_line() -> str:
+            before = len(coach.messages)
+            await coach.send("/managers")
+            found = await coach.wait_until(
+                lambda: next(
+                    (m for m in coach.messages[before:] if f"N° {number} ·" in (m.text or "")),
+                    None,
+                )
+            )
+            return found.text
+
+        assert "actif le 26 nov. 2026 ·" in await managers_line()  # Claire's zone (Paris)
+        await coach.send("/zone Montréal")
+        await said(
+            coach, "vous lisez désormais les heures à l'heure de Montreal (America/Montreal)"
+        )
+        assert "actif le 25 nov. 2026 ·" in await managers_line()  # now the coach's zone
+        await coach.send("/zone Atlantide")
+        await said(coach, "Je ne reconnais pas « Atlantide »")
+        await coach.send("/zone")
+        await said(coach, "Vous lisez les heures à l'heure de Montreal (America/Montreal).")
+        await coach.send("/zone manager")
+        await said(coach, bot.playbook.ui.coach_zone_default.fr)
+        assert "actif le 26 nov. 2026 ·" in await managers_line()
+        assert [m.text for m in coach.messages].count(question) == 1  # asked once only
+        before_invite = [m.text for m in coach.messages].index(question)
+        assert "start=" in (coach.messages[before_invite + 1].text or "")  # then the answer

@@ -31,8 +31,8 @@ from ..days import coach_zone, manager_zone
 from ..flows.engine import values_for
 from ..flows.model import Lang, MessageStep, UiText
 from ..flows.state import SessionState
-from ..flows.text import display_value, fill
-from ..flows.timezones import resolve
+from ..flows.text import display_value, fill, normalise
+from ..flows.timezones import place, resolve
 from ..formatting import count, day_of, day_text, decimal, time_text
 from ..journey.commitments import describe
 from ..team.summary import feeling_scale, summarise, summary_lines
@@ -97,6 +97,10 @@ class Erasure:
     removed: dict[str, int]
     complete: bool
     text: str
+
+
+RESET_ZONE_WORDS = frozenset({"manager", "managers", "defaut", "default"})
+"""`/zone manager`: read each manager's times in the manager's own zone again."""
 
 
 @dataclass(frozen=True)
@@ -476,6 +480,35 @@ class CoachService:
             return None
         store.set_coach_zone(self.db, coach.id, zone)
         return zone
+
+    def zone_question(self, coach: User) -> str | None:
+        """The question asked once, at a coach's first command: which zone they read times in
+        (each manager's until they choose, `/zone` to change); None once asked, or for a
+        manager."""
+        if not self.is_coach(coach) or not store.claim_zone_question(
+            self.db, coach.id, self._now()
+        ):
+            return None
+        return self._texts(coach).coach_zone_question
+
+    def zone_command(self, coach: User, typed: str) -> str:
+        """/zone [place|manager]: the coach's zone as it is, chosen, or back to each manager's;
+        the reply, in the coach's language."""
+        texts, lang = self._texts(coach), self._lang(coach)
+        store.claim_zone_question(self.db, coach.id, self._now())  # no need to ask any more
+        wanted = typed.strip()
+        if normalise(wanted) in RESET_ZONE_WORDS:
+            store.set_coach_zone(self.db, coach.id, None)
+            return texts.coach_zone_default
+        if wanted:
+            zone = self.set_zone(coach, wanted)
+            if zone is None:
+                return fill(texts.coach_zone_unknown, {"text": wanted})
+            return fill(texts.coach_zone_set, {"place": place(zone, lang), "zone": zone})
+        current = store.coach_zone(self.db, coach.id)
+        if current is None:
+            return texts.coach_zone_default
+        return fill(texts.coach_zone_current, {"place": place(current, lang), "zone": current})
 
     def time_for_coach(self, coach: User, manager_id: int, stored: str) -> str:
         """A stored moment about a manager as this coach reads it: in the coach's zone (their

@@ -92,6 +92,7 @@ COACH_COMMANDS = (
     "feedback",
     "notify",
     "web",
+    "zone",
 )
 """The commands added to coaches' menus."""
 JOURNEY_COMMANDS = ("commitments",)
@@ -144,6 +145,9 @@ UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "home_commitments": frozenset({"count"}),
     "settings_summary": frozenset({"quiet", "nudges"}),
     "coach_welcome": frozenset({"name"}),
+    "coach_zone_current": frozenset({"place", "zone"}),
+    "coach_zone_set": frozenset({"place", "zone"}),
+    "coach_zone_unknown": frozenset({"text"}),
     "checkin_schedule_on": frozenset({"days", "time", "zone"}),
     "checkin_schedule_paused": frozenset({"date"}),
     "commitment_line": frozenset({"status", "text", "due"}),

@@ -542,6 +542,11 @@ class UiFields(Frozen, Generic[T]):
     home_settings: T
     settings_summary: T
     coach_welcome: T
+    coach_zone_question: T
+    coach_zone_current: T
+    coach_zone_set: T
+    coach_zone_default: T
+    coach_zone_unknown: T
     checkin_schedule_on: T
     checkin_days_daily: T
     checkin_days_weekdays: T
