@@ -13,7 +13,7 @@ from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_interval, format_skeleton
 from babel.numbers import format_decimal
 
 DEFAULT_ZONE = "Europe/Paris"
@@ -70,6 +70,12 @@ def file_stamp(stored: str | datetime) -> str:
 def day_text(day: date, lang: str) -> str:
     """A day for a sentence: "27 nov. 2026" / "27 Nov 2026" (CLDR medium)."""
     return format_date(day, "medium", locale=_locale(lang))
+
+
+def period_text(first: date, last: date, lang: str) -> str:
+    """A period of days for a sentence: "23-26 nov. 2026" / "23 - 26 Nov 2026" (CLDR interval,
+    with an en dash)."""
+    return format_interval(first, last, "yMMMd", locale=_locale(lang))
 
 
 @lru_cache(maxsize=4096)  # a chart writes a dozen labels; Babel's skeleton match costs ~1 ms

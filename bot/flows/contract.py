@@ -139,6 +139,7 @@ UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "timezone_confirmed": frozenset({"text", "place", "offset"}),
     "number_ambiguous": frozenset({"text", "first", "second"}),
     "date_understood": frozenset({"date"}),
+    "past_date_understood": frozenset({"date"}),
     "unknown_command": frozenset({"command", "commands"}),
     "home_resume": frozenset({"section"}),
     "home_history": frozenset({"count"}),

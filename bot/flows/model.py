@@ -225,6 +225,10 @@ class ChoiceStep(StepBase):
     prompt: Localized
     options: list[Option]
     sets_language: bool = False
+    or_past_date: bool = False
+    """Besides its options, a day or period in the past typed in words ("le 12 novembre",
+    "lundi dernier", "cette semaine") is stored as the ISO date or interval it meant, at the
+    moment it was said ("2026-11-12", "2026-11-23/2026-11-26"); other text is asked again."""
 
 
 class MultiChoiceStep(StepBase):
@@ -446,6 +450,8 @@ class UiFields(Frozen, Generic[T]):
     timezone_confirmed: T
     number_ambiguous: T
     date_understood: T
+    past_date_understood: T
+    invalid_choice_or_past_date: T
     unknown_command: T
     amend_after_end: T
     back_to_reflection: T
