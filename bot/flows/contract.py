@@ -140,6 +140,7 @@ UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "number_ambiguous": frozenset({"text", "first", "second"}),
     "date_understood": frozenset({"date"}),
     "past_date_understood": frozenset({"date"}),
+    "invalid_choice_or_past_date": frozenset({"count"}),
     "unknown_command": frozenset({"command", "commands"}),
     "home_resume": frozenset({"section"}),
     "home_history": frozenset({"count"}),
