@@ -93,8 +93,11 @@ def test_follow_ups_count_from_the_typed_loss_date(services, clock):
     """Learned on 5 November, reflecting on the 26th: D+30 is 5 December (with "this month",
     the only way to say it before, it was 19 December)."""
     user = set_up(services, "noa")
-    _, said = reflect_typing_since(services, user, "le 5 novembre")
+    session, said = reflect_typing_since(services, user, "le 5 novembre")
     assert "Noté : 5 nov. 2026." in said
+    transcript = services.coach.transcript(services.conversation.session(session))
+    answers = dict(transcript.sections[0].exchanges)  # what a coach reads: the date, in words
+    assert "5 nov. 2026" in answers.values()
     flows = []
     clock.now = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)  # 09:00 in Paris
     for _ in range(30):
