@@ -238,6 +238,7 @@ async def _serve(
             await bot.checkins.tick()
             await send_news(storage, services)
             await send_web_feedback(storage, services, keep)
+            await send_disk_cleared(storage, services)
 
         jobs = application.job_queue
         keep = timedelta(days=settings.delivery_keep_days)
@@ -330,6 +331,21 @@ async def send_web_feedback(storage: Storage, services: Services, keep: timedelt
         for delivery in services.coach.undelivered_feedback(window):
             if queue_feedback(storage, services.conversation, delivery):
                 log.info("feedback.queued feedback=%s source=web", delivery.feedback_id)
+
+
+async def send_disk_cleared(storage: Storage, services: Services) -> None:
+    """Tell each person whose /forget was still clearing the write-ahead log that it is done,
+    once the scrub has completed (their reply said Rebond would write then)."""
+    cleared = services.coach.disk_cleared()
+    if not cleared:
+        return
+    async with storage.transaction():
+        for person in cleared:
+            chat_id = UserKey(person.key).telegram_id
+            if chat_id is not None:
+                payload = {"chat_id": chat_id, "text": person.text}
+                storage.add("reply", chat_id, "sendMessage", payload)
+                log.info("privacy.disk_cleared_queued")
 
 
 async def send_news(storage: Storage, services: Services) -> None:

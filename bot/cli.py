@@ -5,8 +5,8 @@ Usage:
     rebond chat [--db PATH] [--lang fr|en] [--user NAME] [--flow ID]
     rebond checkin [--db PATH] [--lang fr|en] [--user NAME]   today's check-in
     rebond export --format md|csv|json --out DIR [--manager ID] [--coach ID]
-    rebond backup PATH [--db PATH]    a consistent copy of the live database (file or folder)
-    rebond restore PATH [--db PATH]   replace the database with a checked backup (bot stopped)
+    rebond backup PATH [--force] [--db PATH]   a consistent copy of the live database
+    rebond restore PATH [--yes] [--db PATH]    replace the database with a checked backup
     rebond check [PLAYBOOK]       validate a playbook: exit 0 if valid, 1 with every problem
     rebond graph FLOW [--lang]    print a Mermaid flowchart of a flow
 """
@@ -26,7 +26,7 @@ from .flows.contract import REQUIRED_FLOWS
 from .flows.graph import mermaid
 from .flows.loader import PlaybookError, load_playbook
 from .flows.model import Playbook
-from .formatting import count
+from .formatting import count, file_stamp
 from .settings import Settings
 from .userkey import UserKey
 
@@ -147,25 +147,38 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     finally:
         db.close()
-    print(
-        f"exported {count(summary.reflections, 'reflection', 'en')} of "
-        f"{count(summary.managers, 'manager', 'en')} into {count(len(summary.files), 'file', 'en')}"
-        f" in {args.out}"
-    )
+    print(export_line(summary.managers, summary.reflections, len(summary.files), args.out))
     return 0
 
 
+def export_line(managers: int, reflections: int, files: int, out: str) -> str:
+    """What `rebond export` wrote: "exported 2 managers and 1 reflection: 3 files in out/"
+    (plurals by Babel's CLDR rules, bot.formatting.count)."""
+    return (
+        f"exported {count(managers, 'manager', 'en')} and {count(reflections, 'reflection', 'en')}"
+        f": {count(files, 'file', 'en')} in {out}"
+    )
+
+
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
-    """A consistent copy of the database, made while the bot runs (SQLite's backup API)."""
-    from storage.backup import BackupError, backup, backup_name
+    """A consistent copy of the database, made while the bot runs (SQLite's backup API); an
+    existing file is replaced only with --force."""
+    from storage.backup import BackupError, BackupExists, backup, backup_name
 
     from .bootstrap import system_clock
 
     destination = Path(args.path)
     if destination.is_dir():
-        destination /= backup_name(system_clock().strftime("%Y%m%dT%H%M%SZ"))
+        destination /= backup_name(file_stamp(system_clock()))
     try:
-        written = backup(settings.db_path, destination)
+        written = backup(settings.db_path, destination, overwrite=args.force)
+    except BackupExists as error:
+        print(
+            f"rebond backup: {error}: add --force to replace it, or choose another path; "
+            "nothing was written",
+            file=sys.stderr,
+        )
+        return 1
     except BackupError as error:
         print(f"rebond backup: {error}; nothing was written", file=sys.stderr)
         return 1
@@ -174,16 +187,58 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
-    """Replace the database with a backup, once it passes integrity and schema checks."""
-    from storage.backup import BackupError, restore
+    """Replace the database with a backup, once it passes integrity and schema checks, the bot
+    is stopped (its instance lock is free) and the replacement is confirmed (a question, or
+    --yes); the replaced database is kept beside it first."""
+    from storage.backup import BackupError, backup, check_backup, restore
 
+    from .bootstrap import system_clock
+    from .delivery.instance import AlreadyRunning, InstanceLock
+
+    source, target = Path(args.path), settings.db_path
+    lock = InstanceLock(target)  # held throughout: no bot starts on a half-restored file
     try:
-        applied = restore(Path(args.path), settings.db_path)
+        lock.acquire()
+    except AlreadyRunning as error:
+        print(f"rebond restore: {error}; nothing was replaced", file=sys.stderr)
+        return 1
+    try:
+        applied = check_backup(source)
+        kept: Path | None = None
+        if target.exists() and target.stat().st_size > 0:
+            kept = target.with_name(f"{target.stem}-before-restore-{file_stamp(system_clock())}.db")
+            question = (
+                f"Replace {target} with {source} (schema {applied[-1]})? "
+                f"The current database will be kept as {kept}. [y/N] "
+            )
+            if not (args.yes or _confirmed(question)):
+                print(
+                    "rebond restore: not confirmed (answer y, or add --yes); nothing was replaced",
+                    file=sys.stderr,
+                )
+                return 1
+            backup(target, kept)
+        applied = restore(source, target)
     except BackupError as error:
         print(f"rebond restore: {error}; nothing was replaced", file=sys.stderr)
         return 1
-    print(f"restored {args.path} into {settings.db_path} (schema {applied[-1]})")
+    finally:
+        lock.release()
+    print(f"restored {source} into {target} (schema {applied[-1]})")
+    if kept is not None:
+        print(f"the database it replaced is kept as {kept}")
     return 0
+
+
+def _confirmed(question: str) -> bool:
+    """Ask on the terminal; False without one (a script must say --yes)."""
+    if not sys.stdin.isatty():
+        return False
+    try:
+        answer = input(question)
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes", "o", "oui")
 
 
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
@@ -279,11 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     backup = commands.add_parser("backup", help="a consistent copy of the live database")
     backup.add_argument("path", help="backup file, or a folder to write rebond-<time>.db into")
+    backup.add_argument("--force", action="store_true", help="replace an existing backup file")
     backup.add_argument("--db", help="SQLite file (default: REBOND_DB or rebond.db)")
     backup.set_defaults(command=cmd_backup)
 
     restore = commands.add_parser("restore", help="replace the database with a checked backup")
     restore.add_argument("path", help="the backup file")
+    restore.add_argument("--yes", action="store_true", help="replace without asking")
     restore.add_argument("--db", help="SQLite file (default: REBOND_DB or rebond.db)")
     restore.set_defaults(command=cmd_restore)
 
@@ -317,7 +374,10 @@ EXAMPLES = {
         "rebond backup backups/                  # backups/rebond-<UTC time>.db",
         "rebond backup /var/backups/rebond/rebond-$(date +%F).db",
     ],
-    "restore": ["rebond restore backups/rebond-20261127T030000Z.db   # with the bot stopped"],
+    "restore": [
+        "rebond restore backups/rebond-20261127T030000Z.db        # bot stopped; asks first",
+        "rebond restore --yes backups/rebond-20261127T030000Z.db  # in a script",
+    ],
     "check": ["rebond check content/playbook.yaml"],
     "graph": [
         "rebond graph lost_client --lang fr",

@@ -8,12 +8,12 @@ README for the same change.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_interval, format_skeleton
 from babel.numbers import format_decimal
 
 DEFAULT_ZONE = "Europe/Paris"
@@ -62,9 +62,20 @@ def day_of(stored: str | datetime, zone: str) -> date:
     return moment(stored).astimezone(ZoneInfo(zone)).date()
 
 
+def file_stamp(stored: str | datetime) -> str:
+    """A moment for a file name, in UTC, sorting as text sorts: "20261127T030000Z"."""
+    return moment(stored).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
 def day_text(day: date, lang: str) -> str:
     """A day for a sentence: "27 nov. 2026" / "27 Nov 2026" (CLDR medium)."""
     return format_date(day, "medium", locale=_locale(lang))
+
+
+def period_text(first: date, last: date, lang: str) -> str:
+    """A period of days for a sentence: "23-26 nov. 2026" / "23 - 26 Nov 2026" (CLDR interval,
+    with an en dash)."""
+    return format_interval(first, last, "yMMMd", locale=_locale(lang))
 
 
 @lru_cache(maxsize=4096)  # a chart writes a dozen labels; Babel's skeleton match costs ~1 ms
@@ -73,11 +84,15 @@ def short_day(day: date, lang: str, with_year: bool = False) -> str:
     return format_skeleton("yMd" if with_year else "dM", day, locale=_locale(lang))
 
 
+def hour_text(local: datetime, lang: str) -> str:
+    """The time of day of a local moment: "09:30" (CLDR skeleton Hm)."""
+    return format_skeleton("Hm", local, locale=_locale(lang))
+
+
 def time_text(stored: str | datetime, zone: str, lang: str) -> str:
     """A moment for a reader in `zone`: "27 nov. 2026, 00:30" / "27 Nov 2026, 00:30"."""
     local = moment(stored).astimezone(ZoneInfo(zone))
-    hour = format_skeleton("Hm", local, locale=_locale(lang))
-    return f"{day_text(local.date(), lang)}, {hour}"
+    return f"{day_text(local.date(), lang)}, {hour_text(local, lang)}"
 
 
 def decimal(value: float, lang: str, digits: int = 1) -> str:

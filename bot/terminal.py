@@ -346,13 +346,7 @@ class TerminalChat:
         progress = self.services.checkins.progress(user)
         if not progress.moods and not progress.reflection_days:
             return self.ui.in_(lang).progress_empty
-        average = "-" if progress.average is None else f"{progress.average:.1f}"
-        values = {
-            "count": str(len(progress.moods)),
-            "average": average,
-            "streak": str(progress.streak),
-        }
-        return fill(self.ui.in_(lang).progress_summary, values)
+        return progress.summary(self.ui.in_(lang), lang)
 
     def _team_step(self, user: User, line: str) -> Reply | None:
         """The team round's commands, and a team member's answers; None for everything else."""
@@ -482,7 +476,7 @@ class TerminalChat:
         parts = [self.ui.in_(lang).history_title]
         for row in sessions:
             summary = json.loads(row.summary or "{}")
-            day = (row.completed_at or row.started_at)[:10]
+            day = self.conversation.session_day_text(row, lang)
             parts.append(f"\n{day} · {summary.get('title', '')}")
             parts += [f"  • {line}" for line in summary.get("lines", [])]
         return "\n".join(parts)

@@ -22,14 +22,22 @@ class BackupError(Exception):
     """A backup or restore that cannot be done; one line saying why, and that nothing changed."""
 
 
-def backup(db_path: Path, destination: Path) -> Path:
+class BackupExists(BackupError):
+    """The backup's path is taken, and replacing it was not asked for."""
+
+
+def backup(db_path: Path, destination: Path, *, overwrite: bool = False) -> Path:
     """Copy the database at `db_path` (live or not) to `destination`, a file path or a folder
     (then `rebond-<UTC stamp>.db` inside is chosen by the caller, see `backup_name`). The copy
-    is written beside its final name, checked, and only then moved into place. Its path."""
+    is written beside its final name, checked, and only then moved into place; an existing
+    file there is replaced only with `overwrite` (else BackupExists, even if it appears while
+    the copy is made). Its path."""
     if not db_path.exists():
         raise BackupError(f"no database at {db_path}: check REBOND_DB or --db")
     if destination.resolve() == db_path.resolve():
         raise BackupError("the backup cannot be the database itself: choose another path")
+    if not overwrite and (destination.exists() or destination.is_symlink()):
+        raise BackupExists(f"{destination} already exists")
     partial = destination.with_name(destination.name + ".partial")
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -46,7 +54,12 @@ def backup(db_path: Path, destination: Path) -> Path:
             source.close()
         if problem is not None:
             raise BackupError(f"the copy failed SQLite's integrity check ({problem})")
-        os.replace(partial, destination)
+        if overwrite:
+            os.replace(partial, destination)
+        else:
+            os.link(partial, destination)  # fails if the name was taken meanwhile: no clobber
+    except FileExistsError:
+        raise BackupExists(f"{destination} already exists") from None
     except OSError as error:
         raise BackupError(f"cannot write {destination}: {error.strerror}") from None
     except sqlite3.Error as error:

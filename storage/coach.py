@@ -378,13 +378,25 @@ def coach_zone(db: Database, coach_id: int) -> str | None:
     return rows[0]["timezone"] if rows else None
 
 
-def set_coach_zone(db: Database, coach_id: int, zone: str) -> None:
-    """Remember the coach's time zone (an IANA name)."""
+def set_coach_zone(db: Database, coach_id: int, zone: str | None) -> None:
+    """Remember the coach's time zone (an IANA name); None: each manager's zone again."""
     db.execute(
         "INSERT INTO coach_preferences (coach_id, timezone) VALUES (?, ?) "
         "ON CONFLICT (coach_id) DO UPDATE SET timezone = excluded.timezone",
         [coach_id, zone],
     )
+
+
+def claim_zone_question(db: Database, coach_id: int, now: str) -> bool:
+    """True the first time only: the coach has not been asked their time zone yet, and is
+    marked as asked at `now`."""
+    db.execute(
+        "INSERT INTO coach_preferences (coach_id, zone_asked_at) VALUES (?, ?) "
+        "ON CONFLICT (coach_id) DO UPDATE SET zone_asked_at = excluded.zone_asked_at "
+        "WHERE coach_preferences.zone_asked_at IS NULL",
+        [coach_id, now],
+    )
+    return bool(db.conn.execute("SELECT changes()").fetchone()[0])
 
 
 # --- notifications -----------------------------------------------------------------------------

@@ -530,3 +530,9 @@ def delivery_payloads(db: Database) -> None:
         "UPDATE inbox SET payload = '' WHERE processed_at IS NOT NULL",
     ):
         db.execute(statement)
+
+
+@MIGRATIONS(name="0013_truth_dates")
+def coach_zone_asked(db: Database) -> None:
+    """When a coach was asked, once, which time zone they read times in (refs #10)."""
+    db.execute("ALTER TABLE coach_preferences ADD COLUMN zone_asked_at TEXT")

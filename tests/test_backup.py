@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
 import threading
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.bootstrap import build_services
+from bot.delivery.instance import InstanceLock
 from bot.flows.state import Answer
 from bot.settings import load_settings
 from storage.db import open_database
@@ -140,3 +142,78 @@ def test_a_backup_never_overwrites_the_database_itself(current, capsys):
         "rebond backup: the backup cannot be the database itself: choose another path; "
         "nothing was written"
     )
+
+
+def test_a_backup_refuses_to_overwrite_a_file_unless_forced(tmp_path, current, capsys):
+    """From a new user's trial: a second backup to the same name replaced the first silently."""
+    target = tmp_path / "daily.db"
+    assert main(["backup", str(target), "--db", str(current)]) == 0
+    first = target.read_bytes()
+    with sqlite3.connect(current) as connection:
+        connection.execute("UPDATE users SET key = 'telegram:2'")
+    line = refused(["backup", str(target), "--db", str(current)], capsys)
+    assert line == (
+        f"rebond backup: {target} already exists: add --force to replace it, or choose another "
+        "path; nothing was written"
+    )
+    assert target.read_bytes() == first and users(target) == ["telegram:1"]
+    assert not list(tmp_path.glob("*.partial"))
+    assert main(["backup", str(target), "--force", "--db", str(current)]) == 0
+    assert users(target) == ["telegram:2"]
+
+
+class Terminal(io.StringIO):
+    """A stdin a person types into."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_restore_asks_first_and_keeps_the_database_it_replaces(
+    tmp_path, current, capsys, monkeypatch
+):
+    """From a new user's trial: restore replaced the database without a word nor a copy."""
+    copy = tmp_path / "copy.db"
+    assert main(["backup", str(copy), "--db", str(current)]) == 0
+    with sqlite3.connect(current) as connection:
+        connection.execute("UPDATE users SET key = 'telegram:2'")  # written after the backup
+    capsys.readouterr()
+
+    # no terminal to ask on, and no --yes: nothing happens
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    line = refused(["restore", str(copy), "--db", str(current)], capsys)
+    assert line == "rebond restore: not confirmed (answer y, or add --yes); nothing was replaced"
+    # asked on a terminal, answered no
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+    refused(["restore", str(copy), "--db", str(current)], capsys)
+    assert users(current) == ["telegram:2"]
+    assert [p.name for p in tmp_path.iterdir() if "before-restore" in p.name] == []
+
+    monkeypatch.setattr("sys.stdin", Terminal("y\n"))
+    assert main(["restore", str(copy), "--db", str(current)]) == 0
+    out = capsys.readouterr().out
+    assert f"Replace {current} with {copy} (schema " in out
+    [kept] = [p for p in tmp_path.iterdir() if p.name.startswith("current-before-restore-")]
+    assert out.endswith(f"the database it replaced is kept as {kept}\n")
+    assert users(current) == ["telegram:1"] and users(kept) == ["telegram:2"]
+
+
+def test_restore_with_yes_asks_nothing(tmp_path, current, capsys):
+    copy = tmp_path / "copy.db"
+    assert main(["backup", str(copy), "--db", str(current)]) == 0
+    assert main(["restore", "--yes", str(copy), "--db", str(current)]) == 0
+    assert "kept as" in capsys.readouterr().out
+
+
+def test_restore_refuses_while_the_bot_runs(tmp_path, current, capsys):
+    copy = tmp_path / "copy.db"
+    assert main(["backup", str(copy), "--db", str(current)]) == 0
+    lock = InstanceLock(current)
+    lock.acquire()  # what `rebond run` holds while it serves this database
+    try:
+        line = refused(["restore", "--yes", str(copy), "--db", str(current)], capsys)
+    finally:
+        lock.release()
+    assert line.startswith("rebond restore: another Rebond process (pid ")
+    assert line.endswith("; nothing was replaced")
+    assert not [p for p in tmp_path.iterdir() if "before-restore" in p.name]

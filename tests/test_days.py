@@ -184,3 +184,11 @@ def test_answers_in_summaries_write_numbers_in_the_manager_s_language(make_playb
     assert display_value(playbook, step, 3.5, "fr") == "3,5 ans"
     assert display_value(playbook, step, 3.5, "en") == "3.5 years"
     assert display_value(playbook, step, 12000.0, "en") == "12,000 years"
+
+
+def test_the_export_summary_counts_each_thing_in_its_plural():
+    """From a new user's trial: "exported 1 reflection of 2 managers into 1 files" read oddly."""
+    from bot.cli import export_line
+
+    assert export_line(2, 1, 1, "out/") == "exported 2 managers and 1 reflection: 1 file in out/"
+    assert export_line(1, 0, 0, "out/") == "exported 1 manager and 0 reflections: 0 files in out/"

@@ -77,6 +77,27 @@ def test_forget_with_a_reader_answers_at_once_then_clears_the_log(services, tmp_
     assert files_holding(tmp_path, SECRET) == []
 
 
+def test_forget_tells_when_the_disk_is_cleared_and_only_then(services, tmp_path):
+    """/forget said "the last traces are being cleared" and never more: the person told the
+    log is still being cleared is told, once, when it is done (refs #10)."""
+    ui = services.conversation.playbook.ui
+    ana = services.conversation.user("telegram:1", "Ana", "fr")
+    bo = services.conversation.user("telegram:2", "Bo", "en")
+    reflect(services, ana, text=SECRET)
+    assert services.coach.forget(bo).complete  # nobody reads: cleared at once, nothing to tell
+    reader = reader_with_a_snapshot(tmp_path / "erase.db")
+    try:
+        assert not services.coach.forget(ana).complete
+        assert services.coach.disk_cleared() == []  # not yet true
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+    assert services.coach.scrubber.wait(5)
+    [told] = services.coach.disk_cleared()
+    assert (told.key, told.text) == ("telegram:1", ui.forgotten_on_disk.fr)
+    assert services.coach.disk_cleared() == []  # told once
+
+
 @pytest.mark.parametrize("with_reader", [False, True], ids=["alone", "reader"])
 def test_the_retention_purge_leaves_no_word_in_any_database_file(tmp_path, with_reader):
     path = tmp_path / "erase.db"

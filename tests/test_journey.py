@@ -421,7 +421,7 @@ def test_a_manager_replies_to_feedback_and_the_coach_answers(services, clock):
     assert thread.begin_reply(ana, session).startswith("Écrivez votre réponse à Claire")
     to_coach = thread.manager_reply(ana, "Merci, j'appelle Paul demain.", "telegram:update:7")
     assert to_coach.user.id == coach.id
-    assert to_coach.text.startswith("Ana vous répond au sujet de sa réflexion du 26/11/2026 (")
+    assert to_coach.text.startswith("Ana vous répond au sujet de sa réflexion du 26 nov. 2026 (")
     assert f"/reply {session}" in to_coach.text and "j'appelle Paul" in to_coach.text
     assert thread.pending(ana) is None
     assert thread.manager_reply(ana, "encore") is None  # no reply pending any more

@@ -44,7 +44,7 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
 # --- the real tree -------------------------------------------------------------------------------
 
 
-def test_the_tree_runs_sql_only_in_storage_and_reads_the_clock_only_at_the_root():
+def test_the_tree_keeps_sql_clock_and_date_formatting_each_in_its_place():
     assert [str(v) for v in violations(ROOT)] == []
 
 
@@ -114,6 +114,47 @@ def test_the_wall_clock_outside_the_composition_root_is_refused(tmp_path: Path):
         ("bot/checkins/service.py", 4, "wall-clock"),
         ("bot/checkins/service.py", 4, "wall-clock"),
         ("storage/db.py", 4, "wall-clock"),
+    ]
+
+
+def test_dates_written_by_hand_outside_bot_formatting_are_refused(tmp_path: Path):
+    """The kind of `card.day.strftime("%d/%m/%Y")` in bot/coach/thread.py and the ISO days of
+    /history: every view writes days through bot/formatting.py (Babel), and only it may."""
+    write_tree(
+        tmp_path,
+        {
+            "bot/coach/thread.py": """
+                def values(card, when):
+                    return {
+                        "date": card.day.strftime("%d/%m/%Y"),
+                        "time": f"{when:%H:%M}",
+                    }
+            """,
+            "bot/web/texts.py": """
+                import time
+                DAY = "%Y-%m-%d"
+                def stamp(moment):
+                    return time.strftime(DAY, moment)
+            """,
+            "storage/db.py": """
+                import logging
+                log = logging.getLogger(__name__)
+                def opened(path, count):
+                    log.info("db.opened path=%s tables=%d", path, count)
+                    return f"{count:>4} {path!r} {count:.1f}"
+            """,
+            "bot/formatting.py": """
+                def file_stamp(moment):
+                    return moment.strftime("%Y%m%dT%H%M%SZ")
+            """,
+        },
+    )
+    found = sorted((v.path, v.line, v.rule) for v in violations(tmp_path))
+    assert found == [
+        ("bot/coach/thread.py", 4, "date-by-hand"),
+        ("bot/coach/thread.py", 5, "date-by-hand"),
+        ("bot/web/texts.py", 3, "date-by-hand"),
+        ("bot/web/texts.py", 5, "date-by-hand"),
     ]
 
 

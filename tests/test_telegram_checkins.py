@@ -65,7 +65,9 @@ async def test_a_checkin_arrives_at_nine_and_is_answered_with_buttons(tmp_path: 
         await claire.send("/progress")
         chart = await claire.wait_until(lambda: next((m for m in claire.messages if m.file), None))
         assert chart.file.data.startswith(b"\x89PNG")
-        assert chart.caption.startswith("1 points du jour sur 30 jours, humeur moyenne 4.0/5")
+        assert chart.caption.startswith(
+            "1 point du jour sur 30 jours, humeur moyenne 4,0/5, série en cours : 1 jour"
+        )
         assert claire.unanswered_callback_queries == []
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from datetime import UTC, datetime
@@ -106,7 +105,10 @@ async def test_a_coach_reviews_what_a_manager_shares_and_nothing_else(tmp_path: 
         await said(coach, f"/read {shared}")
 
         await coach.send("/managers")
-        await said(coach, f"N° {number} · Claire")
+        line = await said(coach, f"N° {number} · Claire")
+        # Babel's day in the coach's zone (here the manager's, Paris) and plural: it was
+        # "actif le 2026-11-26 · 1 réflexion(s)" (refs #10)
+        assert "· actif le 26 nov. 2026 · 1 réflexion · humeur" in line.text
         await coach.send(f"/reflections {number}")
         listing = await said(coach, "Réflexions de")
         assert f"/read {shared}" in listing.text and f"/read {kept}" not in listing.text
@@ -123,6 +125,7 @@ async def test_a_coach_reviews_what_a_manager_shares_and_nothing_else(tmp_path: 
         await said(claire, "Bravo pour la lucidité")
         await claire.send("/history")
         await said(claire, "Message de votre coach :")
+        assert await said(claire, "26 nov. 2026 · ")  # was 2026-11-26 (refs #10)
 
         # Attempts that must all fail with a clear answer and no data
         attempts = successes = 0
@@ -184,7 +187,7 @@ async def test_a_coach_reviews_what_a_manager_shares_and_nothing_else(tmp_path: 
 
 
 async def test_mydata_and_forget(tmp_path: Path):
-    async with harness(tmp_path, coach_ids=str(COACH)) as bot:
+    async with harness(tmp_path, coach_ids=str(COACH), checkin_tick_seconds=TICK) as bot:
         claire = bot.user(5101, "Claire")
         coach = bot.user(COACH, "Camille")
         await pair_through_telegram(bot, coach, claire)
@@ -204,14 +207,18 @@ async def test_mydata_and_forget(tmp_path: Path):
         await claire.send("/forget")
         confirm = await said(claire, "C'est définitif")
         await claire.wait_for_answer(await claire.press(confirm, "Tout effacer"))
-        # The chat says what the service did: all erased, or the last traces being cleared
+        # The update's own transaction holds the write-ahead log, so the scrub cannot complete
+        # before the reply is queued: the reply says so, and that Rebond will write once done
+        # (it used to say "the last traces are being cleared", true for about a second, and
+        # never said more; refs #10)
         told = await said(claire, "Tout est effacé")
-        erasure = {bot.playbook.ui.forgotten.fr, bot.playbook.ui.forgotten_pending.fr}
-        assert told.text in erasure
-        # ...and it becomes true on disk: no copy of her answer left in the database files
+        assert told.text == bot.playbook.ui.forgotten_pending.fr
         scrubber = bot.services.coach.scrubber
         scrubber.retry_seconds = 0.05
-        assert await asyncio.to_thread(scrubber.wait, 5), "the erasure never completed"
+        done = await said(claire, bot.playbook.ui.forgotten_on_disk.fr)
+        assert not scrubber.pending  # said only once it is so
+        assert claire.messages.index(done) > claire.messages.index(told)
+        # ...and it is true on disk: no copy of her answer left in the database files
         path = Path(bot.settings.db_path)
         files = [path, path.with_name(path.name + "-wal")]
         erased = "Phrase effacée 7319".encode()
@@ -271,3 +278,42 @@ async def test_consent_lists_past_reflections_and_shares_only_the_chosen_ones(tm
         assert audit.text.startswith(ui.mydata_audit_title.fr)
         assert "Camille" in audit.text and str(acme) in audit.text
         assert json.loads(document.file.data)["audit_of_coach_reads"]
+
+
+async def test_a_coach_is_asked_their_zone_once_and_reads_times_in_it(tmp_path: Path):
+    """A coach's zone existed as a setting nobody was asked (refs #10): asked once, at the
+    first command, each manager's zone until chosen, changeable with /zone."""
+    clock = FakeClock(datetime(2026, 11, 26, 3, 0, tzinfo=UTC))  # the 25th, 22:00 in Montréal
+    async with harness(tmp_path, clock=clock, coach_ids=str(COACH)) as bot:
+        question = bot.playbook.ui.coach_zone_question.fr
+        coach = bot.user(COACH, "Camille")
+        claire = bot.user(5301, "Claire")
+        number = await pair_through_telegram(bot, coach, claire)  # the coach's first: /invite
+
+        async def managers_line() -> str:
+            before = len(coach.messages)
+            await coach.send("/managers")
+            found = await coach.wait_until(
+                lambda: next(
+                    (m for m in coach.messages[before:] if f"N° {number} ·" in (m.text or "")),
+                    None,
+                )
+            )
+            return found.text
+
+        assert "actif le 26 nov. 2026 ·" in await managers_line()  # Claire's zone (Paris)
+        await coach.send("/zone Montréal")
+        await said(
+            coach, "vous lisez désormais les heures à l'heure de Montreal (America/Montreal)"
+        )
+        assert "actif le 25 nov. 2026 ·" in await managers_line()  # now the coach's zone
+        await coach.send("/zone Atlantide")
+        await said(coach, "Je ne reconnais pas « Atlantide »")
+        await coach.send("/zone")
+        await said(coach, "Vous lisez les heures à l'heure de Montreal (America/Montreal).")
+        await coach.send("/zone manager")
+        await said(coach, bot.playbook.ui.coach_zone_default.fr)
+        assert "actif le 26 nov. 2026 ·" in await managers_line()
+        assert [m.text for m in coach.messages].count(question) == 1  # asked once only
+        before_invite = [m.text for m in coach.messages].index(question)
+        assert "start=" in (coach.messages[before_invite + 1].text or "")  # then the answer

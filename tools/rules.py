@@ -5,6 +5,9 @@
 - Only the composition root reads the wall clock: no `datetime.now()`, `datetime.utcnow()`,
   `datetime.today()`, `date.today()`, `time.time()` or `time.time_ns()` outside the files in
   `COMPOSITION_ROOT`; everything else takes an injected `bot.clock.Clock`.
+- Only `bot/formatting.py` writes dates by hand: no `.strftime()` call, no `%`-directive format
+  spec in an f-string (`f"{day:%d/%m}"`) and no date format text (`"%d/%m/%Y"`, `"%H:%M"`)
+  anywhere else; every view writes days and times through bot.formatting (Babel).
 
 Usage: `python -m tools.rules [ROOT]` prints one line per violation (`path:line: rule: ...`) and
 exits 1 if there is any; ROOT defaults to the current directory. The import rules live in
@@ -27,6 +30,10 @@ SQL_METHODS = frozenset({"execute", "executemany", "executescript", "query"})
 SQL_TEXT = re.compile(
     r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|PRAGMA|REPLACE|WITH)\s+[A-Za-z_*(]"
 )
+FORMATTING_MODULE = "bot/formatting.py"
+DATE_FORMAT_TEXT = re.compile(r"%[aAbBdeHIjmMpSyYzZ][-/.: T,]?%[aAbBdeHIjmMpSyYzZ]")
+"""Two strftime directives in a row ("%d/%m", "%H:%M", "%Y%m%d"): a date written by hand.
+Logging's "%s" and "%d" alone never match."""
 WALL_CLOCK = frozenset(
     {
         ("datetime", "now"),
@@ -66,6 +73,8 @@ def violations(root: Path) -> list[Violation]:
                 found += _sql(tree, relative)
             if relative not in COMPOSITION_ROOT:
                 found += _wall_clock(tree, relative)
+            if relative != FORMATTING_MODULE:
+                found += _dates_by_hand(tree, relative)
     return found
 
 
@@ -106,6 +115,30 @@ def _wall_clock(tree: ast.AST, path: str) -> Iterator[Violation]:
                     f"{key[0]}.{key[1]}() reads the wall clock: take a bot.clock.Clock (built in "
                     "bot/bootstrap.py) or a `now` from the caller",
                 )
+
+
+def _dates_by_hand(tree: ast.AST, path: str) -> Iterator[Violation]:
+    lines: set[int] = set()  # one violation a line: strftime("%d/%m") is one fault
+    advice = "write days and times through bot.formatting (Babel: day_text, short_day, ...)"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr != "strftime":
+                continue
+            message = f"{ast.unparse(node.func)}() formats a date by hand: {advice}"
+        elif isinstance(node, ast.FormattedValue) and node.format_spec is not None:
+            spec = ast.unparse(node.format_spec)
+            if "%" not in spec:
+                continue
+            message = f"the format spec of {ast.unparse(node.value)} writes a date: {advice}"
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if not DATE_FORMAT_TEXT.search(node.value):
+                continue
+            message = f"{node.value!r} is a date format: {advice}"
+        else:
+            continue
+        if node.lineno not in lines:
+            lines.add(node.lineno)
+            yield Violation(path, node.lineno, "date-by-hand", message)
 
 
 def main(argv: list[str]) -> int:

@@ -21,9 +21,10 @@ from storage.repository import SessionRow, User
 from ..clock import Clock
 from ..conversation import CHECKIN, REFLECTION, Conversation, Reply
 from ..days import manager_zone
-from ..flows.model import AnswerValue
+from ..flows.model import AnswerValue, Lang, UiText
 from ..flows.state import SessionState
-from ..formatting import DEFAULT_ZONE, day_of
+from ..flows.text import fill
+from ..formatting import DEFAULT_ZONE, count, day_of, decimal
 from ..journey import commitments
 from .followups import loss_day
 from .schedule import Plan, local_day, next_due, parse_hhmm
@@ -73,6 +74,16 @@ class Progress:
     def average(self) -> float | None:
         """Mean mood over the period."""
         return round(mean(mood for _, mood in self.moods), 1) if self.moods else None
+
+    def summary(self, texts: UiText, lang: Lang) -> str:
+        """The one-line summary under the chart: "3 points du jour sur 30 jours, humeur
+        moyenne 3,7/5, série en cours : 2 jours" (Babel decimals and plurals, bot.formatting)."""
+        values = {
+            "count": count(len(self.moods), "checkin", lang),
+            "average": "-" if self.average is None else decimal(self.average, lang),
+            "streak": count(self.streak, "day", lang),
+        }
+        return fill(texts.progress_summary, values)
 
 
 class CheckinService:

@@ -31,8 +31,8 @@ from ..days import coach_zone, manager_zone
 from ..flows.engine import values_for
 from ..flows.model import Lang, MessageStep, UiText
 from ..flows.state import SessionState
-from ..flows.text import display_value, fill
-from ..flows.timezones import resolve
+from ..flows.text import display_value, fill, normalise
+from ..flows.timezones import place, resolve
 from ..formatting import count, day_of, day_text, decimal, time_text
 from ..journey.commitments import describe
 from ..team.summary import feeling_scale, summarise, summary_lines
@@ -91,10 +91,25 @@ class Transcript:
 @dataclass(frozen=True)
 class Erasure:
     """What an erasure did, and what to tell the person: `complete` once no trace is left in
-    the database files; until then the last traces are being cleared in the background."""
+    the database files; until then the last traces are being cleared in the background, and
+    `CoachService.disk_cleared` says when to tell them it is done."""
 
     removed: dict[str, int]
     complete: bool
+    text: str
+
+
+RESET_ZONE_WORDS = frozenset({"manager", "managers", "defaut", "default"})
+"""`/zone manager`: read each manager's times in the manager's own zone again."""
+
+
+@dataclass(frozen=True)
+class DiskCleared:
+    """A person told their erasure was still clearing the disk, to be told it is done: their
+    former user key (kept in memory only, never stored again) and the words, in their
+    language."""
+
+    key: str
     text: str
 
 
@@ -146,6 +161,7 @@ class CoachService:
         self.coach_ids = coach_ids
         self.clock = clock
         self.scrubber = WalScrubber(database_path(self.db))
+        self._awaiting_disk: list[DiskCleared] = []
         conversation.on_completed(self._completed)
 
     def _now(self) -> str:
@@ -467,6 +483,35 @@ class CoachService:
         store.set_coach_zone(self.db, coach.id, zone)
         return zone
 
+    def zone_question(self, coach: User) -> str | None:
+        """The question asked once, at a coach's first command: which zone they read times in
+        (each manager's until they choose, `/zone` to change); None once asked, or for a
+        manager."""
+        if not self.is_coach(coach) or not store.claim_zone_question(
+            self.db, coach.id, self._now()
+        ):
+            return None
+        return self._texts(coach).coach_zone_question
+
+    def zone_command(self, coach: User, typed: str) -> str:
+        """/zone [place|manager]: the coach's zone as it is, chosen, or back to each manager's;
+        the reply, in the coach's language."""
+        texts, lang = self._texts(coach), self._lang(coach)
+        store.claim_zone_question(self.db, coach.id, self._now())  # no need to ask any more
+        wanted = typed.strip()
+        if normalise(wanted) in RESET_ZONE_WORDS:
+            store.set_coach_zone(self.db, coach.id, None)
+            return texts.coach_zone_default
+        if wanted:
+            zone = self.set_zone(coach, wanted)
+            if zone is None:
+                return fill(texts.coach_zone_unknown, {"text": wanted})
+            return fill(texts.coach_zone_set, {"place": place(zone, lang), "zone": zone})
+        current = store.coach_zone(self.db, coach.id)
+        if current is None:
+            return texts.coach_zone_default
+        return fill(texts.coach_zone_current, {"place": place(current, lang), "zone": current})
+
     def time_for_coach(self, coach: User, manager_id: int, stored: str) -> str:
         """A stored moment about a manager as this coach reads it: in the coach's zone (their
         setting, else the manager's), in the coach's language: "27 nov. 2026, 00:30"."""
@@ -533,8 +578,20 @@ class CoachService:
             sum(removed.values()),
             complete,
         )
-        text = texts.forgotten if complete else texts.forgotten_pending
-        return Erasure(removed, complete, text)
+        if complete:
+            return Erasure(removed, True, texts.forgotten)
+        self._awaiting_disk.append(DiskCleared(user.key, texts.forgotten_on_disk))
+        return Erasure(removed, False, texts.forgotten_pending)
+
+    def disk_cleared(self) -> list[DiskCleared]:
+        """Those told "Rebond will write once the disk is cleared" whose erasure has now reached
+        the disk (the scrub completed); each returned once. In memory only: after a restart,
+        which empties the log at start-up, nobody is told (the promise is kept on disk, not in
+        the chat)."""
+        if self.scrubber.pending or not self._awaiting_disk:
+            return []
+        done, self._awaiting_disk = self._awaiting_disk, []
+        return done
 
     def apply_retention(self, days: int) -> int:
         """Delete sessions started more than `days` ago, and team rounds closed that long ago

@@ -16,6 +16,7 @@ from storage.journey import ThreadMessage
 from storage.repository import User
 
 from ..flows.text import fill
+from ..formatting import day_text
 from .service import CoachService, Delivery, _name
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class CoachThread:
             ui.in_(lang).coach_reply_received,
             {
                 "name": _name(manager),
-                "date": card.day.strftime("%d/%m/%Y"),
+                "date": day_text(card.day, lang),
                 "client": card.client,
                 "number": str(session_id),
                 "text": text.strip(),
@@ -121,7 +122,7 @@ class CoachThread:
         ui, lang = self.conversation.playbook.ui, self.conversation.language(manager)
         words = fill(
             ui.in_(lang).thread_from_coach,
-            {"coach": _name(coach), "date": card.day.strftime("%d/%m/%Y"), "text": text.strip()},
+            {"coach": _name(coach), "date": day_text(card.day, lang), "text": text.strip()},
         )
         return Delivery(manager, words, None, delivered_at is not None, message_id)
 
@@ -142,7 +143,7 @@ class CoachThread:
             values = {
                 "name": _name(manager),
                 "coach": _name(coach),
-                "date": card.day.strftime("%d/%m/%Y"),
+                "date": day_text(card.day, lang),
                 "client": card.client,
                 "number": str(message.session_id),
                 "text": message.text,

@@ -51,6 +51,8 @@ def parse_text(
         return _parse_free_text(ui, step, text, lang, now)
     if isinstance(step, ChoiceStep):
         option = match_option(step.options, text)
+        if option is None and step.or_past_date and now is not None:
+            return _parse_past_date(ui, step, text, lang, now)
         if option is None:
             return Rejected(fill(ui.in_(lang).invalid_choice, {"count": str(len(step.options))}))
         return option.id
@@ -158,6 +160,18 @@ def _parse_free_text(
         if day is not None:
             return day.isoformat()
     return cleaned
+
+
+def _parse_past_date(
+    ui: UiTexts, step: ChoiceStep, text: str, lang: Lang, now: datetime
+) -> str | Rejected:
+    from .dates import period_value, read_past_period  # dateparser: date questions only
+
+    period = read_past_period(text, lang, now)
+    if period is None:
+        count = str(len(step.options))
+        return Rejected(fill(ui.in_(lang).invalid_choice_or_past_date, {"count": count}))
+    return period_value(period)
 
 
 def _parse_zone(ui: UiTexts, text: str, lang: Lang) -> str | Rejected:

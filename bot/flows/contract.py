@@ -92,6 +92,7 @@ COACH_COMMANDS = (
     "feedback",
     "notify",
     "web",
+    "zone",
 )
 """The commands added to coaches' menus."""
 JOURNEY_COMMANDS = ("commitments",)
@@ -138,12 +139,17 @@ UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "timezone_confirmed": frozenset({"text", "place", "offset"}),
     "number_ambiguous": frozenset({"text", "first", "second"}),
     "date_understood": frozenset({"date"}),
+    "past_date_understood": frozenset({"date"}),
+    "invalid_choice_or_past_date": frozenset({"count"}),
     "unknown_command": frozenset({"command", "commands"}),
     "home_resume": frozenset({"section"}),
     "home_history": frozenset({"count"}),
     "home_commitments": frozenset({"count"}),
     "settings_summary": frozenset({"quiet", "nudges"}),
     "coach_welcome": frozenset({"name"}),
+    "coach_zone_current": frozenset({"place", "zone"}),
+    "coach_zone_set": frozenset({"place", "zone"}),
+    "coach_zone_unknown": frozenset({"text"}),
     "checkin_schedule_on": frozenset({"days", "time", "zone"}),
     "checkin_schedule_paused": frozenset({"date"}),
     "commitment_line": frozenset({"status", "text", "due"}),

@@ -246,3 +246,135 @@ def _parser(lang: Lang, prefer_first: bool, base: datetime) -> Any:
     }
     other = "en" if lang == "fr" else "fr"
     return DateDataParser(languages=[lang, other], settings=settings)
+
+
+# --- a day in the past, or a period: when the manager learned of the loss (refs #10) ----------
+
+_SINCE = re.compile(
+    r"^(?:depuis (?:le |la |l |ce |cette )?|des (?:le )?|since (?:the )?|on (?:the )?|le (?=\d))"
+)
+_LAST_WEEKDAY_FR = re.compile(
+    r"^(?P<day>lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche) dernier$"
+)
+_DAY_BEFORE_YESTERDAY = frozenset({"avant hier", "the day before yesterday"})
+_TODAY = frozenset({"aujourd hui", "ce matin", "today", "this morning"})
+_THIS_MONTH = frozenset({"ce mois", "ce mois ci", "this month"})
+_IT_HAS_BEEN = re.compile(r"^(?:ca fait|cela fait|voila) ")
+_PART_DAYS = {"early": (1, 10), "mid": (11, 20), "late": (21, 31)}
+MAX_PERIOD_WORDS = 8
+"""A longer answer is a sentence, not a date: the question asks again."""
+
+
+def read_past_period(text: str, lang: Lang, now: datetime) -> tuple[date, date] | None:
+    """The day, or the (first, last) days of the period, that `text` names in the past, counted
+    from `now` and never after it: "le 12 novembre", "12/11", "lundi dernier", "hier", "il y a
+    3 semaines" (that week), "cette semaine" (Monday to today), "en octobre", "début novembre"
+    (1st to 10th). A single day is (day, day). None when it is not (only) a past date."""
+    today = now.date()
+    numeric = _NUMERIC.match(text.strip())
+    if numeric is not None:
+        found = _numeric_date(numeric, lang, today)
+        if found is not None and found > today and numeric.group(3) is None:
+            found = _year_before(found)
+        return None if found is None or found > today else (found, found)
+    said = normalise(text.replace("'", " ").replace("\u2019", " "))
+    said = _IT_HAS_BEEN.sub("il y a ", _SINCE.sub("", said)).strip()
+    if not said or len(said.split()) > MAX_PERIOD_WORDS or _is_number_word(said):
+        return None
+    if said in _TODAY:
+        return today, today
+    if said in _THIS_MONTH:
+        return today.replace(day=1), today
+    if said in _DAY_BEFORE_YESTERDAY:
+        day = today - timedelta(days=2)
+        return day, day
+    weekday = _LAST_WEEKDAY_FR.match(said)
+    if weekday is not None:
+        back = (today.weekday() - _FR_WEEKDAYS.index(weekday.group("day")) - 1) % 7 + 1
+        day = today - timedelta(days=back)
+        return day, day
+    part = _MONTH_PART.match(said)
+    if part is not None:
+        month = _past_parse(part.group("month"), lang, now)
+        if month is None or month[1] != "month":
+            return None
+        first, last = _PART_DAYS[_part_name(part.group("part"))]
+        days_in_month = calendar.monthrange(month[0].year, month[0].month)[1]
+        period = month[0].replace(day=first), month[0].replace(day=min(last, days_in_month))
+        return None if period[0] > today else (period[0], min(period[1], today))
+    parsed = _past_parse(said, lang, now)
+    if parsed is None or parsed[0] > today:
+        return None
+    day, granularity = parsed
+    if granularity == "week":
+        monday = day - timedelta(days=day.weekday())
+        return monday, min(monday + timedelta(days=6), today)
+    if granularity == "month":
+        start = day.replace(day=1)
+        month_end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
+        return start, min(month_end, today)
+    if granularity == "year":
+        return day.replace(month=1, day=1), min(day.replace(month=12, day=31), today)
+    return day, day
+
+
+def _year_before(day: date) -> date | None:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return None
+
+
+def _part_name(part: str) -> str:
+    if part.startswith(("fin", "end", "late", "the end")):
+        return "late"
+    if part.startswith(("mi", "mid", "middle")):
+        return "mid"
+    return "early"
+
+
+def _past_parse(said: str, lang: Lang, now: datetime) -> tuple[date, str] | None:
+    """dateparser's reading preferring the past: the day and its granularity (day, week,
+    month, year)."""
+    base = now.replace(tzinfo=None, microsecond=0)
+    data = _past_parser(lang, base).get_date_data(said)
+    if data.date_obj is None:
+        return None
+    return data.date_obj.date(), str(data.period or "day")
+
+
+@lru_cache(maxsize=64)
+def _past_parser(lang: Lang, base: datetime) -> Any:
+    """A dateparser parser for `lang` then the other language, preferring past dates."""
+    from dateparser.date import DateDataParser  # slow to import: only date questions need it
+
+    settings = {
+        "RELATIVE_BASE": base,
+        "PREFER_DATES_FROM": "past",
+        "PREFER_DAY_OF_MONTH": "first",
+        "DATE_ORDER": "DMY" if lang == "fr" else "MDY",
+    }
+    other = "en" if lang == "fr" else "fr"
+    return DateDataParser(languages=[lang, other], settings=settings)
+
+
+def format_period(value: str, lang: Lang) -> str:
+    """A stored day ("2026-11-12") or period ("2026-11-23/2026-11-26") as words, by Babel
+    through bot.formatting: "12 nov. 2026", "23-26 nov. 2026" (with an en dash)."""
+    from ..formatting import day_text, period_text
+
+    first, _, last = value.partition("/")
+    start = date.fromisoformat(first)
+    if not last or last == first:
+        return day_text(start, lang)
+    return period_text(start, date.fromisoformat(last), lang)
+
+
+ISO_PERIOD = re.compile(r"^\d{4}-\d{2}-\d{2}(?:/\d{4}-\d{2}-\d{2})?$")
+"""A stored past day or period (ISO 8601 date, or interval of two dates)."""
+
+
+def period_value(period: tuple[date, date]) -> str:
+    """How a past day or period is stored: "2026-11-12", or "2026-11-23/2026-11-26" (ISO 8601)."""
+    first, last = period
+    return first.isoformat() if first == last else f"{first.isoformat()}/{last.isoformat()}"

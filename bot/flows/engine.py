@@ -223,6 +223,10 @@ def _understood(
     if isinstance(step, TextStep) and step.reads_date and value != raw.strip():
         shown = display_value(playbook, step, value, lang)
         return [Say(fill(ui.in_(lang).date_understood, {"date": shown}))]
+    options = {option.id for option in step.options} if isinstance(step, ChoiceStep) else set()
+    if isinstance(step, ChoiceStep) and step.or_past_date and value not in options:
+        shown = display_value(playbook, step, value, lang)
+        return [Say(fill(ui.in_(lang).past_date_understood, {"date": shown}))]
     return []
 
 

@@ -225,6 +225,10 @@ class ChoiceStep(StepBase):
     prompt: Localized
     options: list[Option]
     sets_language: bool = False
+    or_past_date: bool = False
+    """Besides its options, a day or period in the past typed in words ("le 12 novembre",
+    "lundi dernier", "cette semaine") is stored as the ISO date or interval it meant, at the
+    moment it was said ("2026-11-12", "2026-11-23/2026-11-26"); other text is asked again."""
 
 
 class MultiChoiceStep(StepBase):
@@ -446,6 +450,8 @@ class UiFields(Frozen, Generic[T]):
     timezone_confirmed: T
     number_ambiguous: T
     date_understood: T
+    past_date_understood: T
+    invalid_choice_or_past_date: T
     unknown_command: T
     amend_after_end: T
     back_to_reflection: T
@@ -487,6 +493,7 @@ class UiFields(Frozen, Generic[T]):
     forget_button: T
     forgotten: T
     forgotten_pending: T
+    forgotten_on_disk: T
     share_past_title: T
     share_past_line: T
     share_past_all_button: T
@@ -541,6 +548,11 @@ class UiFields(Frozen, Generic[T]):
     home_settings: T
     settings_summary: T
     coach_welcome: T
+    coach_zone_question: T
+    coach_zone_current: T
+    coach_zone_set: T
+    coach_zone_default: T
+    coach_zone_unknown: T
     checkin_schedule_on: T
     checkin_days_daily: T
     checkin_days_weekdays: T

@@ -65,6 +65,11 @@ def display_value(playbook: Playbook, step: Step, value: AnswerValue, lang: Lang
     ("3,5" in French, never "3.0")."""
     if value is None:
         return playbook.ui.in_(lang).skipped
+    if isinstance(step, ChoiceStep) and step.or_past_date and isinstance(value, str):
+        from .dates import ISO_PERIOD, format_period
+
+        if ISO_PERIOD.match(value):
+            return format_period(value, lang)
     if isinstance(step, ChoiceStep | MultiChoiceStep):
         labels = {option.id: option.label.get(lang) for option in step.options}
         if isinstance(value, list):

@@ -65,6 +65,7 @@ def register(
         "feedback": coach.feedback,
         "notify": coach.notify,
         "web": coach.web_view,
+        "zone": coach.zone,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private & new_message))

@@ -10,7 +10,6 @@ from ..charts import ChartTexts
 from ..checkins.service import SETUP, CheckinService
 from ..conversation import REFLECTION
 from ..flows.model import Lang, UiTexts
-from ..flows.text import fill
 from .callbacks import ButtonData
 from .drawn import mood_chart_field
 from .manager import Context, ManagerHandlers
@@ -61,11 +60,7 @@ class CheckinHandlers:
             progress.end,
             "progress.png",
         )
-        average = "-" if progress.average is None else f"{progress.average:.1f}"
-        caption = fill(
-            ui.in_(lang).progress_summary,
-            {"count": str(len(progress.moods)), "average": average, "streak": str(progress.streak)},
-        )
+        caption = progress.summary(ui.in_(lang), lang)
         view.photo(chart, caption, "progress.png")
         log.info("checkin.progress_queued user=%s", view.user.id)
 

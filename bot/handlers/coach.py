@@ -19,10 +19,11 @@ from ..charts import ReflectionScores
 from ..coach.markdown import transcript_markdown
 from ..coach.service import CoachService, Delivery, ReflectionCard, Transcript
 from ..conversation import Conversation
+from ..days import coach_zone
 from ..delivery.outbox import Storage
 from ..flows.model import Lang
 from ..flows.text import fill
-from ..formatting import day_text
+from ..formatting import count, day_of, day_text
 from ..userkey import UserKey
 from .chat import ChatView
 from .checkins import chart_texts
@@ -83,12 +84,16 @@ class CoachHandlers:
             view.text(view.ui.in_(view.lang).coach_no_managers)
             return
         spans = [Span(view.ui.in_(view.lang).coach_managers_title, "b")]
+        db = self.coach.db
         for manager, trend in lines:
             values = {
                 "number": str(manager.link_id),
                 "name": manager.name or f"#{manager.manager_id}",
-                "last_seen": manager.last_seen_at[:10],
-                "count": str(manager.reflections),
+                "last_seen": day_text(
+                    day_of(manager.last_seen_at, coach_zone(db, view.user.id, manager.manager_id)),
+                    view.lang,
+                ),
+                "count": count(manager.reflections, "reflection", view.lang),
                 "trend": trend,
             }
             spans += [Span("\n"), Span(fill(view.ui.in_(view.lang).coach_manager_line, values))]
@@ -188,6 +193,14 @@ class CoachHandlers:
         self.coach.set_notify(view.user, choice == "on")
         view.text(getattr(view.ui, f"coach_notify_{choice}").get(view.lang))
 
+    async def zone(self, update: Update, context: Context) -> None:
+        """/zone: the time zone the coach reads times in; /zone Montréal to choose one,
+        /zone manager for each manager's own (the default)."""
+        view = await self._coach_view(update, context, ask_zone=False)
+        if view is None:
+            return
+        view.text(self.coach.zone_command(view.user, " ".join(context.args or [])))
+
     async def web_view(self, update: Update, context: Context) -> None:
         """/web: a one-time link to the web view (10 minutes); /web logout: end every session."""
         view = await self._coach_view(update, context)
@@ -213,7 +226,9 @@ class CoachHandlers:
 
     # --- internals -----------------------------------------------------------------------------
 
-    async def _coach_view(self, update: Update, context: Context) -> ChatView | None:
+    async def _coach_view(
+        self, update: Update, context: Context, ask_zone: bool = True
+    ) -> ChatView | None:
         view = await self.manager.view_for(update, context)
         if not self.coach.is_coach(view.user):
             log.info("coach.refused_not_coach user=%s", view.user.id)
@@ -223,6 +238,9 @@ class CoachHandlers:
             # A coach who had never opened the bot at start-up gets their menu now.
             self.publish_menu(view.storage, self.manager.conversation, view.chat_id)
             self._menus_published.add(view.chat_id)
+        question = self.coach.zone_question(view.user) if ask_zone else None
+        if question is not None:  # once, at their first command, before its answer
+            view.text(question)
         return view
 
     async def _coach_number(

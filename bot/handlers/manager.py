@@ -152,7 +152,7 @@ class ManagerHandlers:
         sharing = self.coach is not None and self.coach.coach_of(view.user) is not None
         for row in sessions:
             summary = json.loads(row.summary or "{}")
-            day = (row.completed_at or row.started_at)[:10]
+            day = self.conversation.session_day_text(row, view.lang)
             private = f" {view.ui.in_(view.lang).history_private}" if row.private else ""
             spans = [Span(f"{day} · {summary.get('title', '')}{private}", "b")]
             for line in summary.get("lines", []):

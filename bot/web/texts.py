@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from ..flows.model import Lang
+from ..formatting import hour_text, short_day
 
 TEXTS: dict[str, dict[Lang, str]] = {
     "site": {"fr": "Rebond · espace coach", "en": "Rebond · coach's view"},
@@ -158,9 +159,9 @@ class Texts:
         return TEXTS[key][self.lang].format(**values)
 
     def day(self, value: date) -> str:
-        """A calendar day as the coach writes it: 26/11/2026 or 2026-11-26."""
-        return value.strftime("%d/%m/%Y" if self.lang == "fr" else "%Y-%m-%d")
+        """A calendar day for a table: 26/11/2026 (Babel, bot.formatting)."""
+        return short_day(value, self.lang, with_year=True)
 
     def moment(self, value: datetime) -> str:
-        """A local date and time: 26/11/2026 09:30 or 2026-11-26 09:30."""
-        return f"{self.day(value.date())} {value:%H:%M}"
+        """A local date and time: 26/11/2026 09:30 (Babel, bot.formatting)."""
+        return f"{self.day(value.date())} {hour_text(value, self.lang)}"
