@@ -25,6 +25,7 @@ from .days import manager_zone
 from .flows import engine
 from .flows.model import LANGUAGES, Lang, Playbook
 from .flows.state import (
+    PAUSE,
     Amend,
     Ask,
     Done,
@@ -218,7 +219,28 @@ class Conversation:
         if playbook is None:
             return self.start(user, state.flow)
         question = engine.ask(playbook, state)
-        return Reply(row.id, (question,) if question else ())
+        shown: tuple[Output, ...] = (question,) if question else ()
+        if state.safety_offered:  # the choice after the safety note still waits
+            shown = (engine.safety_offer(playbook, state.lang), *shown)
+        return Reply(row.id, shown)
+
+    def after_safety(self, user: User, choice: str) -> Reply:
+        """The manager's choice after the safety note (PAUSE or GO_ON): pause the session with
+        "paused", or show its question again; the waiting choice is cleared either way."""
+        current = self.current(user)
+        lang = self.language(user)
+        if current is None:
+            paused = Say(self.playbook.ui.in_(lang).paused)
+            return Reply(None, (paused,) if choice == PAUSE else ())
+        row, state = current
+        if state.safety_offered:
+            chosen = state.model_copy(update={"safety_offered": False})
+            repository.set_session_state(self.db, row.id, chosen.model_dump_json(), self._now())
+        log.info("flow.safety_choice user=%s session=%s choice=%s", user.id, row.id, choice)
+        if choice == PAUSE:
+            self.pause(user)
+            return Reply(row.id, (Say(self.playbook.ui.in_(lang).paused),))
+        return self.resume(user)
 
     def focus(self, user: User, session_id: int) -> Reply:
         """Switch the user's input to another of their open sessions and show its question."""
@@ -281,6 +303,9 @@ class Conversation:
         playbook = self._playbook_for(state)
         if playbook is None:
             return self.start(user, state.flow)
+        choice = engine.safety_choice(playbook, state, event)
+        if choice is not None:
+            return self.after_safety(user, choice)
         new_state, outputs = engine.advance(playbook, state, event, self.clock())
         if isinstance(event, Restart):
             return self._restart(user, row, new_state, outputs)

@@ -55,7 +55,7 @@ from .state import (
     Submit,
     Toggle,
 )
-from .text import display_value, fill, placeholders
+from .text import display_value, fill, normalise, placeholders
 from .timezones import place, utc_offset
 
 COMMAND = re.compile(r"^\s*/[A-Za-z]")
@@ -120,7 +120,33 @@ def advance(
         # Someone in distress is not told first that their answer was malformed: the note and
         # the offer come, then the question again.
         outputs = tuple(output for output in outputs if not isinstance(output, Invalid))
+    if notes:
+        new_state = new_state.model_copy(update={"safety_offered": True})
+    elif new_state.safety_offered and new_state is not state:
+        new_state = new_state.model_copy(update={"safety_offered": False})  # answered: went on
     return new_state, (*notes, *outputs)
+
+
+def safety_choice(playbook: Playbook, state: SessionState, event: Event) -> str | None:
+    """PAUSE or GO_ON when the state waits on the safety offer and the event chooses one (its
+    button, or its words typed); None otherwise."""
+    if not state.safety_offered:
+        return None
+    if isinstance(event, Pick) and event.option in (PAUSE, GO_ON):
+        return event.option
+    if isinstance(event, Answer):
+        offer, typed = playbook.safety.offer, normalise(event.text)
+        for choice, label in ((PAUSE, offer.pause), (GO_ON, offer.go_on)):
+            if typed in (normalise(label.fr), normalise(label.en)):
+                return choice
+    return None
+
+
+def safety_offer(playbook: Playbook, lang: Lang) -> SafetyOffer:
+    """The choice after the safety note: pause here, or go on."""
+    offer = playbook.safety.offer
+    options = (Choice(PAUSE, offer.pause.get(lang)), Choice(GO_ON, offer.go_on.get(lang)))
+    return SafetyOffer(offer.prompt.get(lang), options)
 
 
 def safety_outputs(playbook: Playbook, event: Event, lang: Lang) -> tuple[Output, ...]:
@@ -131,9 +157,7 @@ def safety_outputs(playbook: Playbook, event: Event, lang: Lang) -> tuple[Output
     safety = playbook.safety
     if not safety.matcher.matches(event.text):
         return ()
-    offer = safety.offer
-    options = (Choice(PAUSE, offer.pause.get(lang)), Choice(GO_ON, offer.go_on.get(lang)))
-    return SafetyNote(safety.message.get(lang)), SafetyOffer(offer.prompt.get(lang), options)
+    return SafetyNote(safety.message.get(lang)), safety_offer(playbook, lang)
 
 
 def unknown_command(
@@ -220,7 +244,9 @@ def _understood(
         offset = utc_offset(value, now)
         values = {"text": raw.strip(), "place": place(value, lang), "offset": offset}
         return [Say(fill(ui.in_(lang).timezone_confirmed, values))]
-    if isinstance(step, TextStep) and step.reads_date and value != raw.strip():
+    if isinstance(step, TextStep) and step.reads_date and now is not None and value:
+        if value == raw.strip():  # words no date was read from: kept, and said so
+            return [Say(fill(ui.in_(lang).date_kept_as_text, {"text": raw.strip()}))]
         shown = display_value(playbook, step, value, lang)
         return [Say(fill(ui.in_(lang).date_understood, {"date": shown}))]
     return []

@@ -445,7 +445,11 @@ class UiFields(Frozen, Generic[T]):
     timezone_ambiguous: T
     timezone_confirmed: T
     number_ambiguous: T
+    option_ambiguous: T
+    telegram_only_command: T
     date_understood: T
+    date_ambiguous: T
+    date_kept_as_text: T
     unknown_command: T
     amend_after_end: T
     back_to_reflection: T
