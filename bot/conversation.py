@@ -193,6 +193,9 @@ class Conversation:
         playbook = self.library.current
         given = inputs if inputs is not None else self.latest_outputs(user)
         state, outputs = engine.start(playbook, flow, self.language(user), given)
+        country = self.country(user)
+        if country is not None:
+            state = state.model_copy(update={"country": country})
         offered = self._offers(user, flow)
         if offered:
             state = state.model_copy(update={"offered": offered})
@@ -265,6 +268,15 @@ class Conversation:
         log.info("flow.cancelled user=%s session=%s", user.id, current[0].id)
         return True
 
+    def country(self, user: User) -> str | None:
+        """The country the user gave once (onboarding's question), for the safety note's
+        helplines; None if never asked."""
+        for row in repository.completed_sessions(self.db, user.id, ONBOARDING):
+            country = SessionState.model_validate_json(row.state).country
+            if country is not None:
+                return country
+        return None
+
     def history(self, user: User) -> list[SessionRow]:
         """The user's finished reflections, newest first."""
         return repository.completed_sessions(self.db, user.id, REFLECTION)
@@ -322,7 +334,7 @@ class Conversation:
         """Text typed or edited when no flow is open is still heard: the safety note, and an
         edit is told it can no longer change anything."""
         lang = self.language(user)
-        outputs = engine.safety_outputs(self.playbook, event, lang)
+        outputs = engine.safety_outputs(self.playbook, event, lang, self.country(user))
         if outputs:
             log.info("flow.safety_note user=%s flow=none", user.id)
         if isinstance(event, Amend):

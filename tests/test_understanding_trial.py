@@ -280,7 +280,7 @@ def test_yes_no_is_numbered_in_the_terminal_and_takes_the_number(db, lang, typed
     conversation = conversation_on(db)
     user = conversation.user("terminal:ann", "ann", lang)
     reply = conversation.start(user, "onboarding")
-    choose_lang = "1" if lang == "fr" else "2"
+    choose_lang = "1" if lang == "fr" else "2\n1"  # in English, the country (refs #9) too
     out = terminal(conversation, f"{choose_lang}\n{typed}\n")
     assert f"  1. {PLAYBOOK.ui.yes.get(lang)}\n  2. {PLAYBOOK.ui.no.get(lang)}" in out
     answers = repository.answers_for(db, reply.session_id)
@@ -324,3 +324,56 @@ def test_the_place_index_is_warmed_in_a_daemon_thread():
     assert thread.daemon and thread.name == "rebond-places-warm-up"
     thread.join(60)
     assert not thread.is_alive() and _build_cities.cache_info().currsize == 1
+
+
+@pytest.mark.parametrize(
+    ("country", "number", "not_said"), [("gb", "116 123", "3114"), ("us", "988", "3114")]
+)
+def test_an_english_speaker_is_asked_their_country_once_and_gets_its_helplines(
+    db, country, number, not_said
+):
+    state, outputs = start(PLAYBOOK, "onboarding", "en")
+    state, outputs = advance(PLAYBOOK, state, Pick("en"), MONDAY)
+    assert state.step == "helpline_country"
+    state, _ = advance(PLAYBOOK, state, Pick(country), MONDAY)
+    assert state.country == country
+    _, outputs = advance(PLAYBOOK, state, Answer("I want to die"), MONDAY)
+    note = outputs[0].text
+    assert number in note and not_said not in note and "France" not in note
+
+    conversation = conversation_on(db)
+    user = conversation.user("terminal:ann", "ann", "en")
+    conversation.start(user, "onboarding")
+    label = next(
+        o.label.en
+        for o in PLAYBOOK.flows["onboarding"].step_by_id["helpline_country"].options
+        if o.id == country
+    )
+    for event in (Pick("en"), Answer(label), Pick("yes")):
+        reply = conversation.handle(user, event)
+    assert conversation.session(reply.session_id).flow == "lost_client"  # asked once, not again
+    reply = conversation.handle(user, Answer("I want to die"))
+    assert number in reply.outputs[0].text
+    conversation.cancel(user)
+    reply = conversation.handle(user, Answer("I can't go on"))  # no flow open: still its numbers
+    assert number in reply.outputs[0].text
+
+
+def test_a_french_speaker_is_not_asked_and_keeps_france_s_numbers():
+    state, _ = start(PLAYBOOK, "onboarding", "fr")
+    state, _ = advance(PLAYBOOK, state, Pick("fr"), MONDAY)
+    assert state.step != "helpline_country" and state.country is None
+    _, outputs = advance(PLAYBOOK, state, Answer("je veux mourir"), MONDAY)
+    assert "3114" in outputs[0].text
+
+
+def test_rebond_check_wants_helplines_for_every_country_offered(tmp_path):
+    from bot.flows.loader import PlaybookError, load_playbook
+
+    text = REAL_PLAYBOOK.read_text(encoding="utf-8")
+    broken = text.replace('{id: ch, label: {fr: "Suisse"', '{id: de, label: {fr: "Suisse"', 1)
+    assert broken != text
+    path = tmp_path / "playbook.yaml"
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(PlaybookError, match="no helplines for 'de'"):
+        load_playbook(path)

@@ -106,7 +106,7 @@ def advance(
     a time zone's confirmation gives its offset at that moment. Without it, neither happens.
     """
     ui = playbook.ui
-    notes = safety_outputs(playbook, event, state.lang)
+    notes = safety_outputs(playbook, event, state.lang, state.country)
     if state.step is None:
         if isinstance(event, Restart):
             return _restart(playbook, state)
@@ -149,15 +149,28 @@ def safety_offer(playbook: Playbook, lang: Lang) -> SafetyOffer:
     return SafetyOffer(offer.prompt.get(lang), options)
 
 
-def safety_outputs(playbook: Playbook, event: Event, lang: Lang) -> tuple[Output, ...]:
-    """The safety note and the pause-or-go-on offer when the text an event carries (typed or
-    edited, at any question or none) signals distress; nothing otherwise."""
+def safety_outputs(
+    playbook: Playbook, event: Event, lang: Lang, country: str | None = None
+) -> tuple[Output, ...]:
+    """The safety note (with the helplines of `country` when known) and the pause-or-go-on
+    offer when the text an event carries (typed or edited, at any question or none) signals
+    distress; nothing otherwise."""
     if not isinstance(event, Answer | Amend):
         return ()  # buttons carry the playbook's own option ids, never the manager's words
     safety = playbook.safety
     if not safety.matcher.matches(event.text):
         return ()
-    return SafetyNote(safety.message.get(lang)), safety_offer(playbook, lang)
+    return SafetyNote(safety_message(playbook, lang, country)), safety_offer(playbook, lang)
+
+
+def safety_message(playbook: Playbook, lang: Lang, country: str | None) -> str:
+    """The safety note: with the helplines of `country` when the playbook has them, else the
+    note that gives France's numbers and says so."""
+    safety = playbook.safety
+    helplines = safety.helplines.get(country or "")
+    if helplines is None or safety.local_message is None:
+        return safety.message.get(lang)
+    return fill(safety.local_message.get(lang), {"helplines": helplines.get(lang)})
 
 
 def unknown_command(
@@ -316,6 +329,9 @@ def _record(
     if isinstance(step, ChoiceStep) and step.sets_language and value in ("fr", "en"):
         lang = "fr" if value == "fr" else "en"
         outputs.append(LanguageChanged(lang))
+    country = state.country
+    if isinstance(step, ChoiceStep) and step.sets_country and isinstance(value, str):
+        country = value
     answers = {**state.answers, step.id: value}
     moved = state.model_copy(
         update={
@@ -323,6 +339,7 @@ def _record(
             "history": (*state.history, step.id),
             "lang": lang,
             "selection": (),
+            "country": country,
         }
     )
     return _enter(playbook, flow, moved, next_step(flow, step, answers), outputs)
@@ -511,6 +528,7 @@ def _restart(playbook: Playbook, state: SessionState) -> Result:
         turn=state.turn,
         inputs=state.inputs,
         offered=state.offered,
+        country=state.country,
     )
     return _enter(
         playbook, flow, fresh, flow.first_step, [Say(playbook.ui.in_(state.lang).restarted)]

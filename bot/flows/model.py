@@ -225,6 +225,9 @@ class ChoiceStep(StepBase):
     prompt: Localized
     options: list[Option]
     sets_language: bool = False
+    sets_country: bool = False
+    """The answer is the manager's country (lower-case ISO code, or 'other'): the safety note
+    then gives that country's helplines (`safety.helplines`)."""
 
 
 class MultiChoiceStep(StepBase):
@@ -379,6 +382,11 @@ class Safety(Frozen):
     keywords: dict[Lang, list[str]]
     exclusions: dict[Lang, list[str]] = {}
     message: Localized
+    """The note when the manager's country is not known (it names France's numbers as such)."""
+    local_message: Localized | None = None
+    """The note for a manager whose country is known: `{helplines}` stands for its numbers."""
+    helplines: dict[str, Localized] = {}
+    """By lower-case ISO country code (and 'other'): the numbers to call there, both languages."""
     offer: SafetyOffer
 
     @cached_property
