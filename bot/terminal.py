@@ -3,10 +3,12 @@
 Usage:
     rebond chat [--db PATH] [--lang fr|en] [--user NAME] [--flow ID]
 
-Choices are numbered (type the number or the option's words), scales take a number. /back,
-/skip, /restart, /pause, /cancel, /home, /commitments, /quit, /history, /progress, /language and
-/help work; /checkin shows the schedule and says that check-ins come through Telegram or
-`rebond checkin`; any other /command is refused with the list, and never taken as an answer.
+Choices are numbered (type the number or the option's words; yes/no too: 1 yes, 2 no), scales
+take a number. /reflect, /resume, /start, /back, /skip, /restart, /pause, /cancel, /home,
+/commitments, /quit, /history, /progress, /language and /help work; /checkin shows the schedule
+and says that check-ins come through Telegram or `rebond checkin`; Telegram's sharing and coach
+commands are said to work on Telegram; any other /command is refused with the list, and never
+taken as an answer. The choice after a safety note waits across restarts (it is stored).
 Ctrl-D or Ctrl-C saves and exits, and the next launch resumes at the same question. With nothing
 in progress, the chat opens on the home. Every numbered menu (the home, /cancel's question,
 pause or go on after a safety note, /language) takes the number or the option's words.
