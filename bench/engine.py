@@ -89,6 +89,11 @@ def main() -> int:
     stored = pairs[len(pairs) // 2][0].model_dump_json()
     parse_state = median_seconds(lambda: SessionState.model_validate_json(stored), args.rounds)
     advance_median = statistics.median(per_event)
+    typed = [event.text for _, event in pairs if isinstance(event, Answer)]
+    matcher = playbook.safety.matcher
+    safety_check = statistics.median(
+        median_seconds(lambda t=text: matcher.matches(t), args.rounds) for text in typed
+    )
 
     print(f"playbook: {PLAYBOOK_PATH.relative_to(ROOT)} ({len(text):,} chars)")
     print(
@@ -100,6 +105,10 @@ def main() -> int:
         f"reflection (slowest event {max(per_event) * 1e6:.1f} us) (goal < 50 us); "
         f"baseline parse of one stored state: {parse_state * 1e6:.1f} us; "
         f"ratio {advance_median / parse_state:.2f}x"
+    )
+    print(
+        f"safety net: median {safety_check * 1e6:.1f} us per typed answer ({len(typed)} of the "
+        f"events), {safety_check / advance_median:.0%} of the median advance"
     )
     ok = load < 0.1 and advance_median < 50e-6
     print("goals met" if ok else "GOALS NOT MET")

@@ -60,10 +60,12 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     from .app import run_telegram
     from .bootstrap import build_services, open_storage
+    from .startup import warm_places
 
     db = open_storage(settings)
     try:
         services = build_services(settings, db)
+        warm_places()
         return run_telegram(settings, services, web_side(settings, services))
     finally:
         db.close()
@@ -90,11 +92,13 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     """The guided reflection in the terminal."""
     from .bootstrap import build_services, open_storage
     from .playbooks import for_terminal
+    from .startup import warm_places
     from .terminal import ChatOptions, run_chat
 
     db = open_storage(settings)
     try:
         services = build_services(settings, db)
+        warm_places()
         services.conversation.library.use_variant(for_terminal)
         user = getattr(args, "user", None) or _local_user_name()
         options = ChatOptions(
@@ -109,11 +113,13 @@ def cmd_checkin(settings: Settings, args: argparse.Namespace) -> int:
     """Today's check-in in the terminal, on the local database."""
     from .bootstrap import build_services, open_storage
     from .playbooks import for_terminal
+    from .startup import warm_places
     from .terminal import ChatOptions, run_chat
 
     db = open_storage(settings)
     try:
         services = build_services(settings, db)
+        warm_places()
         services.conversation.library.use_variant(for_terminal)
         name = args.user or _local_user_name()
         user = services.conversation.user(UserKey.terminal(name), name)

@@ -25,6 +25,7 @@ from .days import manager_zone
 from .flows import engine
 from .flows.model import LANGUAGES, Lang, Playbook
 from .flows.state import (
+    PAUSE,
     Amend,
     Ask,
     Done,
@@ -192,6 +193,9 @@ class Conversation:
         playbook = self.library.current
         given = inputs if inputs is not None else self.latest_outputs(user)
         state, outputs = engine.start(playbook, flow, self.language(user), given)
+        country = self.country(user)
+        if country is not None:
+            state = state.model_copy(update={"country": country})
         offered = self._offers(user, flow)
         if offered:
             state = state.model_copy(update={"offered": offered})
@@ -218,7 +222,28 @@ class Conversation:
         if playbook is None:
             return self.start(user, state.flow)
         question = engine.ask(playbook, state)
-        return Reply(row.id, (question,) if question else ())
+        shown: tuple[Output, ...] = (question,) if question else ()
+        if state.safety_offered:  # the choice after the safety note still waits
+            shown = (engine.safety_offer(playbook, state.lang), *shown)
+        return Reply(row.id, shown)
+
+    def after_safety(self, user: User, choice: str) -> Reply:
+        """The manager's choice after the safety note (PAUSE or GO_ON): pause the session with
+        "paused", or show its question again; the waiting choice is cleared either way."""
+        current = self.current(user)
+        lang = self.language(user)
+        if current is None:
+            paused = Say(self.playbook.ui.in_(lang).paused)
+            return Reply(None, (paused,) if choice == PAUSE else ())
+        row, state = current
+        if state.safety_offered:
+            chosen = state.model_copy(update={"safety_offered": False})
+            repository.set_session_state(self.db, row.id, chosen.model_dump_json(), self._now())
+        log.info("flow.safety_choice user=%s session=%s choice=%s", user.id, row.id, choice)
+        if choice == PAUSE:
+            self.pause(user)
+            return Reply(row.id, (Say(self.playbook.ui.in_(lang).paused),))
+        return self.resume(user)
 
     def focus(self, user: User, session_id: int) -> Reply:
         """Switch the user's input to another of their open sessions and show its question."""
@@ -242,6 +267,15 @@ class Conversation:
         repository.set_session_status(self.db, current[0].id, "abandoned", now=self._now())
         log.info("flow.cancelled user=%s session=%s", user.id, current[0].id)
         return True
+
+    def country(self, user: User) -> str | None:
+        """The country the user gave once (onboarding's question), for the safety note's
+        helplines; None if never asked."""
+        for row in repository.completed_sessions(self.db, user.id, ONBOARDING):
+            country = SessionState.model_validate_json(row.state).country
+            if country is not None:
+                return country
+        return None
 
     def history(self, user: User) -> list[SessionRow]:
         """The user's finished reflections, newest first."""
@@ -281,6 +315,9 @@ class Conversation:
         playbook = self._playbook_for(state)
         if playbook is None:
             return self.start(user, state.flow)
+        choice = engine.safety_choice(playbook, state, event)
+        if choice is not None:
+            return self.after_safety(user, choice)
         new_state, outputs = engine.advance(playbook, state, event, self.clock())
         if isinstance(event, Restart):
             return self._restart(user, row, new_state, outputs)
@@ -297,7 +334,7 @@ class Conversation:
         """Text typed or edited when no flow is open is still heard: the safety note, and an
         edit is told it can no longer change anything."""
         lang = self.language(user)
-        outputs = engine.safety_outputs(self.playbook, event, lang)
+        outputs = engine.safety_outputs(self.playbook, event, lang, self.country(user))
         if outputs:
             log.info("flow.safety_note user=%s flow=none", user.id)
         if isinstance(event, Amend):

@@ -7,6 +7,7 @@ with a traceback (settings and the database are reported the same way).
 from __future__ import annotations
 
 import errno
+import threading
 
 
 class StartupError(Exception):
@@ -25,3 +26,13 @@ def port_in_use(host: str, port: int, error: OSError) -> StartupError | None:
         "server): stop it, or set REBOND_WEBHOOK_PORT to a free port and point the reverse "
         "proxy at it"
     )
+
+
+def warm_places() -> threading.Thread:
+    """Build the time-zone place index (GeoNames' 34,000 cities: 2-6 s) in a daemon thread, so
+    that neither the event loop nor the first manager to type a city waits for it."""
+    from .flows.timezones import warm
+
+    thread = threading.Thread(target=warm, name="rebond-places-warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -3,10 +3,12 @@
 Usage:
     rebond chat [--db PATH] [--lang fr|en] [--user NAME] [--flow ID]
 
-Choices are numbered (type the number or the option's words), scales take a number. /back,
-/skip, /restart, /pause, /cancel, /home, /commitments, /quit, /history, /progress, /language and
-/help work; /checkin shows the schedule and says that check-ins come through Telegram or
-`rebond checkin`; any other /command is refused with the list, and never taken as an answer.
+Choices are numbered (type the number or the option's words; yes/no too: 1 yes, 2 no), scales
+take a number. /reflect, /resume, /start, /back, /skip, /restart, /pause, /cancel, /home,
+/commitments, /quit, /history, /progress, /language and /help work; /checkin shows the schedule
+and says that check-ins come through Telegram or `rebond checkin`; Telegram's sharing and coach
+commands are said to work on Telegram; any other /command is refused with the list, and never
+taken as an answer. The choice after a safety note waits across restarts (it is stored).
 Ctrl-D or Ctrl-C saves and exits, and the next launch resumes at the same question. With nothing
 in progress, the chat opens on the home. Every numbered menu (the home, /cancel's question,
 pause or go on after a safety note, /language) takes the number or the option's words.
@@ -28,6 +30,7 @@ from storage.repository import User
 
 from .checkins.service import SETUP
 from .conversation import ONBOARDING, REFLECTION, Conversation, Reply
+from .flows.contract import COACH_COMMANDS, REQUIRED_COMMANDS
 from .flows.engine import SKIP_OPTION, unknown_command
 from .flows.model import LANGUAGES, Lang, UiTexts
 from .flows.numbers import MAX_NUMBER_CHARACTERS
@@ -60,6 +63,9 @@ if TYPE_CHECKING:
 
 COMMANDS: dict[str, Event] = {"/back": Back(), "/skip": Skip(), "/restart": Restart()}
 TERMINAL_COMMANDS = (
+    "/start",
+    "/reflect",
+    "/resume",
     "/back",
     "/skip",
     "/restart",
@@ -75,7 +81,14 @@ TERMINAL_COMMANDS = (
     "/team",
     "/help",
 )
-"""The commands the terminal knows (the Telegram-only ones, like /share, are refused here)."""
+"""The commands the terminal runs (Telegram's others are answered with TELEGRAM_ONLY)."""
+TELEGRAM_ONLY = tuple(
+    f"/{name}"
+    for name in (*REQUIRED_COMMANDS, *COACH_COMMANDS)
+    if f"/{name}" not in TERMINAL_COMMANDS
+)
+"""Telegram's commands that make no sense here (sharing with a coach, the coach's own): the
+terminal says they work on Telegram rather than call them unknown."""
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 PICKED_BY_NUMBER = frozenset({"time", "timezone"})
 """Question kinds whose numbered options are picked by number ("2" is not 02:00 there)."""
@@ -135,8 +148,6 @@ def render_question(ask: Ask, ui: UiTexts, lang: Lang) -> str:
     parts.append(ask.prompt)
     if ask.kind == "scale":
         parts.append(f"({ask.options[0].id}-{ask.options[-1].id})")
-    elif ask.kind == "yes_no":
-        parts.append(" / ".join(option.label for option in ask.options))
     elif ask.options:
         for number, option in enumerate(ask.options, start=1):
             parts.append(f"  {number}. {option.label}")
@@ -175,6 +186,9 @@ class TerminalChat:
         self.menu: tuple[tuple[Choice, ...], Action] | None = None
         """The one numbered menu waiting for a choice (the home, /cancel's question, pause or go
         on, a language), and what choosing does."""
+        self.shown: Ask | None = None
+        """The question last shown, with the options it was shown with (the places or dates a
+        typed answer may mean replace the usual ones): a number typed picks among those."""
 
     @property
     def ui(self) -> UiTexts:
@@ -272,7 +286,7 @@ class TerminalChat:
                 self.menu = waiting  # a command that leads nowhere else: the menu still waits
             return reply
         question = self.conversation.resume(user).question
-        picked = _picked_by_number(question, line) if question is not None else None
+        picked = _picked_by_number(question, line, self.shown) if question is not None else None
         if picked is not None:
             return self.conversation.handle(user, Pick(picked))
         return self.conversation.handle(user, Answer(line))
@@ -299,6 +313,12 @@ class TerminalChat:
             self._say(self._progress(user, lang))
         elif command == "/checkin":  # without the services: no schedule to show
             self._say(self.ui.in_(lang).checkin_terminal)
+        elif command in ("/reflect", "/start"):
+            return self._reflect(user, lang, fresh=command == "/reflect")
+        elif command == "/resume":
+            return self._resume(user, lang)
+        elif command in TELEGRAM_ONLY:
+            self._say("! " + fill(self.ui.in_(lang).telegram_only_command, {"command": command}))
         elif command == "/language":
             options = tuple(Choice(code, LANGUAGE_NAMES[code]) for code in LANGUAGES)
             self._say(render_menu(self.ui.in_(lang).language_prompt, options))
@@ -308,6 +328,49 @@ class TerminalChat:
             playbook = self.conversation.playbook
             self._say("! " + unknown_command(playbook, command, lang, TERMINAL_COMMANDS))
         return self.conversation.resume(user)
+
+    def _reflect(self, user: User, lang: Lang, fresh: bool) -> Reply:
+        """/reflect: a new reflection, or resume-or-restart when one is open; /start: where
+        the manager left off (the home when nothing is open), as the chat's opening does."""
+        session = self.conversation.open_session(user, REFLECTION)
+        if not fresh:
+            reply = self.conversation.resume(user)
+            if reply.question is not None:
+                return reply
+            if session is None and self.services is not None and user.onboarded_at:
+                return self._home(user)
+        if session is None:
+            flow = REFLECTION if user.onboarded_at or fresh else ONBOARDING
+            return self.conversation.start(user, flow)
+        options = (
+            Choice("resume", self.ui.in_(lang).resume_button),
+            Choice("restart", self.ui.in_(lang).restart_button),
+        )
+        self._say(render_menu(self.ui.in_(lang).reflection_in_progress, options))
+        self.menu = (options, self._resume_or_restart)
+        return Reply(None, ())
+
+    def _resume_or_restart(self, user: User, chosen: Choice) -> Reply | None:
+        session = self.conversation.open_session(user, REFLECTION)
+        if session is None:
+            return self.conversation.start(user, REFLECTION)
+        self.conversation.focus(user, session.id)
+        if chosen.id == "restart":
+            return self.conversation.handle(user, Restart())
+        return self.conversation.resume(user)
+
+    def _resume(self, user: User, lang: Lang) -> Reply:
+        """/resume: the question in progress again (a paused reflection included)."""
+        reply = self.conversation.resume(user)
+        if reply.question is None:
+            session = self.conversation.open_session(user, REFLECTION)
+            if session is not None:
+                reply = self.conversation.focus(user, session.id)
+        if reply.question is None:
+            self._say(self.ui.in_(lang).nothing_in_progress)
+        else:
+            self._say(self.ui.in_(lang).resumed)
+        return reply
 
     def _choose(self, user: User, line: str) -> Reply | None:
         """The option of the waiting menu typed by number or by its words."""
@@ -324,11 +387,11 @@ class TerminalChat:
         return action(user, chosen)
 
     def _after_safety(self, user: User, chosen: Choice) -> Reply | None:
+        reply = self.conversation.after_safety(user, chosen.id)
         if chosen.id == PAUSE:
-            self.conversation.pause(user)
-            self._say(self.ui.in_(self._lang(user)).paused)
+            self._show(reply, user)
             return None
-        return self.conversation.resume(user)
+        return reply
 
     def _set_language(self, user: User, chosen: Choice) -> Reply | None:
         lang: Lang = "en" if chosen.id == "en" else "fr"
@@ -485,6 +548,8 @@ class TerminalChat:
         lang = self._lang(self.conversation.user(user.key))
         offer = next((o for o in reply.outputs if isinstance(o, SafetyOffer)), None)
         for output in reply.outputs:
+            if isinstance(output, Ask):
+                self.shown = output
             if offer is not None and isinstance(output, Ask):
                 continue  # the question comes back once the manager chose to go on
             text = render(output, self.ui, lang)
@@ -520,9 +585,15 @@ def _numbered(options: tuple[Choice, ...], line: str) -> Choice | None:
     return options[index - 1] if 1 <= index <= len(options) else None
 
 
-def _picked_by_number(question: Ask, line: str) -> str | None:
-    """The option id a number typed at a question picks: the numbered skip choice after the
-    options, or an option of a question whose numbers are not answers (times, zones)."""
+def _picked_by_number(question: Ask, line: str, shown: Ask | None = None) -> str | None:
+    """The option id a number typed at a question picks: one of the choices shown instead of
+    the usual options (the places or dates a typed answer may mean), the numbered skip choice
+    after the options, or an option of a question whose numbers are not answers (times, zones)."""
+    offered = shown is not None and (shown.step, shown.turn) == (question.step, question.turn)
+    if offered and shown is not None and shown.options != question.options:
+        chosen = _numbered(shown.options, line)
+        if chosen is not None:
+            return chosen.id
     skip_number = str(len(question.options) + 1)
     if question.options and question.skip is not None and line.strip() == skip_number:
         return SKIP_OPTION

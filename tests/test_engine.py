@@ -564,7 +564,7 @@ def test_time_and_timezone_steps_by_button_or_typed(make_playbook):
     state, outputs = advance(playbook, state, Pick("0830"))
     assert [(o.id, o.label) for o in last_ask(list(outputs)).options] == [
         ("z0", "Paris"),
-        ("z1", "Montreal"),
+        ("z1", "Montréal"),
     ]
     typed, _ = advance(playbook, state, Answer("New York"))
     assert typed.answers["zone"] == "America/New_York"
@@ -572,7 +572,7 @@ def test_time_and_timezone_steps_by_button_or_typed(make_playbook):
     assert after is state and outputs[0] == Invalid("Fuseau ?")
     state, outputs = advance(playbook, state, Pick("z1"))
     assert state.answers == {"at": "08:30", "zone": "America/Montreal"}
-    assert outputs[1] == Say("À 08:30, heure de Montreal.")
+    assert outputs[1] == Say("À 08:30, heure de Montréal.")
 
 
 def test_an_empty_line_passes_an_optional_question(playbook: Playbook):

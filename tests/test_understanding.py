@@ -106,7 +106,9 @@ def test_a_refused_answer_is_checked_too():
     state = at_client()
     long = "je veux mourir " + "x" * 100
     after, outputs = advance(PLAYBOOK, state, Answer(long), NOW)
-    assert after is state and isinstance(outputs[0], SafetyNote)
+    assert isinstance(outputs[0], SafetyNote)
+    # nothing answered; only the choice after the note now waits (refs #9: kept across restarts)
+    assert after.safety_offered and after.model_copy(update={"safety_offered": False}) == state
     assert isinstance(outputs[1], SafetyOffer) and isinstance(outputs[-1], Ask)
     assert not any(isinstance(o, Invalid) for o in outputs)  # no correction before the note
 

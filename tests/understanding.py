@@ -14,14 +14,17 @@ import yaml
 from bot.flows.answers import Rejected, parse_text
 from bot.flows.loader import load_playbook
 from bot.flows.model import (
+    ChoiceStep,
     InputStep,
     Localized,
     NumberStep,
+    Option,
     Playbook,
     ScaleStep,
     TextStep,
     TimeStep,
     TimezoneStep,
+    YesNoStep,
 )
 from bot.flows.validate import REQUIRED_FLOWS
 
@@ -38,6 +41,30 @@ STEPS: dict[str, InputStep] = {
     "time": TimeStep(id="t", type="time", prompt=_PROMPT),
     "zone": TimezoneStep(id="z", type="timezone", prompt=_PROMPT),
     "date": TextStep(id="d", type="text", prompt=_PROMPT, max_length=80, reads_date=True),
+    "yes_no": YesNoStep(id="y", type="yes_no", prompt=_PROMPT),
+    "range": ChoiceStep(
+        id="r",
+        type="choice",
+        prompt=_PROMPT,
+        options=[
+            Option(id="r0_5", label=Localized(fr="0-5", en="0-5")),
+            Option(id="r6_10", label=Localized(fr="6-10", en="6-10")),
+            Option(id="r11_20", label=Localized(fr="11-20", en="11-20")),
+            Option(id="r_more", label=Localized(fr="Plus de 20", en="More than 20")),
+        ],
+    ),
+    "share": ChoiceStep(
+        id="s",
+        type="choice",
+        prompt=_PROMPT,
+        options=[
+            Option(id="under_10", label=Localized(fr="Moins de 10 %", en="Under 10%")),
+            Option(id="10_25", label=Localized(fr="De 10 à 25 %", en="10 to 25%")),
+            Option(id="25_50", label=Localized(fr="De 25 à 50 %", en="25 to 50%")),
+            Option(id="over_50", label=Localized(fr="Plus de 50 %", en="Over 50%")),
+            Option(id="unknown", label=Localized(fr="Je ne sais pas", en="I don't know")),
+        ],
+    ),
 }
 
 
@@ -60,7 +87,9 @@ def read(playbook: Playbook, row: dict[str, object]) -> object:
     """What Rebond makes of one row's text: the value, or a Rejected."""
     step = STEPS[str(row["kind"])]
     lang = "en" if row["lang"] == "en" else "fr"
-    return parse_text(playbook.ui, step, str(row["text"]), lang, NOW)
+    said = row.get("said")  # the day it is said, when not the table's Thursday
+    now = NOW if said is None else datetime.combine(said, NOW.timetz())  # type: ignore[arg-type]
+    return parse_text(playbook.ui, step, str(row["text"]), lang, now)
 
 
 def outcome(row: dict[str, object], value: object) -> str:

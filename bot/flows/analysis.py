@@ -102,6 +102,10 @@ def all_texts(playbook: Playbook) -> Iterator[tuple[PathT, Localized]]:
     for name, text in ui_texts(playbook):
         yield ("ui", *name), text
     yield ("safety", "message"), playbook.safety.message
+    if playbook.safety.local_message is not None:
+        yield ("safety", "local_message"), playbook.safety.local_message
+    for country, helplines in playbook.safety.helplines.items():
+        yield ("safety", "helplines", country), helplines
     nudges = playbook.nudges
     yield ("nudges", "text"), nudges.text
     yield ("nudges", "resume_button"), nudges.resume_button

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import regex
 
@@ -24,11 +24,14 @@ from .model import (
     YesNoStep,
 )
 from .numbers import MAX_NUMBER_CHARACTERS, Ambiguous, read_number, read_time
+from .ranges import label_range
 from .text import fill, normalise
 from .timezones import Places, is_known, place, resolve
 
 YES_WORDS = frozenset({"oui", "o", "yes", "y", "ouais", "yep", "ok", "d accord", "sure"})
 NO_WORDS = frozenset({"non", "n", "no", "nope", "pas vraiment"})
+YES_NO_NUMBERS = {"1": True, "2": False}
+"""Yes and no as the terminal numbers them (yes first, as the buttons show them)."""
 _SCALE = re.compile(r"^\s*(-?\d+)\s*/\s*\d+\s*$")
 _LIST_SEPARATORS = re.compile(r"[,;/]+|\s+(?:et|and)\s+")
 _GRAPHEME = regex.compile(r"\X")
@@ -50,12 +53,10 @@ def parse_text(
     if isinstance(step, TextStep):
         return _parse_free_text(ui, step, text, lang, now)
     if isinstance(step, ChoiceStep):
-        option = match_option(step.options, text)
-        if option is None and step.or_past_date and now is not None:
+        chosen = _parse_choice(ui, step, text, lang)
+        if isinstance(chosen, Rejected) and not chosen.choices and step.or_past_date and now:
             return _parse_past_date(ui, step, text, lang, now)
-        if option is None:
-            return Rejected(fill(ui.in_(lang).invalid_choice, {"count": str(len(step.options))}))
-        return option.id
+        return chosen
     if isinstance(step, MultiChoiceStep):
         return _parse_multi(ui, step, text, lang)
     if isinstance(step, ScaleStep):
@@ -79,6 +80,9 @@ def parse_pick(ui: UiTexts, step: InputStep, option: str, lang: Lang) -> AnswerV
         return option == "yes"
     if isinstance(step, ScaleStep):
         return _parse_scale(ui, step, option, lang)
+    if isinstance(step, TextStep) and step.reads_date and option.startswith(DATE_PICK):
+        day = option.removeprefix(DATE_PICK)
+        return day if _is_iso_day(day) else Rejected(ui.in_(lang).button_inactive)
     if isinstance(step, TimeStep):
         times = {time_option_id(t): t for t in step.suggestions}
         return times.get(option) or Rejected(ui.in_(lang).invalid_time)
@@ -96,6 +100,8 @@ def parse_time(text: str) -> str | None:
     return read_time(text)
 
 
+DATE_PICK = "d:"
+"""Prefix of the option id that names a date offered when the words named two (d:2026-12-03)."""
 ZONE_PICK = "tz:"
 """Prefix of the option id that names a time zone offered when a typed place was ambiguous."""
 
@@ -143,6 +149,36 @@ def match_option(options: list[Option], text: str) -> Option | None:
     return None
 
 
+def _parse_choice(ui: UiTexts, step: ChoiceStep, text: str, lang: Lang) -> str | Rejected:
+    """An option by number (as the options are numbered on screen), id or label; else, at
+    options that name ranges ("De 10 à 25 %"), the one whose range holds the number typed
+    ("12", "douze", "12 %"); a bound two ranges share is asked back."""
+    percent = "%" in text and normalise(text).isdigit()  # "3 %" is a share, not option 3
+    option = None if percent else match_option(step.options, text)
+    if option is not None:
+        return option.id
+    ranged = _options_holding(step.options, text, lang)
+    if len(ranged) == 1:
+        return ranged[0].id
+    if ranged:
+        labels = [candidate.label.get(lang) for candidate in ranged]
+        values = {"text": text.strip(), "options": " / ".join(labels)}
+        choices = tuple((candidate.id, candidate.label.get(lang)) for candidate in ranged)
+        return Rejected(fill(ui.in_(lang).option_ambiguous, values), choices)
+    return Rejected(fill(ui.in_(lang).invalid_choice, {"count": str(len(step.options))}))
+
+
+def _options_holding(options: list[Option], text: str, lang: Lang) -> list[Option]:
+    """The options whose label names a range holding the number in `text` ("12 %" too)."""
+    ranges = [(option, label_range(option.label.get(lang))) for option in options]
+    if not any(found is not None for _, found in ranges):
+        return []
+    number = read_number(text.strip().removesuffix("%").strip(), lang, whole=False)
+    if not isinstance(number, float):
+        return []
+    return [option for option, found in ranges if found is not None and found.holds(number)]
+
+
 def _parse_free_text(
     ui: UiTexts, step: TextStep, text: str, lang: Lang, now: datetime | None
 ) -> str | Rejected:
@@ -154,9 +190,16 @@ def _parse_free_text(
         values = {"max": str(step.max_length), "length": str(length)}
         return Rejected(fill(ui.in_(lang).text_too_long, values))
     if step.reads_date and now is not None:
-        from .dates import read_date  # dateparser is slow to import: date questions only
+        from .dates import EitherDate, format_answer_date, read_day  # dateparser is slow to import
 
-        day = read_date(cleaned, lang, now)
+        day = read_day(cleaned, lang, now)
+        if isinstance(day, EitherDate):
+            days = (day.first, day.second)
+            shown = [format_answer_date(one.isoformat(), lang, now.year) for one in days]
+            values = {"text": cleaned, "first": shown[0], "second": shown[1]}
+            ids = [DATE_PICK + one.isoformat() for one in days]
+            choices = tuple(zip(ids, shown, strict=True))
+            return Rejected(fill(ui.in_(lang).date_ambiguous, values), choices)
         if day is not None:
             return day.isoformat()
     return cleaned
@@ -212,6 +255,8 @@ def _parse_scale(ui: UiTexts, step: ScaleStep, text: str, lang: Lang) -> int | R
 
 def _parse_yes_no(ui: UiTexts, text: str, lang: Lang) -> bool | Rejected:
     said = normalise(text)
+    if said in YES_NO_NUMBERS:  # the terminal numbers them: 1. Oui, 2. Non
+        return YES_NO_NUMBERS[said]
     if said in YES_WORDS or said == normalise(ui.in_(lang).yes):
         return True
     if said in NO_WORDS or said == normalise(ui.in_(lang).no):
@@ -233,6 +278,13 @@ def _parse_number(ui: UiTexts, step: NumberStep, text: str, lang: Lang) -> Answe
         bounds = {"min": _plain(step.min), "max": _plain(step.max)}
         return Rejected(fill(ui.in_(lang).number_out_of_range, bounds))
     return int(number) if step.integer else number
+
+
+def _is_iso_day(text: str) -> bool:
+    try:
+        return date.fromisoformat(text).isoformat() == text
+    except ValueError:
+        return False
 
 
 def _plain(number: float) -> str:

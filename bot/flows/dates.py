@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -32,11 +33,15 @@ _MONTH_PART = re.compile(
 _THIS_MONTH_END = frozenset(
     {"fin du mois", "fin de mois", "la fin du mois", "end of the month", "end of month"}
 )
-_NEXT_WEEKDAY_FR = re.compile(
-    r"^(?P<day>lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)"
-    r" prochain$"
-)
 _FR_WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+_EN_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DAY = rf"({'|'.join(_FR_WEEKDAYS + _EN_WEEKDAYS)})"
+_COMING_WEEKDAY = re.compile(rf"^(?:ce |this |this coming |coming )?{_DAY}(?: qui vient)?$")
+_NEXT_WEEKDAY = re.compile(rf"^{_DAY} prochain$|^next {_DAY}$")
+_NEXT_WEEKS_WEEKDAY = re.compile(
+    rf"^{_DAY} (?:de )?(?:la )?semaine prochaine$|^{_DAY} next week$|^next week s? ?{_DAY}$"
+)
+_WEEKDAY_WEEK_AFTER = re.compile(rf"^{_DAY} en huit$|^a week on {_DAY}$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_DATE_WORDS = 6
 """A longer answer is a sentence ("j'appelle Paul lundi"), kept as text rather than guessed."""
@@ -134,8 +139,32 @@ DATE_WORDS = frozenset(
 """Words one of which a date needs, so that other text never pays for dateparser."""
 
 
+@dataclass(frozen=True, slots=True)
+class EitherDate:
+    """Words that name one of two dates ("jeudi prochain" said on a Monday: this week's Thursday
+    or next week's); the bot asks which, the nearer first."""
+
+    first: date
+    second: date
+
+
 def read_date(text: str, lang: Lang, now: datetime) -> date | None:
-    """The calendar date `text` names, counted from `now`; None when it is not (only) a date."""
+    """The calendar date `text` names, counted from `now`; None when it is not (only) a date,
+    or when it may name two dates (see `read_day`)."""
+    found = read_day(text, lang, now)
+    return found if isinstance(found, date) else None
+
+
+def read_day(text: str, lang: Lang, now: datetime) -> date | EitherDate | None:
+    """The calendar date `text` names, counted from `now`, EitherDate when people use the words
+    for two dates, None when it is not (only) a date.
+
+    Weekdays as people mean them: "jeudi", "this Thursday" are the coming one (a week later when
+    said on a Thursday); "jeudi prochain", "next Thursday" are the coming one when it falls in the
+    next calendar week, and either date when it falls in this week (said on a Monday: the 3rd or
+    the 10th?); "jeudi de la semaine prochaine", "Thursday next week" are in the next calendar
+    week; "jeudi en huit" is a week after the coming Thursday.
+    """
     numeric = _NUMERIC.match(text.strip())
     if numeric is not None:
         return _numeric_date(numeric, lang, now.date())
@@ -154,10 +183,9 @@ def read_date(text: str, lang: Lang, now: datetime) -> date | None:
         return _next_day_of_month(today, int(day_only.group(1) or day_only.group(2)))
     if _is_number_word(said):
         return None  # "sept" is seven before it is September
-    weekday = _NEXT_WEEKDAY_FR.match(said)
+    weekday = _weekday(said, today)
     if weekday is not None:
-        wanted = _FR_WEEKDAYS.index(weekday.group("day"))
-        return today + timedelta(days=(wanted - today.weekday() - 1) % 7 + 1)
+        return weekday
     part = _MONTH_PART.match(said)
     if part is not None:
         return _part_of_month(part.group("part"), part.group("month"), lang, now)
@@ -168,6 +196,27 @@ def read_date(text: str, lang: Lang, now: datetime) -> date | None:
         # dateparser keeps a day of this month even when it has passed ("mardi 8")
         found = _add_month(found)
     return found
+
+
+def _weekday(said: str, today: date) -> date | EitherDate | None:
+    """A weekday said with or without "prochain" / "next" / "en huit" (see `read_day`)."""
+    for pattern in (_COMING_WEEKDAY, _NEXT_WEEKDAY, _NEXT_WEEKS_WEEKDAY, _WEEKDAY_WEEK_AFTER):
+        match = pattern.match(said)
+        if match is not None:
+            break
+    else:
+        return None
+    name = next(day for day in match.groups() if day)
+    wanted = _FR_WEEKDAYS.index(name) if name in _FR_WEEKDAYS else _EN_WEEKDAYS.index(name)
+    coming = today + timedelta(days=(wanted - today.weekday() - 1) % 7 + 1)
+    this_week = coming.isocalendar()[:2] == today.isocalendar()[:2]
+    if pattern is _COMING_WEEKDAY:
+        return coming
+    if pattern is _NEXT_WEEKDAY:
+        return EitherDate(coming, coming + timedelta(days=7)) if this_week else coming
+    if pattern is _NEXT_WEEKS_WEEKDAY:
+        return coming + timedelta(days=7) if this_week else coming
+    return today + timedelta(days=(wanted - today.weekday()) % 7 + 7)  # "jeudi en huit"
 
 
 def format_answer_date(value: str, lang: Lang, year: int | None = None) -> str:

@@ -55,7 +55,7 @@ from .state import (
     Submit,
     Toggle,
 )
-from .text import display_value, fill, placeholders
+from .text import display_value, fill, normalise, placeholders
 from .timezones import place, utc_offset
 
 COMMAND = re.compile(r"^\s*/[A-Za-z]")
@@ -106,7 +106,7 @@ def advance(
     a time zone's confirmation gives its offset at that moment. Without it, neither happens.
     """
     ui = playbook.ui
-    notes = safety_outputs(playbook, event, state.lang)
+    notes = safety_outputs(playbook, event, state.lang, state.country)
     if state.step is None:
         if isinstance(event, Restart):
             return _restart(playbook, state)
@@ -120,20 +120,57 @@ def advance(
         # Someone in distress is not told first that their answer was malformed: the note and
         # the offer come, then the question again.
         outputs = tuple(output for output in outputs if not isinstance(output, Invalid))
+    if notes:
+        new_state = new_state.model_copy(update={"safety_offered": True})
+    elif new_state.safety_offered and new_state is not state:
+        new_state = new_state.model_copy(update={"safety_offered": False})  # answered: went on
     return new_state, (*notes, *outputs)
 
 
-def safety_outputs(playbook: Playbook, event: Event, lang: Lang) -> tuple[Output, ...]:
-    """The safety note and the pause-or-go-on offer when the text an event carries (typed or
-    edited, at any question or none) signals distress; nothing otherwise."""
+def safety_choice(playbook: Playbook, state: SessionState, event: Event) -> str | None:
+    """PAUSE or GO_ON when the state waits on the safety offer and the event chooses one (its
+    button, or its words typed); None otherwise."""
+    if not state.safety_offered:
+        return None
+    if isinstance(event, Pick) and event.option in (PAUSE, GO_ON):
+        return event.option
+    if isinstance(event, Answer):
+        offer, typed = playbook.safety.offer, normalise(event.text)
+        for choice, label in ((PAUSE, offer.pause), (GO_ON, offer.go_on)):
+            if typed in (normalise(label.fr), normalise(label.en)):
+                return choice
+    return None
+
+
+def safety_offer(playbook: Playbook, lang: Lang) -> SafetyOffer:
+    """The choice after the safety note: pause here, or go on."""
+    offer = playbook.safety.offer
+    options = (Choice(PAUSE, offer.pause.get(lang)), Choice(GO_ON, offer.go_on.get(lang)))
+    return SafetyOffer(offer.prompt.get(lang), options)
+
+
+def safety_outputs(
+    playbook: Playbook, event: Event, lang: Lang, country: str | None = None
+) -> tuple[Output, ...]:
+    """The safety note (with the helplines of `country` when known) and the pause-or-go-on
+    offer when the text an event carries (typed or edited, at any question or none) signals
+    distress; nothing otherwise."""
     if not isinstance(event, Answer | Amend):
         return ()  # buttons carry the playbook's own option ids, never the manager's words
     safety = playbook.safety
     if not safety.matcher.matches(event.text):
         return ()
-    offer = safety.offer
-    options = (Choice(PAUSE, offer.pause.get(lang)), Choice(GO_ON, offer.go_on.get(lang)))
-    return SafetyNote(safety.message.get(lang)), SafetyOffer(offer.prompt.get(lang), options)
+    return SafetyNote(safety_message(playbook, lang, country)), safety_offer(playbook, lang)
+
+
+def safety_message(playbook: Playbook, lang: Lang, country: str | None) -> str:
+    """The safety note: with the helplines of `country` when the playbook has them, else the
+    note that gives France's numbers and says so."""
+    safety = playbook.safety
+    helplines = safety.helplines.get(country or "")
+    if helplines is None or safety.local_message is None:
+        return safety.message.get(lang)
+    return fill(safety.local_message.get(lang), {"helplines": helplines.get(lang)})
 
 
 def unknown_command(
@@ -220,7 +257,9 @@ def _understood(
         offset = utc_offset(value, now)
         values = {"text": raw.strip(), "place": place(value, lang), "offset": offset}
         return [Say(fill(ui.in_(lang).timezone_confirmed, values))]
-    if isinstance(step, TextStep) and step.reads_date and value != raw.strip():
+    if isinstance(step, TextStep) and step.reads_date and now is not None and value:
+        if value == raw.strip():  # words no date was read from: kept, and said so
+            return [Say(fill(ui.in_(lang).date_kept_as_text, {"text": raw.strip()}))]
         shown = display_value(playbook, step, value, lang)
         return [Say(fill(ui.in_(lang).date_understood, {"date": shown}))]
     options = {option.id for option in step.options} if isinstance(step, ChoiceStep) else set()
@@ -294,6 +333,9 @@ def _record(
     if isinstance(step, ChoiceStep) and step.sets_language and value in ("fr", "en"):
         lang = "fr" if value == "fr" else "en"
         outputs.append(LanguageChanged(lang))
+    country = state.country
+    if isinstance(step, ChoiceStep) and step.sets_country and isinstance(value, str):
+        country = value
     answers = {**state.answers, step.id: value}
     moved = state.model_copy(
         update={
@@ -301,6 +343,7 @@ def _record(
             "history": (*state.history, step.id),
             "lang": lang,
             "selection": (),
+            "country": country,
         }
     )
     return _enter(playbook, flow, moved, next_step(flow, step, answers), outputs)
@@ -489,6 +532,7 @@ def _restart(playbook: Playbook, state: SessionState) -> Result:
         turn=state.turn,
         inputs=state.inputs,
         offered=state.offered,
+        country=state.country,
     )
     return _enter(
         playbook, flow, fresh, flow.first_step, [Say(playbook.ui.in_(state.lang).restarted)]

@@ -229,6 +229,9 @@ class ChoiceStep(StepBase):
     """Besides its options, a day or period in the past typed in words ("le 12 novembre",
     "lundi dernier", "cette semaine") is stored as the ISO date or interval it meant, at the
     moment it was said ("2026-11-12", "2026-11-23/2026-11-26"); other text is asked again."""
+    sets_country: bool = False
+    """The answer is the manager's country (lower-case ISO code, or 'other'): the safety note
+    then gives that country's helplines (`safety.helplines`)."""
 
 
 class MultiChoiceStep(StepBase):
@@ -383,6 +386,11 @@ class Safety(Frozen):
     keywords: dict[Lang, list[str]]
     exclusions: dict[Lang, list[str]] = {}
     message: Localized
+    """The note when the manager's country is not known (it names France's numbers as such)."""
+    local_message: Localized | None = None
+    """The note for a manager whose country is known: `{helplines}` stands for its numbers."""
+    helplines: dict[str, Localized] = {}
+    """By lower-case ISO country code (and 'other'): the numbers to call there, both languages."""
     offer: SafetyOffer
 
     @cached_property
@@ -449,9 +457,13 @@ class UiFields(Frozen, Generic[T]):
     timezone_ambiguous: T
     timezone_confirmed: T
     number_ambiguous: T
+    option_ambiguous: T
+    telegram_only_command: T
     date_understood: T
     past_date_understood: T
     invalid_choice_or_past_date: T
+    date_ambiguous: T
+    date_kept_as_text: T
     unknown_command: T
     amend_after_end: T
     back_to_reflection: T

@@ -38,9 +38,11 @@ _WITHOUT_APOSTROPHE = {
     "chui": "je suis",
     "jpeux": "je peux",
 }
-_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 """The Unicode blocks of combining marks: the accents NFKD splits off."""
 _NOT_WORD = re.compile(r"[\W_]+")
+_NOT_ASCII_WORD = re.compile(r"[^A-Za-z0-9]+")
+"""`_NOT_WORD` for ASCII text: the same characters, twice as fast as the Unicode class."""
 _DROPPED_WORDS = frozenset({"ne"})
 
 
@@ -51,7 +53,11 @@ def normalise(text: str) -> str:
 
 def match_form(text: str) -> str:
     """`text` as words to match phrases on: " je en peux plu " (case, accents, elisions,
-    contractions, negative "ne", final plural s and silent e folded; padded with spaces)."""
+    contractions, negative "ne", final plural s and silent e folded; padded with spaces).
+
+    It runs on every typed answer (the safety net): only words ending in "e" or "s" are
+    stemmed, and only texts holding a contraction or "ne" are walked again word by word.
+    """
     lowered = text.casefold()
     if "'" in lowered or not lowered.isascii():
         lowered = _APOSTROPHES.sub("'", lowered)
@@ -59,15 +65,14 @@ def match_form(text: str) -> str:
         lowered = _NEGATION.sub(" ", _ELISION.sub(r"\1e ", lowered))
         for pattern, replacement in _WITH_APOSTROPHE:
             lowered = pattern.sub(replacement, lowered)
-    words = []
-    for word in _bare(lowered).split():
-        if word in _DROPPED_WORDS:
-            continue
-        expanded = _WITHOUT_APOSTROPHE.get(word)
-        if expanded is not None:
-            words.extend(expanded.split())
-        else:
-            words.append(stem(word))
+    words = [stem(word) if word[-1] in "es" else word for word in _bare(lowered).split()]
+    if not _SPECIAL.isdisjoint(words):
+        words = [
+            expanded
+            for word in words
+            if word not in _DROPPED_WORDS
+            for expanded in _EXPANDED.get(word, (word,))
+        ]
     return f" {' '.join(words)} "
 
 
@@ -81,7 +86,18 @@ def stem(word: str) -> str:
     return word
 
 
+_EXPANDED = {
+    stem(word): tuple(stem(part) for part in expansion.split())
+    for word, expansion in _WITHOUT_APOSTROPHE.items()
+}
+"""Contractions typed without an apostrophe, by their stem: "jsuis" -> ("je", "sui"), stemmed
+as the same words typed in full are."""
+_SPECIAL = frozenset(_EXPANDED) | _DROPPED_WORDS
+
+
 def _bare(text: str) -> str:
     if not text.isascii():
         text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
-    return _NOT_WORD.sub(" ", text)
+        if not text.isascii():  # other scripts, emoji: the Unicode class
+            return _NOT_WORD.sub(" ", text)
+    return _NOT_ASCII_WORD.sub(" ", text)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from .normal import match_form
 
+_LETTER = re.compile(r"[^\W\d_]")
+"""Any letter, in any script (`str.isalpha`'s letters)."""
 GAP = "..."
 GAP_WORDS = 3
 """How many other words `...` stands for, at most."""
@@ -37,11 +39,11 @@ class PhraseIndex:
     by_word: dict[str, re.Pattern[str]]
     by_prefix: tuple[tuple[str, re.Pattern[str]], ...]
 
-    def candidates(self, words: set[str]) -> list[re.Pattern[str]]:
-        """The expressions that may match a text made of `words`."""
+    def candidates(self, form: str, words: set[str]) -> list[re.Pattern[str]]:
+        """The expressions that may match a text of `match_form` `form`, made of `words`."""
         found = [self.by_word[word] for word in words if word in self.by_word]
         for prefix, expression in self.by_prefix:
-            if any(word.startswith(prefix) for word in words):
+            if f" {prefix}" in form:  # a word starts with it: `form` is padded with spaces
                 found.append(expression)
         return found
 
@@ -55,14 +57,14 @@ class Matcher:
 
     def matches(self, text: str) -> bool:
         """True when `text` holds a pattern outside every exclusion."""
-        if not any(char.isalpha() for char in text):
+        if _LETTER.search(text) is None:
             return False  # every pattern has letters
         form = match_form(text)
         words = set(form.split())
-        candidates = self.found.candidates(words)
+        candidates = self.found.candidates(form, words)
         if not candidates:
             return False
-        for exclusion in self.excluded.candidates(words):
+        for exclusion in self.excluded.candidates(form, words):
             form = exclusion.sub(" # ", form)
         return any(expression.search(form) for expression in candidates)
 

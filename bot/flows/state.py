@@ -32,6 +32,12 @@ class SessionState(BaseModel):
     offered: dict[str, tuple[str, ...]] = {}
     """Answers offered as buttons at text steps, by step id, given by the adapter (e.g. the
     team's ideas at "which idea first?"); a typed answer stays free."""
+    country: str | None = None
+    """The manager's country as answered once (lower-case ISO code or 'other'), for the safety
+    note's helplines; None when never asked (the note gives France's numbers, and says so)."""
+    safety_offered: bool = False
+    """The safety note's "pause here or go on" waits for the manager's choice: kept with the
+    state so that a restart shows the choice again rather than take "2" as an answer."""
 
     @property
     def done(self) -> bool:

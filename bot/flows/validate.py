@@ -456,6 +456,31 @@ def language_choice_is_sound(playbook: Playbook) -> Iterator[Problem]:
                     )
 
 
+def helplines_are_sound(playbook: Playbook) -> Iterator[Problem]:
+    """A country question offers only countries with helplines, and the note for a known
+    country has them to quote: `local_message` with `{helplines}`."""
+    safety = playbook.safety
+    for flow_id, flow in playbook.flows.items():
+        for step in flow.steps:
+            if not (isinstance(step, ChoiceStep) and step.sets_country):
+                continue
+            for option in step.options:
+                if option.id not in safety.helplines:
+                    yield Problem(
+                        step_path(flow_id, step.id, "options", option.id),
+                        f"no helplines for '{option.id}'; add them under safety.helplines",
+                    )
+    if not safety.helplines:
+        return
+    local = safety.local_message
+    for lang in LANGUAGES:
+        if local is None or "{helplines}" not in local.get(lang):
+            yield Problem(
+                ("safety", "local_message"),
+                f"the note for a known country needs '{{helplines}}' in its '{lang}' text",
+            )
+
+
 def next_flows_exist(playbook: Playbook) -> Iterator[Problem]:
     """`next_flow` names flows of the playbook (or 'end'), and its conditions are sound."""
     for flow_id, flow in playbook.flows.items():
@@ -587,6 +612,7 @@ RULES: tuple[Rule, ...] = (
     conditions_are_sound,
     ranges_are_sound,
     language_choice_is_sound,
+    helplines_are_sound,
     next_flows_exist,
     ui_placeholders_are_known,
     commands_are_described,

@@ -21,6 +21,7 @@ from ..conversation import ONBOARDING, REFLECTION, Conversation, Reply
 from ..delivery.outbox import Storage
 from ..flows.model import LANGUAGES, Lang
 from ..flows.state import (
+    GO_ON,
     PAUSE,
     Amend,
     Answer,
@@ -383,11 +384,8 @@ class ManagerHandlers:
             return
         view.answer(query.id)
         view.drop_buttons(message_id)
-        if data.value == PAUSE:
-            self.conversation.pause(view.user)
-            view.text(view.ui.in_(view.lang).paused)
-        else:
-            view.show(self.conversation.resume(view.user))
+        choice = PAUSE if data.value == PAUSE else GO_ON
+        view.show(self.conversation.after_safety(view.user, choice))
 
     async def _replay(self, view: ChatView) -> None:
         """This update was handled before the bot stopped, maybe without its reply: show the
