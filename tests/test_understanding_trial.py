@@ -171,7 +171,7 @@ def test_reflect_with_one_open_offers_resume_or_restart_and_resume_resumes(db):
     conversation.start(user, "lost_client")
     out = terminal(conversation, "Acme\n/reflect\n1\n/resume\n")
     assert PLAYBOOK.ui.reflection_in_progress.get("en") in out
-    assert out.count("How long have you known that Acme is leaving?") == 3
+    assert out.count("Since when have you known that Acme is leaving?") == 3
 
 
 def test_a_telegram_command_in_the_terminal_is_said_to_work_on_telegram(db):
