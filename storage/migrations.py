@@ -514,3 +514,10 @@ def team_round_tables(db: Database) -> None:
         CREATE INDEX team_members_by_key ON team_members(member_key);
         """
     )
+
+
+@MIGRATIONS(name="0016_understanding_telegram")
+def understanding_telegram(db: Database) -> None:
+    """A chat's updates in order: the message before this one (a paste Telegram split, an
+    album) is found without scanning the inbox."""
+    db.execute("CREATE INDEX inbox_by_chat ON inbox(chat_id, update_id)")

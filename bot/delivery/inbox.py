@@ -16,6 +16,7 @@ import logging
 import sqlite3
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from telegram import Bot, Update
@@ -70,10 +71,7 @@ class Inbox:
             ]
         except (TypeError, KeyError, AttributeError) as error:
             raise ValueError(f"not an update: {error}") from None
-        rows = [
-            (update.update_id, _chat_of(update), json.dumps(update.to_dict(), ensure_ascii=False))
-            for update in updates
-        ]
+        rows = [(update.update_id, _chat_of(update), _payload(update)) for update in updates]
         try:
             async with self.storage.lock:
                 fresh = set(store.store_updates(self.storage.db, rows, self.storage.now()))
@@ -163,6 +161,18 @@ class Inbox:
         except sqlite3.Error:
             return False
         return True
+
+
+def _payload(update: Update) -> str:
+    """The update as JSON. PTB leaves an inaccessible message's date (Telegram's 0, as in a
+    pinned message the bot cannot see) a datetime in `to_dict`: written back as 0."""
+    return json.dumps(update.to_dict(), ensure_ascii=False, default=_unix_time)
+
+
+def _unix_time(value: object) -> int:
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    raise TypeError(f"{type(value).__name__} in an update")
 
 
 def _chat_of(update: Update) -> int:
