@@ -98,6 +98,18 @@ async def test_a_paste_split_by_telegram_is_refused_once_and_its_tail_never_stor
         assert [row["raw_text"] for row in raw] == ["Acme"]
 
 
+async def test_distress_in_the_tail_of_a_refused_paste_is_still_heard(tmp_path: Path):
+    async with chat(tmp_path) as (bot, _):
+        claire = bot.user(9112, "Claire")
+        await at_the_client_question(bot, claire)
+        updates = await claire.paste("Acme " * 820 + "\nEt moi, je veux mourir.")
+        first = updates[0]["message"]["text"]
+        said = [m.text for m in await quiet(claire)]
+        assert said[0] == refusal_of(bot, "x" * len(first))
+        assert said[1:] == [bot.playbook.safety.message.fr, bot.playbook.safety.offer.prompt.fr]
+        assert stored_steps(bot, 9112, "lost_client") == []
+
+
 async def test_two_messages_sent_together_are_taken_together(tmp_path: Path):
     async with chat(tmp_path) as (bot, _):
         claire = bot.user(9102, "Claire")
@@ -315,3 +327,22 @@ async def test_an_edited_answer_goes_through_the_safety_net(tmp_path: Path):
             bot.playbook.safety.offer.go_on.fr,
         ]
         assert stored_steps(bot, 9111, "lost_client") == ["client", "client"]
+
+
+async def test_an_edit_once_the_flow_is_over_is_heard_and_says_it_changes_nothing(
+    tmp_path: Path,
+):
+    async with chat(tmp_path) as (bot, clock):
+        ui = bot.playbook.ui
+        claire = bot.user(9113, "Claire")
+        await at_the_client_question(bot, claire)
+        typed = await claire.send("Acme")
+        await quiet(claire)
+        bot.conversation.cancel(bot.conversation.user("telegram:9113"))  # the flow is over
+        clock.later()
+        await claire.edit(typed["message"]["message_id"], "Acme. Je n'en peux plus.")
+        said = [m.text for m in await quiet(claire)]
+        assert said[0] == bot.playbook.safety.message.fr
+        assert said[-1] == ui.amend_after_end.fr
+        raw = bot.query("SELECT raw_text FROM answers WHERE step = 'client'")
+        assert [row["raw_text"] for row in raw] == ["Acme"]
