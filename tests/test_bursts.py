@@ -21,6 +21,8 @@ TEXT, COMMAND, MEDIA, SERVICE = (
         (Piece(7, 100, TEXT), Piece(8, 101, TEXT), True),  # across a second's edge
         (Piece(7, 100, TEXT), Piece(8, 102, TEXT), False),  # typed later
         (Piece(7, 100, TEXT), Piece(9, 100, TEXT), False),  # the bot said something between
+        (Piece(7, 100, TEXT, length=4090), Piece(9, 100, TEXT), True),  # its refusal of a part
+        (Piece(7, 100, TEXT, length=4090), Piece(9, 102, TEXT), False),
         (Piece(7, 100, MEDIA), Piece(8, 100, MEDIA), True),  # three stickers at once
         (Piece(7, 100, MEDIA, "a1"), Piece(12, 104, MEDIA, "a1"), True),  # one album
         (Piece(7, 100, MEDIA, "a1"), Piece(8, 100, MEDIA, "a2"), True),  # two albums at once

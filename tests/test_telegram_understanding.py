@@ -98,6 +98,21 @@ async def test_a_paste_split_by_telegram_is_refused_once_and_its_tail_never_stor
         assert [row["raw_text"] for row in raw] == ["Acme"]
 
 
+async def test_a_tail_arriving_after_the_refusal_of_its_first_part_is_refused_with_it(
+    tmp_path: Path,
+):
+    async with chat(tmp_path) as (bot, _):
+        claire = bot.user(9114, "Claire")
+        await at_the_client_question(bot, claire)
+        first = ("Acme " * 819).strip()
+        await claire.send(first)
+        refusal = await claire.next_message()  # the bot was quicker than Telegram's app
+        assert refusal.text == refusal_of(bot, first)
+        await claire.send("and that is the end of my paste.")  # the same second
+        assert await quiet(claire) == []
+        assert stored_steps(bot, 9114, "lost_client") == []
+
+
 async def test_distress_in_the_tail_of_a_refused_paste_is_still_heard(tmp_path: Path):
     async with chat(tmp_path) as (bot, _):
         claire = bot.user(9112, "Claire")

@@ -13,6 +13,10 @@ from enum import StrEnum
 
 BURST_SECONDS = 1
 """Messages of one kind at most this far apart (Telegram dates them in whole seconds) are one."""
+SPLIT_FLOOR = 3072
+"""A text at least this long (Telegram's apps cut a paste into parts of up to 4096 characters,
+at a line break or a space) may be a part: its tail continues it even if the bot's refusal of
+it reached the chat before the tail did."""
 
 
 class PieceKind(StrEnum):
@@ -34,13 +38,16 @@ class Piece:
     sent_at: int
     kind: PieceKind
     album: str | None = None
+    length: int = 0
+    """A text's length in characters (0 for anything else)."""
 
 
 def same_intent(previous: Piece | None, current: Piece) -> bool:
     """Whether `current` continues `previous` (the person's message just before it): the same
     album; or text after text, media after media, sent within BURST_SECONDS with no message of
     the bot's in between (a reply seen, such as the next question, makes the next message a new
-    intent). A command always stands alone; so does anything after a button or an edit."""
+    intent) unless the text before is long enough to be a part of a split paste. A command
+    always stands alone; so does anything after a button or an edit."""
     if previous is None:
         return False
     if current.album is not None and current.album == previous.album:
@@ -48,4 +55,5 @@ def same_intent(previous: Piece | None, current: Piece) -> bool:
     if current.kind != previous.kind or current.kind not in (PieceKind.TEXT, PieceKind.MEDIA):
         return False
     adjacent = current.number == previous.number + 1
-    return adjacent and 0 <= current.sent_at - previous.sent_at <= BURST_SECONDS
+    a_part = previous.kind is PieceKind.TEXT and previous.length >= SPLIT_FLOOR
+    return (adjacent or a_part) and 0 <= current.sent_at - previous.sent_at <= BURST_SECONDS

@@ -22,7 +22,9 @@ def piece_of(message: Message) -> Piece:
         kind = PieceKind.SERVICE
     else:
         kind = PieceKind.MEDIA
-    return Piece(message.message_id, int(message.date.timestamp()), kind, message.media_group_id)
+    length = len(message.text) if message.text is not None else 0
+    sent_at = int(message.date.timestamp())
+    return Piece(message.message_id, sent_at, kind, message.media_group_id, length)
 
 
 def previous_message(storage: Storage, update: Update) -> Message | None:
