@@ -23,3 +23,15 @@ def leaving(db: Database, chat_id: int) -> bool:
         "SELECT 1 FROM outbox WHERE chat_id = ? AND method = 'leaveChat' LIMIT 1", [chat_id]
     )
     return any(True for _ in rows)
+
+
+def first_version(db: Database, chat_id: int, message_id: int) -> str | None:
+    """The JSON of the update that brought message `message_id` of the chat first (before any
+    edit), if it is kept."""
+    rows = db.query(
+        "SELECT payload FROM inbox WHERE chat_id = ? "
+        "AND json_extract(payload, '$.message.message_id') = ? ORDER BY update_id LIMIT 1",
+        [chat_id, message_id],
+    )
+    row = next(iter(rows), None)
+    return str(row["payload"]) if row is not None else None

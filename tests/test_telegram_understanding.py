@@ -316,8 +316,11 @@ async def test_unknown_and_edited_commands_are_never_answers(tmp_path: Path):
         status = bot.query("SELECT status FROM sessions WHERE flow = 'lost_client'")
         assert [row["status"] for row in status] == ["paused"]
         clock.later()
-        await claire.send("/history")
+        history = await claire.send("/history")
         assert [m.text for m in await quiet(claire)] == [ui.history_empty.fr]
+        clock.later()  # a command that ran, edited: not run again (a /feedback sent twice...)
+        await claire.edit(history["message"]["message_id"], "/help")
+        assert [m.text for m in await quiet(claire)] == [ui.command_edited.fr]
         assert stored_steps(bot, 9110, "lost_client") == []
         assert bot.query("SELECT count(*) AS n FROM answers WHERE raw_text LIKE '/%'")[0]["n"] == 0
 

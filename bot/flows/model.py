@@ -447,6 +447,7 @@ class UiFields(Frozen, Generic[T]):
     number_ambiguous: T
     date_understood: T
     unknown_command: T
+    command_edited: T
     amend_after_end: T
     back_to_reflection: T
     later_button: T

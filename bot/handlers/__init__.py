@@ -17,7 +17,7 @@ from telegram.ext import (
 from .callbacks import ButtonKind, routing_pattern
 from .checkins import CheckinHandlers
 from .coach import CoachHandlers
-from .manager import ManagerHandlers
+from .manager import ManagerHandlers, edited_command
 from .privacy import PrivacyHandlers
 
 log = logging.getLogger(__name__)
@@ -68,11 +68,15 @@ def register(
     }
     edited = filters.UpdateType.EDITED_MESSAGE
     service = filters.StatusUpdate.ALL
-    # A command runs whether typed or edited in ("/pauze" corrected into "/pause"); any other
-    # "/word" is an unknown command; neither is ever an answer.
+    # A command runs whether typed or edited in ("/pauze" corrected into "/pause"), but once: a
+    # command already run and edited is not run again; any other "/word" is an unknown command;
+    # neither is ever an answer.
     for name, callback in commands.items():
+        application.add_handler(CommandHandler(name, callback, filters=private & new_message))
         application.add_handler(
-            CommandHandler(name, callback, filters=private & (new_message | edited))
+            CommandHandler(
+                name, edited_command(manager, callback, commands), filters=private & edited
+            )
         )
     application.add_handler(
         MessageHandler(private & (new_message | edited) & filters.COMMAND, manager.unknown_command)

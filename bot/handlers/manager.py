@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Coroutine
+from typing import Any
 
 from telegram import (
     ChatMemberUpdated,
@@ -26,6 +27,7 @@ from storage.repository import Receipt, User
 from ..coach.service import CoachService
 from ..conversation import ONBOARDING, REFLECTION, Conversation, Reply
 from ..delivery.outbox import Storage
+from ..flows.bursts import PieceKind
 from ..flows.contract import COACH_COMMANDS, REQUIRED_COMMANDS
 from ..flows.engine import unknown_command
 from ..flows.model import LANGUAGES, Lang
@@ -49,12 +51,13 @@ from ..flows.text import fill
 from ..userkey import UserKey
 from .callbacks import ButtonData, ButtonKind
 from .chat import ChatView
-from .pieces import continues
+from .pieces import continues, first_version, piece_of
 from .render import Span
 
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
 def receipt_key(update: Update) -> str:
@@ -524,3 +527,19 @@ class ManagerHandlers:
         if data.value == "restart":
             reply = await self._handle(view, update, Restart())
         view.show(reply)
+
+
+def edited_command(manager: ManagerHandlers, callback: Handler, known: Collection[str]) -> Handler:
+    """`callback` for a command edited in: it runs, unless the message was a command that ran
+    already (a /feedback or /note corrected must not be sent twice)."""
+
+    async def run(update: Update, context: Context) -> None:
+        first = first_version(manager.storage, update)
+        command = (first.text or "").split()[0][1:].split("@")[0].lower() if first else ""
+        if first is None or piece_of(first).kind is not PieceKind.COMMAND or command not in known:
+            await callback(update, context)
+            return
+        view = await manager.view_for(update, context)
+        view.text(view.ui.in_(view.lang).command_edited)
+
+    return run

@@ -51,6 +51,17 @@ def continues(storage: Storage, update: Update) -> Message | None:
     return previous
 
 
+def first_version(storage: Storage, update: Update) -> Message | None:
+    """An edited message as it was first sent, if the inbox still has it."""
+    message = update.edited_message
+    if message is None:
+        return None
+    payload = store.first_version(storage.db, message.chat_id, message.message_id)
+    if payload is None:
+        return None
+    return Update.de_json(json.loads(payload), update.get_bot()).message
+
+
 def _is_service(message: Message) -> bool:
     """Telegram's service messages: a pin, members joining, a group upgraded..."""
     return any(
