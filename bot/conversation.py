@@ -11,7 +11,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlite_utils import Database
@@ -27,6 +27,7 @@ from .flows.model import LANGUAGES, Lang, Playbook
 from .flows.state import (
     PAUSE,
     Amend,
+    Answer,
     Ask,
     Done,
     Event,
@@ -36,6 +37,7 @@ from .flows.state import (
     Recorded,
     Restart,
     SafetyNote,
+    SafetyOffer,
     Say,
     SessionState,
 )
@@ -327,6 +329,50 @@ class Conversation:
         return self._store(
             user, row, new_state, outputs, receipt=receipt, source_ref=source_ref, answered=answered
         )
+
+    def join(
+        self,
+        user: User,
+        first: tuple[str, str],
+        text: str,
+        *,
+        receipt: Receipt | None = None,
+        source_ref: str | None = None,
+    ) -> Reply:
+        """`text` arrived with the message before it, `first` = (its source_ref, its text): a
+        paste split in two is one intent, refused together or taken together.
+
+        If the first part was taken as the last answer, the whole replaces it; if it was
+        refused, the whole is answered, and refused again it says nothing more (the first
+        refusal stands for both). A safety note already said for the first part is not said
+        again.
+        """
+        first_ref, first_text = first
+        joined = f"{first_text}\n{text}"
+        step = self.answered_by(user, first_ref)
+        if step is not None:
+            reply = self.handle(user, Amend(step, joined), receipt=receipt, source_ref=first_ref)
+        else:
+            reply = self.handle(user, Answer(joined), receipt=receipt, source_ref=source_ref)
+        said_before = self.playbook.safety.matcher.matches(first_text)
+        outputs = tuple(
+            output
+            for output in reply.outputs
+            if not (said_before and isinstance(output, SafetyNote | SafetyOffer))
+        )
+        if step is None and not any(isinstance(output, Recorded) for output in outputs):
+            outputs = tuple(o for o in outputs if isinstance(o, SafetyNote | SafetyOffer))
+        return replace(reply, outputs=outputs)
+
+    def late_edit(self, user: User, text: str) -> Reply:
+        """A message edited that is not the last answer (an older one, or once the flow is over):
+        the safety net, then why it changes nothing."""
+        current = self.current(user)
+        lang = self.language(user) if current is None else current[1].lang
+        notes = engine.safety_outputs(self.playbook, Amend("", text), lang)
+        ui = self.playbook.ui.in_(lang)
+        reason = ui.amend_too_late if current is not None else ui.amend_after_end
+        return Reply(current[0].id if current else None, (*notes, Invalid(reason)))
 
     # --- internals -----------------------------------------------------------------------------
 

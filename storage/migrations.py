@@ -536,3 +536,10 @@ def delivery_payloads(db: Database) -> None:
 def coach_zone_asked(db: Database) -> None:
     """When a coach was asked, once, which time zone they read times in (refs #10)."""
     db.execute("ALTER TABLE coach_preferences ADD COLUMN zone_asked_at TEXT")
+
+
+@MIGRATIONS(name="0016_understanding_telegram")
+def understanding_telegram(db: Database) -> None:
+    """A chat's updates in order: the message before this one (a paste Telegram split, an
+    album) is found without scanning the inbox."""
+    db.execute("CREATE INDEX inbox_by_chat ON inbox(chat_id, update_id)")

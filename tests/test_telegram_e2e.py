@@ -296,7 +296,8 @@ async def test_commands_back_pause_resume_history_language(tmp_path: Path):
         await claire.send("/cancel")
         await claire.wait_until(lambda: claire.messages[-1].text == ui.cancelled.en)
         await claire.send("/nonsense")
-        await claire.wait_until(lambda: claire.messages[-1].text == ui.help_telegram.en)
+        await claire.wait_until(lambda: "/nonsense" in (claire.messages[-1].text or ""))
+        assert "/help" in claire.messages[-1].text
 
 
 async def distressed_at_the_first_question(bot: BotHarness, user):

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -113,7 +114,9 @@ async def test_sigkill_mid_update_then_restart_loses_and_doubles_nothing(tmp_pat
             assert process.returncode == -signal.SIGKILL
             assert claire.messages[-1].message_id == question.message_id  # no reply went out
 
-            # While it is down, the manager answers the next question.
+            # While it is down, the manager answers the next question, a few seconds later (two
+            # messages sent within a second are one intent: a paste Telegram split, refs #9).
+            api.now = lambda: time.time() + 5
             await claire.send("Réponse B")
             for text in ("Réponse A", "Réponse B"):
                 reflection.answered.append(reflection.state.step or "")

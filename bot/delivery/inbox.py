@@ -86,7 +86,11 @@ class Inbox:
             raise ValueError(f"not an update: {error}") from None
         rows = [
             # JSON as received when we have it: PTB's to_dict() costs more than the parsing.
-            (update.update_id, _chat_of(update), json.dumps(_json(item), ensure_ascii=False))
+            (
+                update.update_id,
+                _chat_of(update),
+                json.dumps(_json(item), ensure_ascii=False, default=_unix_time),
+            )
             for item, update in zip(received, updates, strict=True)
         ]
         arrived = self.storage.clock()
@@ -232,6 +236,14 @@ class Inbox:
 
 def _json(item: Update | dict[str, Any]) -> dict[str, Any]:
     return item.to_dict() if isinstance(item, Update) else item
+
+
+def _unix_time(value: object) -> int:
+    """A datetime PTB leaves in `to_dict` (an inaccessible message's date, Telegram's 0, as in
+    a pinned message the bot cannot see) written back as Unix time."""
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    raise TypeError(f"{type(value).__name__} in an update")
 
 
 def _chat_of(update: Update) -> int:

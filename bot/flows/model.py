@@ -465,6 +465,7 @@ class UiFields(Frozen, Generic[T]):
     date_ambiguous: T
     date_kept_as_text: T
     unknown_command: T
+    command_edited: T
     amend_after_end: T
     back_to_reflection: T
     later_button: T

@@ -17,7 +17,7 @@ from telegram.ext import (
 from .callbacks import ButtonKind, routing_pattern
 from .checkins import CheckinHandlers
 from .coach import CoachHandlers
-from .manager import ManagerHandlers
+from .manager import ManagerHandlers, edited_command
 from .privacy import PrivacyHandlers
 
 log = logging.getLogger(__name__)
@@ -67,13 +67,24 @@ def register(
         "web": coach.web_view,
         "zone": coach.zone,
     }
+    edited = filters.UpdateType.EDITED_MESSAGE
+    service = filters.StatusUpdate.ALL
+    # A command runs whether typed or edited in ("/pauze" corrected into "/pause"), but once: a
+    # command already run and edited is not run again; any other "/word" is an unknown command;
+    # neither is ever an answer.
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private & new_message))
-    application.add_handler(MessageHandler(private & new_message & filters.COMMAND, manager.help))
-    application.add_handler(MessageHandler(private & new_message & filters.TEXT, manager.text))
+        application.add_handler(
+            CommandHandler(
+                name, edited_command(manager, callback, commands), filters=private & edited
+            )
+        )
     application.add_handler(
-        MessageHandler(private & filters.UpdateType.EDITED_MESSAGE & filters.TEXT, manager.edited)
+        MessageHandler(private & (new_message | edited) & filters.COMMAND, manager.unknown_command)
     )
+    application.add_handler(MessageHandler(private & new_message & filters.TEXT, manager.text))
+    application.add_handler(MessageHandler(private & edited & filters.TEXT, manager.edited))
+    application.add_handler(MessageHandler(private & new_message & service, manager.service))
     application.add_handler(MessageHandler(private & new_message, manager.media))
     application.add_handler(
         CallbackQueryHandler(checkins.later, pattern=routing_pattern(ButtonKind.SNOOZE_CHECKIN))
@@ -81,6 +92,7 @@ def register(
     application.add_handler(CallbackQueryHandler(privacy.button, pattern=privacy_kinds))
     application.add_handler(CallbackQueryHandler(manager.button))
     application.add_handler(ChatMemberHandler(manager.membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_handler(MessageHandler(~private & service, manager.group_service))
     application.add_handler(MessageHandler(~private & new_message, manager.group))
 
 

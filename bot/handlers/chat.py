@@ -188,12 +188,15 @@ class ChatView:
             self.say(said[:-1])
 
     def _offer(self, offer: SafetyOffer, session_id: int | None) -> None:
-        """After the safety note: "pause here" / "go on" as buttons under the prompt."""
+        """After the safety note: "pause here" / "go on" as buttons under the prompt; the
+        session's turn rides along, so once the manager answered on they are no longer active."""
+        current = self.conversation.current(self.user)
+        turn = current[1].turn if current is not None and current[0].id == session_id else None
         buttons = [
             InlineKeyboardButton(
                 choice.label,
                 callback_data=ButtonData(
-                    ButtonKind.SAFETY_CHOICE, session_id, None, choice.id
+                    ButtonKind.SAFETY_CHOICE, session_id, turn, choice.id
                 ).encode(),
             )
             for choice in offer.options

@@ -8,17 +8,28 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Coroutine
+from typing import Any
 
-from telegram import ChatMemberUpdated, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from storage.intents import leaving
 from storage.repository import Receipt, User
 
 from ..coach.service import CoachService
 from ..conversation import ONBOARDING, REFLECTION, Conversation, Reply
 from ..delivery.outbox import Storage
+from ..flows.bursts import PieceKind
+from ..flows.contract import COACH_COMMANDS, REQUIRED_COMMANDS
+from ..flows.engine import unknown_command
 from ..flows.model import LANGUAGES, Lang
 from ..flows.state import (
     GO_ON,
@@ -28,7 +39,11 @@ from ..flows.state import (
     Back,
     Event,
     Pick,
+    Recorded,
     Restart,
+    SafetyNote,
+    SafetyOffer,
+    SessionState,
     Skip,
     Submit,
     Toggle,
@@ -37,16 +52,23 @@ from ..flows.text import fill
 from ..userkey import UserKey
 from .callbacks import ButtonData, ButtonKind
 from .chat import ChatView
+from .pieces import continues, first_version, piece_of
 from .render import Span
 
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
 def receipt_key(update: Update) -> str:
     """The key that marks an update as processed."""
     return f"telegram:update:{update.update_id}"
+
+
+def _source(message: Message) -> str:
+    """How an answer names the message it came from (an edit of it finds the answer)."""
+    return f"telegram:message:{message.chat_id}:{message.message_id}"
 
 
 def guess_language(language_code: str | None) -> Lang:
@@ -69,7 +91,7 @@ class ManagerHandlers:
     async def start(self, update: Update, context: Context) -> None:
         """/start: the onboarding for a newcomer, else the question in progress, else a hello."""
         view = await self.view_for(update, context)
-        if not view.user.onboarded_at and await self._has_no_session(view.user):
+        if await self.is_newcomer(view.user):
             await self._show(view, update, self.conversation.start, view.user, ONBOARDING)
             return
         reply = self.conversation.resume(view.user)
@@ -85,19 +107,21 @@ class ManagerHandlers:
         if session is None:
             await self._show(view, update, self.conversation.start, view.user, REFLECTION)
             return
+        # The session's turn rides along: an answer given since makes the offer an old one.
+        turn = SessionState.model_validate_json(session.state).turn
         markup = InlineKeyboardMarkup(
             [
                 [
                     InlineKeyboardButton(
                         view.ui.in_(view.lang).resume_button,
                         callback_data=ButtonData(
-                            ButtonKind.SESSION_CONTROL, session.id, None, "resume"
+                            ButtonKind.SESSION_CONTROL, session.id, turn, "resume"
                         ).encode(),
                     ),
                     InlineKeyboardButton(
                         view.ui.in_(view.lang).restart_button,
                         callback_data=ButtonData(
-                            ButtonKind.SESSION_CONTROL, session.id, None, "restart"
+                            ButtonKind.SESSION_CONTROL, session.id, turn, "restart"
                         ).encode(),
                     ),
                 ]
@@ -188,37 +212,84 @@ class ManagerHandlers:
     # --- answers -------------------------------------------------------------------------------
 
     async def text(self, update: Update, context: Context) -> None:
-        """A typed message: the answer to the question in progress."""
+        """A typed message: the answer to the question in progress; with the message sent just
+        before it (a paste Telegram split), one answer."""
         message = update.effective_message
         assert message is not None and message.text is not None
-        source = f"telegram:message:{message.chat_id}:{message.message_id}"
-        await self._event(update, context, Answer(message.text), source_ref=source)
+        first = continues(self.storage, update)
+        if first is None or first.text is None:
+            await self._event(update, context, Answer(message.text), source_ref=_source(message))
+            return
+        view = await self.view_for(update, context)
+        reply = self.conversation.join(
+            view.user,
+            (_source(first), first.text),
+            message.text,
+            receipt=Receipt(receipt_key(update), view.user.id),
+            source_ref=_source(message),
+        )
+        if not reply.stored:
+            await self._replay(view)
+        elif any(isinstance(o, Recorded) and o.amended for o in reply.outputs):
+            self._show_amended(view, reply)
+        else:
+            view.show(reply)
+            await self._offer_privacy(view, reply)
 
     async def edited(self, update: Update, context: Context) -> None:
-        """An edited message: corrects the last answer, or answers the current question."""
+        """An edited message: corrects the last answer, or answers the current question; any
+        other edit meets the safety net and is told why it changes nothing."""
         message = update.edited_message
         assert message is not None and message.text is not None
         view = await self.view_for(update, context)
-        source = f"telegram:message:{message.chat_id}:{message.message_id}"
+        source = _source(message)
         step = self.conversation.answered_by(view.user, source)
         event: Event
         if step is not None:
             event = Amend(step, message.text)
-        elif message.message_id > (view.question_message_id() or 0):
+        elif self.conversation.current(view.user) is not None and message.message_id > (
+            view.question_message_id() or 0
+        ):
             event = Answer(message.text)  # a rejected answer, now corrected
         else:
+            view.show(self.conversation.late_edit(view.user, message.text))
             return
         reply = await self._handle(view, update, event, source_ref=source)
         if isinstance(event, Amend) and reply.stored and reply.question is not None:
             view.text(view.ui.in_(view.lang).answer_updated)
-            view.refresh_question(reply.question, reply.session_id)
+            self._show_amended(view, reply)
         else:
             view.show(reply)
 
+    def _show_amended(self, view: ChatView, reply: Reply) -> None:
+        """An answer replaced: the question on screen redrawn, then the safety note if any."""
+        assert reply.question is not None
+        view.refresh_question(reply.question, reply.session_id)
+        safety = tuple(o for o in reply.outputs if isinstance(o, SafetyNote | SafetyOffer))
+        if safety:
+            view.show(Reply(reply.session_id, safety))
+
     async def media(self, update: Update, context: Context) -> None:
-        """A photo, sticker, voice note or file: ask kindly for text instead."""
+        """A photo, sticker, voice note or file: ask kindly for text instead, once for an album
+        or a burst of them."""
+        if continues(self.storage, update) is not None:
+            return
         view = await self.view_for(update, context)
         view.text(view.ui.in_(view.lang).unsupported_media)
+
+    async def service(self, update: Update, context: Context) -> None:
+        """A service message (a pin, a group upgraded...): nothing to answer."""
+
+    async def unknown_command(self, update: Update, context: Context) -> None:
+        """Any other /command, typed or edited: "unknown command" and the menu's commands."""
+        message = update.effective_message
+        assert message is not None and message.text is not None
+        view = await self.view_for(update, context)
+        names = list(REQUIRED_COMMANDS)
+        if self.coach is not None and self.coach.is_coach(view.user):
+            names += COACH_COMMANDS
+        listed = tuple(f"/{name}" for name in names)
+        view.text(unknown_command(self.conversation.playbook, message.text, view.lang, listed))
 
     async def button(self, update: Update, context: Context) -> None:
         """A pressed inline button: checked against this user's session, always answered."""
@@ -259,23 +330,41 @@ class ManagerHandlers:
                     await self._offer_privacy(view, reply)
 
     async def membership(self, update: Update, context: Context) -> None:
-        """The manager blocked or unblocked the bot (in their private chat; groups don't count)."""
+        """The manager blocked or unblocked the bot in their private chat; added to a group,
+        the bot says it works in private chats only, and leaves."""
         change = update.my_chat_member
         assert isinstance(change, ChatMemberUpdated)
         if change.chat.type != ChatType.PRIVATE:
+            if change.new_chat_member.status in ("member", "administrator", "restricted"):
+                self._leave_group(update, say=True)
             return
         user = await self._user(update)
         blocked = change.new_chat_member.status in ("kicked", "left")
         self.conversation.set_blocked(user, blocked)
 
     async def group(self, update: Update, context: Context) -> None:
-        """Anything in a group: Rebond is private by design."""
+        """A message in a group: Rebond is private by design; it says so once, and leaves."""
+        self._leave_group(update, say=True)
+
+    async def group_service(self, update: Update, context: Context) -> None:
+        """A service message in a group gets no reply; a group upgraded to a supergroup the bot
+        is still in (its migrate_from_chat_id message) is left quietly."""
         message = update.effective_message
-        if message is not None and update.effective_user is not None:
-            lang = guess_language(update.effective_user.language_code)
+        if message is not None and message.migrate_from_chat_id is not None:
+            self._leave_group(update, say=False)
+
+    def _leave_group(self, update: Update, *, say: bool) -> None:
+        """Leave the update's group through the outbox, after saying why (once per group)."""
+        chat = update.effective_chat
+        if chat is None or leaving(self.storage.db, chat.id):
+            return
+        if say:
+            sender = update.effective_user
+            lang = guess_language(sender.language_code if sender else None)
             text = self.conversation.playbook.ui.in_(lang).private_only
-            payload = {"chat_id": message.chat_id, "text": text}
-            self.storage.add("reply", message.chat_id, "sendMessage", payload)
+            self.storage.add("reply", chat.id, "sendMessage", {"chat_id": chat.id, "text": text})
+        self.storage.add("reply", chat.id, "leaveChat", {"chat_id": chat.id})
+        log.info("group.leaving chat=%s", chat.id)
 
     # --- internals -----------------------------------------------------------------------------
 
@@ -297,8 +386,9 @@ class ManagerHandlers:
         assert chat is not None
         return ChatView(self.storage, self.conversation, chat.id, user)
 
-    async def _has_no_session(self, user: User) -> bool:
-        return self.conversation.current(user) is None
+    async def is_newcomer(self, user: User) -> bool:
+        """Not onboarded and nothing in progress: /start begins the onboarding."""
+        return not user.onboarded_at and self.conversation.current(user) is None
 
     async def _handle(
         self,
@@ -379,6 +469,7 @@ class ManagerHandlers:
             view.buttons_removed(message_id)  # a double tap: the first one did what was asked
             or current is None
             or current[0].id != data.session
+            or (data.turn is not None and current[1].turn != data.turn)  # answered since
         ):
             view.answer(query.id, view.ui.in_(view.lang).button_inactive)
             return
@@ -396,11 +487,15 @@ class ManagerHandlers:
     async def _choose_language(self, view: ChatView, update: Update, value: str) -> None:
         query = update.callback_query
         assert query is not None
-        if value not in LANGUAGES:
+        message_id = query.message.message_id if query.message is not None else None
+        chosen = message_id is not None and view.buttons_removed(message_id)
+        if value not in LANGUAGES or chosen:  # a language chosen on that prompt already
             view.answer(query.id, view.ui.in_(view.lang).button_inactive)
             return
         lang: Lang = "fr" if value == "fr" else "en"
         view.answer(query.id)
+        if message_id is not None:
+            view.drop_buttons(message_id)
         view.user = self.conversation.set_language(view.user, lang)
         view.text(view.ui.in_(lang).language_set)
         reply = self.conversation.resume(view.user)
@@ -410,11 +505,39 @@ class ManagerHandlers:
         query = update.callback_query
         assert query is not None
         session = self.conversation.open_session(view.user, REFLECTION)
-        if session is None or session.id != data.session or data.value not in ("resume", "restart"):
+        message_id = query.message.message_id if query.message is not None else None
+        if (
+            session is None
+            or session.id != data.session
+            or data.value not in ("resume", "restart")
+            or (message_id is not None and view.buttons_removed(message_id))  # chosen already
+            or (
+                data.turn is not None
+                and SessionState.model_validate_json(session.state).turn != data.turn
+            )
+        ):
             view.answer(query.id, view.ui.in_(view.lang).button_inactive)
             return
         view.answer(query.id)
+        if message_id is not None:
+            view.drop_buttons(message_id)
         reply = self.conversation.focus(view.user, session.id)
         if data.value == "restart":
             reply = await self._handle(view, update, Restart())
         view.show(reply)
+
+
+def edited_command(manager: ManagerHandlers, callback: Handler, known: Collection[str]) -> Handler:
+    """`callback` for a command edited in: it runs, unless the message was a command that ran
+    already (a /feedback or /note corrected must not be sent twice)."""
+
+    async def run(update: Update, context: Context) -> None:
+        first = first_version(manager.storage, update)
+        command = (first.text or "").split()[0][1:].split("@")[0].lower() if first else ""
+        if first is None or piece_of(first).kind is not PieceKind.COMMAND or command not in known:
+            await callback(update, context)
+            return
+        view = await manager.view_for(update, context)
+        view.text(view.ui.in_(view.lang).command_edited)
+
+    return run

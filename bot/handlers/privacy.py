@@ -97,9 +97,12 @@ class PrivacyHandlers:
 
     async def _open(self, update: Update, context: Context, code: str) -> None:
         view = await self.manager.view_for(update, context)
+        newcomer = await self.manager.is_newcomer(view.user)
         coach = self.coach.open_invite(view.user, code)
         if isinstance(coach, Refusal):
             view.text(getattr(view.ui, coach.value).get(view.lang))
+            if newcomer:  # a link nobody knows still leads a newcomer into Rebond
+                await self.manager.start(update, context)
             return
         text = fill(view.ui.in_(view.lang).share_preview, {"coach": _name(coach)})
         view.text(text, self._invite_keyboard(view, code.strip(), include=False))

@@ -24,11 +24,15 @@ Cheat sheet:
 * ``api.user(token, user_id, first_name, ...)`` -> FakeUser: ``send``, ``press``,
   ``press_data``, ``send_photo``/``send_sticker``/``send_voice``/``send_document``, ``edit``,
   ``next_message``, ``expect_silence``, ``messages``, ``wait_until``, ``block``/``unblock``,
-  ``wait_for_answer``.
+  ``wait_for_answer``, ``paste`` (a long text split as Telegram clients split it),
+  ``send_album``, ``pin``.
+* ``api.group(token, title)`` -> FakeGroup: ``add_bot(by)``, ``send(by, text)``, ``pin``,
+  ``upgrade(by)`` (to a supergroup), ``left``, ``messages``; the fake's ``leaveChat`` works there.
 * ``FakeBotApi.start_in_thread()`` -> the same API with blocking calls, for sync code.
 """
 
 from .errors import ApiError
+from .group import FakeGroup
 from .media import tiny_png
 from .server import FakeBotApi
 from .state import (
@@ -51,6 +55,7 @@ __all__ = [
     "Delivery",
     "FakeBot",
     "FakeBotApi",
+    "FakeGroup",
     "FakeUser",
     "RequestRecord",
     "StoredFile",

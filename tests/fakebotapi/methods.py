@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from aiohttp import web
 from yarl import URL
 
-from .errors import BLOCKED, CHAT_NOT_FOUND, bad_request, conflict, forbidden
+from .errors import BLOCKED, CHAT_NOT_FOUND, ApiError, bad_request, conflict, forbidden
 from .markup import is_inline, validate_reply_markup
 from .media import image_kind, image_size
 from .params import Params, UploadedFile
@@ -95,6 +95,16 @@ def _chat(call: Call, *, sending: bool = True) -> Chat:
         chat = None  # "@username" only exists for channels and groups
     if chat is None:
         raise bad_request(CHAT_NOT_FOUND)
+    if chat.migrated_to is not None:
+        raise ApiError(
+            400,
+            "Bad Request: group chat was upgraded to a supergroup chat",
+            {"migrate_to_chat_id": chat.migrated_to},
+        )
+    if chat.group is not None:
+        if chat.left:
+            raise forbidden(f"bot is not a member of the {chat.group['type']} chat")
+        return chat
     if sending:
         if chat.blocked:
             raise forbidden(BLOCKED)
@@ -674,6 +684,26 @@ async def get_chat(call: Call) -> Any:
             "gifts_from_channels": True,
         },
     }
+
+
+@method("leaveChat")
+async def leave_chat(call: Call) -> Any:
+    """Bot API leaveChat: the bot leaves a group (Telegram then sends a my_chat_member update)."""
+    chat = _chat(call, sending=False)
+    if chat.group is None:
+        raise bad_request("chat member status can't be changed in private chats")
+    chat.left = True
+    call.bot.emit(
+        "my_chat_member",
+        {
+            "chat": chat.as_chat(),
+            "from": call.bot.user_dict(),
+            "date": call.now(),
+            "old_chat_member": {"user": call.bot.user_dict(), "status": "member"},
+            "new_chat_member": {"user": call.bot.user_dict(), "status": "left"},
+        },
+    )
+    return True
 
 
 @method("answerCallbackQuery")

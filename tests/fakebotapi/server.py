@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .errors import ApiError, not_found, too_many_requests, unauthorized
+from .group import FakeGroup
 from .methods import METHODS, RATE_LIMITED, Call, Described
 from .params import Params, read_params
 from .state import Chat, FakeBot, RequestRecord
@@ -191,6 +192,30 @@ class FakeBotApi:
         fake = FakeUser(self, bot, chat)
         self._users[(token, user_id)] = fake
         return fake
+
+    def group(
+        self,
+        token: str,
+        title: str = "Équipe",
+        *,
+        chat_id: int | None = None,
+        chat_type: str = "group",
+    ) -> FakeGroup:
+        """The group `chat_id` (a new one by default) of bot ``token``; the bot is not in it
+        until ``add_bot``."""
+        bot = self.bot(token)
+        if chat_id is None:
+            chat_id = -(4_000_000_000 + len(bot.chats))
+        existing = bot.chats.get(chat_id)
+        if existing is None:
+            existing = Chat(
+                {"id": chat_id, "first_name": title},
+                bot.chat_instance(chat_id),
+                group={"id": chat_id, "type": chat_type, "title": title},
+                left=True,
+            )
+            bot.chats[chat_id] = existing
+        return FakeGroup(self, bot, existing)
 
     # ------------------------------------------------------------------ HTTP
 

@@ -208,7 +208,7 @@ class ChatMessage:
 
 @dataclass(eq=False)
 class Chat:
-    """A private chat between one bot and one user."""
+    """A private chat between one bot and one user, or a group the bot is in (`group`)."""
 
     user: dict[str, Any]
     chat_instance: str
@@ -218,14 +218,22 @@ class Chat:
     blocked: bool = False
     reply_keyboard: dict[str, Any] | None = None
     actions: list[tuple[float, str]] = field(default_factory=list)
+    group: dict[str, Any] | None = None
+    """A group's Bot API Chat object (id, type, title); None for a private chat."""
+    left: bool = False
+    """The bot left the group (or was never added): sends there get 403."""
+    migrated_to: int | None = None
+    """The supergroup this group was upgraded to: sends here get 400 with migrate_to_chat_id."""
 
     @property
     def id(self) -> int:
-        """Private chat id == user id."""
-        return int(self.user["id"])
+        """Private chat id == user id; a group's own (negative) id."""
+        return int(self.group["id"]) if self.group is not None else int(self.user["id"])
 
     def as_chat(self) -> dict[str, Any]:
         """The Bot API Chat object."""
+        if self.group is not None:
+            return dict(self.group)
         chat: dict[str, Any] = {"id": self.id, "type": "private"}
         for key in ("first_name", "last_name", "username"):
             if self.user.get(key):

@@ -7,13 +7,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .media import SAMPLE_OGG, image_size, tiny_png
-from .state import CallbackQuery, Chat, ChatMessage, FakeBot
+from .state import CallbackQuery, Chat, ChatMessage, FakeBot, StoredFile
 from .text import detect_entities
 
 if TYPE_CHECKING:
     from .server import FakeBotApi
 
 T = TypeVar("T")
+MAX_TEXT = 4096
+"""Telegram's limit on one message's text; clients split a longer paste."""
 MessageRef = ChatMessage | int
 
 
@@ -162,6 +164,8 @@ class FakeUser:
         plain = text.strip()
         if not plain:
             raise ValueError("Telegram clients do not send empty messages")
+        if len(plain) > MAX_TEXT:
+            raise ValueError(f"a message holds {MAX_TEXT} characters: paste() splits longer text")
         message = self._user_message(
             text=plain,
             entities=detect_entities(plain, []),
@@ -169,11 +173,51 @@ class FakeUser:
         )
         return self.bot.emit("message", message.to_api())
 
+    async def paste(self, text: str) -> list[dict[str, Any]]:
+        """Send a text longer than one message as Telegram clients do: pieces of at most 4096
+        characters (cut at the last line break or space when there is one), sent at once."""
+        pieces: list[str] = []
+        rest = text.strip()
+        while len(rest) > MAX_TEXT:
+            cut = max(rest.rfind("\n", 0, MAX_TEXT + 1), rest.rfind(" ", 0, MAX_TEXT + 1))
+            cut = cut if cut > 0 else MAX_TEXT
+            pieces.append(rest[:cut])
+            rest = rest[cut:].strip()
+        pieces.append(rest)
+        return [await self.send(piece) for piece in pieces if piece.strip()]
+
+    async def send_album(self, count: int = 5, caption: str | None = None) -> list[dict]:
+        """Send `count` photos as one album: one message each, sharing a media_group_id."""
+        self._start()
+        group = str(13_000_000_000_000_000 + self.bot.next_update_id)  # unique per album
+        updates = []
+        for index in range(count):
+            stored, size = self._photo(tiny_png(), f"photo{index}.png")
+            message = self._user_message(
+                media={"photo": [size], "media_group_id": group},
+                caption=caption if index == 0 else None,
+                file=stored,
+            )
+            updates.append(self.bot.emit("message", message.to_api()))
+        return updates
+
+    def pin(self, message: MessageRef) -> dict[str, Any]:
+        """Pin a message of the chat: a service message (pinned_message) reaches the bot."""
+        self._start()
+        pinned = self._resolve(message).to_api(with_reply=False)
+        service = self._user_message(media={"pinned_message": pinned})
+        return self.bot.emit("message", service.to_api())
+
     async def send_photo(self, data: bytes | None = None, caption: str | None = None) -> dict:
         """Send a photo (a small PNG by default)."""
         self._start()
-        data = data if data is not None else tiny_png()
-        stored = self.bot.store_file("photo", data, "photo.png", "image/png")
+        stored, size = self._photo(data if data is not None else tiny_png(), "photo.png")
+        message = self._user_message(media={"photo": [size]}, caption=caption, file=stored)
+        return self.bot.emit("message", message.to_api())
+
+    def _photo(self, data: bytes, filename: str) -> tuple[StoredFile, dict[str, Any]]:
+        """Store a photo; its file and its Bot API PhotoSize."""
+        stored = self.bot.store_file("photo", data, filename, "image/png")
         width, height = image_size(data)
         size = {
             "file_id": stored.file_id,
@@ -182,8 +226,7 @@ class FakeUser:
             "width": width,
             "height": height,
         }
-        message = self._user_message(media={"photo": [size]}, caption=caption, file=stored)
-        return self.bot.emit("message", message.to_api())
+        return stored, size
 
     async def send_sticker(self, emoji: str = "👍") -> dict[str, Any]:
         """Send a sticker."""
