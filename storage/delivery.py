@@ -69,19 +69,38 @@ class OutboxRow:
 # --- inbox -------------------------------------------------------------------------------------
 
 
-def store_updates(db: Database, updates: list[tuple[int, int, str]], now: str) -> list[int]:
-    """Write (update_id, chat_id, JSON) rows in one transaction; returns the ids that were new
-    (an update received twice is kept once)."""
+@dataclass(frozen=True)
+class Received:
+    """An update as the inbox writes it: its JSON, and for a new message its number in the
+    chat and, if it begins with one, its command's name (kept once the words are emptied)."""
+
+    update_id: int
+    chat_id: int
+    payload: str
+    message_id: int | None = None
+    command: str | None = None
+
+
+def store_updates(db: Database, updates: list[Received], now: str) -> list[int]:
+    """Write the updates in one transaction; returns the ids that were new (an update
+    received twice is kept once)."""
     fresh = []
     with db.atomic():
-        for update_id, chat_id, payload in updates:
+        for update in updates:
             cursor = db.execute(
-                "INSERT OR IGNORE INTO inbox (update_id, chat_id, payload, received_at) "
-                "VALUES (?, ?, ?, ?)",
-                [update_id, chat_id, payload, now],
+                "INSERT OR IGNORE INTO inbox (update_id, chat_id, payload, received_at, "
+                "message_id, command) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    update.update_id,
+                    update.chat_id,
+                    update.payload,
+                    now,
+                    update.message_id,
+                    update.command,
+                ],
             )
             if cursor.rowcount:
-                fresh.append(update_id)
+                fresh.append(update.update_id)
     return fresh
 
 
@@ -101,15 +120,29 @@ def unprocessed(db: Database) -> list[InboxRow]:
 def mark_processed(db: Database, update_id: int, now: str, error: str | None = None) -> None:
     """The update's effects are stored (call inside their transaction).
 
-    Its payload (the sender's name, their words) is emptied at once: only what idempotency
-    needs stays (its id, its chat, its status). With secure_delete the old bytes are zeroed in
-    the page; earlier copies in the write-ahead log go at its next truncation
-    (`storage.erasure.truncate_wal`, which the inbox runs after processing)."""
+    Its payload (the sender's name, their words) stays only while the chat's next message may
+    continue it (a paste Telegram split): `empty_processed_payloads` empties it, and the
+    write-ahead log's truncation (`storage.erasure.truncate_wal`) the earlier copies; the
+    inbox runs both shortly after processing. Its id, chat and status stay for idempotency."""
     db.execute(
-        "UPDATE inbox SET processed_at = ?, last_error = coalesce(?, last_error), payload = '' "
+        "UPDATE inbox SET processed_at = ?, last_error = coalesce(?, last_error) "
         "WHERE update_id = ?",
         [now, error, update_id],
     )
+
+
+def empty_processed_payloads(db: Database, processed_before: str) -> int:
+    """Empty the payloads of the updates processed before that time; how many are left
+    holding words (processed since)."""
+    db.execute(
+        "UPDATE inbox SET payload = '' WHERE processed_at IS NOT NULL AND processed_at < ? "
+        "AND payload != ''",
+        [processed_before],
+    )
+    rows = db.query(
+        "SELECT count(*) AS n FROM inbox WHERE processed_at IS NOT NULL AND payload != ''"
+    )
+    return int(next(iter(rows))["n"])
 
 
 def count_attempt(db: Database, update_id: int, error: str) -> int:

@@ -14,7 +14,7 @@ def previous_update(db: Database, chat_id: int, update_id: int) -> str | None:
         [chat_id, update_id],
     )
     row = next(iter(rows), None)
-    return str(row["payload"]) if row is not None else None
+    return str(row["payload"]) if row is not None and row["payload"] else None
 
 
 def leaving(db: Database, chat_id: int) -> bool:
@@ -25,13 +25,12 @@ def leaving(db: Database, chat_id: int) -> bool:
     return any(True for _ in rows)
 
 
-def first_version(db: Database, chat_id: int, message_id: int) -> str | None:
-    """The JSON of the update that brought message `message_id` of the chat first (before any
-    edit), if it is kept."""
+def first_command(db: Database, chat_id: int, message_id: int) -> tuple[bool, str | None]:
+    """Whether the inbox still holds the update that brought message `message_id` of the
+    chat first (before any edit), and the command it began with, if any ("feedback")."""
     rows = db.query(
-        "SELECT payload FROM inbox WHERE chat_id = ? "
-        "AND json_extract(payload, '$.message.message_id') = ? ORDER BY update_id LIMIT 1",
+        "SELECT command FROM inbox WHERE chat_id = ? AND message_id = ? ORDER BY update_id LIMIT 1",
         [chat_id, message_id],
     )
     row = next(iter(rows), None)
-    return str(row["payload"]) if row is not None else None
+    return (row is not None, row["command"] if row is not None else None)

@@ -543,3 +543,17 @@ def understanding_telegram(db: Database) -> None:
     """A chat's updates in order: the message before this one (a paste Telegram split, an
     album) is found without scanning the inbox."""
     db.execute("CREATE INDEX inbox_by_chat ON inbox(chat_id, update_id)")
+
+
+@MIGRATIONS(name="0018_inbox_commands")
+def inbox_commands(db: Database) -> None:
+    """A new message's number in its chat and the command it began with, so that an edit can
+    tell whether the message first ran a command once its words are emptied (refs #8, #9)."""
+    for statement in (
+        "ALTER TABLE inbox ADD COLUMN message_id INTEGER",
+        "ALTER TABLE inbox ADD COLUMN command TEXT",
+        "UPDATE inbox SET message_id = json_extract(payload, '$.message.message_id') "
+        "WHERE payload != ''",
+        "CREATE INDEX inbox_by_message ON inbox(chat_id, message_id) WHERE message_id IS NOT NULL",
+    ):
+        db.execute(statement)

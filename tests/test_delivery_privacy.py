@@ -22,7 +22,7 @@ LATER = "2026-12-01T09:00:00.000+00:00"
 WORDS = "Acme nous quitte et je n'en dors plus"
 
 
-def _update(update_id: int, chat_id: int, text: str) -> tuple[int, int, str]:
+def _update(update_id: int, chat_id: int, text: str) -> delivery.Received:
     message = {
         "message_id": 1,
         "date": 0,
@@ -30,7 +30,9 @@ def _update(update_id: int, chat_id: int, text: str) -> tuple[int, int, str]:
         "from": {"id": chat_id, "is_bot": False, "first_name": "Ana"},
         "text": text,
     }
-    return update_id, chat_id, json.dumps({"update_id": update_id, "message": message})
+    return delivery.Received(
+        update_id, chat_id, json.dumps({"update_id": update_id, "message": message}), 1
+    )
 
 
 def _send(chat_id: int, text: str) -> Outgoing:
@@ -100,3 +102,28 @@ async def test_a_processed_update_leaves_no_words_in_the_database_files(tmp_path
 
 def _pending(bot) -> int:
     return bot.query("SELECT count(*) AS n FROM outbox WHERE status = 'pending'")[0]["n"]
+
+
+def test_a_processed_update_keeps_its_words_only_until_the_next_message_no_longer_needs_them(
+    tmp_path,
+):
+    """The words stay while a split paste's tail may still come (the burst rule reads them),
+    then go; what an edit needs to know (the message began with /feedback) stays."""
+    from storage import intents
+
+    db = open_database(tmp_path / "rebond.db")
+    later = "2026-11-30T10:01:00.000+00:00"
+    update = _update(1, 42, WORDS)
+    command = delivery.Received(2, 42, _update(2, 42, "/feedback 5").payload, 2, "feedback")
+    delivery.store_updates(db, [update, command], NOW)
+    delivery.mark_processed(db, 1, NOW)
+    delivery.mark_processed(db, 2, NOW)
+    assert intents.previous_update(db, 42, 2) is not None  # still there for a tail
+    assert delivery.empty_processed_payloads(db, NOW) == 2  # none processed before NOW
+    assert delivery.empty_processed_payloads(db, later) == 0
+    assert intents.previous_update(db, 42, 2) is None
+    assert intents.first_command(db, 42, 2) == (True, "feedback")
+    assert intents.first_command(db, 42, 1) == (True, None)
+    assert intents.first_command(db, 42, 9) == (False, None)
+    db.close()
+    assert WORDS not in _dump(tmp_path / "rebond.db")

@@ -342,7 +342,7 @@ async def test_a_403_marks_the_user_blocked_and_fails_their_pending_rows(storage
 def test_housekeeping_prunes_old_delivery_rows_but_keeps_the_question_on_screen(storage):
     db = storage.db
     old, now = "2026-01-01T00:00:00.000+00:00", "2026-02-01T00:00:00.000+00:00"
-    store.store_updates(db, [(1, 5, "{}"), (2, 5, "{}"), (3, 5, "{}")], old)
+    store.store_updates(db, [store.Received(i, 5, "{}") for i in (1, 2, 3)], old)
     store.mark_processed(db, 1, old)
     store.mark_processed(db, 2, now)
     rows = [

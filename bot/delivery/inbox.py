@@ -6,8 +6,9 @@ parallel. An update's processing (PTB's handlers), the outbox rows it writes and
 `processed` mark commit in one transaction: a crash re-runs exactly the unmarked updates.
 A database that cannot be written (disk full, locked) is waited out; a handler that fails
 on the same update `MAX_ATTEMPTS` times gets the manager an apology, and the update is closed.
-A processed update's payload is emptied in that same transaction, and the write-ahead log is
-emptied at most `scrub_seconds` later, so what a manager wrote leaves the inbox's files.
+A processed update's payload is kept while the chat's next message may continue it (a paste
+Telegram split), then emptied with the write-ahead log after `scrub_seconds` (at most twice that
+after processing), so what a manager wrote leaves the inbox's files.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ import logging
 import sqlite3
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from telegram import Bot, Update
+from telegram import Bot, Message, MessageEntity, Update
 
 from storage import delivery as store
 from storage.db import to_stored
+from storage.delivery import Received
 from storage.erasure import database_path, truncate_wal
 
 from .outbox import Storage, update_arrival
@@ -86,10 +88,12 @@ class Inbox:
             raise ValueError(f"not an update: {error}") from None
         rows = [
             # JSON as received when we have it: PTB's to_dict() costs more than the parsing.
-            (
+            Received(
                 update.update_id,
                 _chat_of(update),
                 json.dumps(_json(item), ensure_ascii=False, default=_unix_time),
+                update.message.message_id if update.message else None,
+                _command_of(update.message),
             )
             for item, update in zip(received, updates, strict=True)
         ]
@@ -223,19 +227,39 @@ class Inbox:
             self._scrubbing = asyncio.create_task(self._scrub(self._db_path))
 
     async def _scrub(self, path: Path) -> None:
+        """Empty the payloads processed `scrub_seconds` ago or more (by then the chat's next
+        message no longer needs the one before), then the write-ahead log; again until none
+        is left."""
         while True:
             await asyncio.sleep(self._scrub_seconds)
+            held_since = self.storage.clock() - timedelta(seconds=self._scrub_seconds)
+            try:
+                async with self.storage.transaction() as db:
+                    held = store.empty_processed_payloads(db, to_stored(held_since))
+            except sqlite3.Error as error:  # disk full, locked: try again later
+                log.warning("inbox.scrub_failed error=%s", error)
+                continue
             # The connection's lock is held so that no task of ours writes meanwhile (a write
             # would wait on the checkpoint inside the event loop).
             async with self.storage.lock:
                 done = await asyncio.to_thread(truncate_wal, path)
-            if done:
+            if done and not held:
                 return
-            log.info("inbox.scrub_retry")
+            log.info("inbox.scrub_again held=%s", held)
 
 
 def _json(item: Update | dict[str, Any]) -> dict[str, Any]:
     return item.to_dict() if isinstance(item, Update) else item
+
+
+def _command_of(message: Message | None) -> str | None:
+    """The command a message begins with ("feedback" for "/feedback@RebondBot 5"), if any."""
+    if message is None or not message.text or not message.entities:
+        return None
+    first = message.entities[0]
+    if first.type != MessageEntity.BOT_COMMAND or first.offset != 0:
+        return None
+    return message.text[1 : first.length].split("@")[0].lower()
 
 
 def _unix_time(value: object) -> int:

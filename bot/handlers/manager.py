@@ -27,7 +27,6 @@ from storage.repository import Receipt, User
 from ..coach.service import CoachService
 from ..conversation import ONBOARDING, REFLECTION, Conversation, Reply
 from ..delivery.outbox import Storage
-from ..flows.bursts import PieceKind
 from ..flows.contract import COACH_COMMANDS, REQUIRED_COMMANDS
 from ..flows.engine import unknown_command
 from ..flows.model import LANGUAGES, Lang
@@ -52,7 +51,7 @@ from ..flows.text import fill
 from ..userkey import UserKey
 from .callbacks import ButtonData, ButtonKind
 from .chat import ChatView
-from .pieces import continues, first_version, piece_of
+from .pieces import continues, first_command
 from .render import Span
 
 log = logging.getLogger(__name__)
@@ -532,9 +531,8 @@ def edited_command(manager: ManagerHandlers, callback: Handler, known: Collectio
     already (a /feedback or /note corrected must not be sent twice)."""
 
     async def run(update: Update, context: Context) -> None:
-        first = first_version(manager.storage, update)
-        command = (first.text or "").split()[0][1:].split("@")[0].lower() if first else ""
-        if first is None or piece_of(first).kind is not PieceKind.COMMAND or command not in known:
+        kept, command = first_command(manager.storage, update)
+        if not kept or command not in known:
             await callback(update, context)
             return
         view = await manager.view_for(update, context)

@@ -51,15 +51,13 @@ def continues(storage: Storage, update: Update) -> Message | None:
     return previous
 
 
-def first_version(storage: Storage, update: Update) -> Message | None:
-    """An edited message as it was first sent, if the inbox still has it."""
+def first_command(storage: Storage, update: Update) -> tuple[bool, str | None]:
+    """For an edited message: whether the inbox still knows it as first sent, and the command
+    it began with then, if any ("feedback")."""
     message = update.edited_message
     if message is None:
-        return None
-    payload = store.first_version(storage.db, message.chat_id, message.message_id)
-    if payload is None:
-        return None
-    return Update.de_json(json.loads(payload), update.get_bot()).message
+        return (False, None)
+    return store.first_command(storage.db, message.chat_id, message.message_id)
 
 
 def _is_service(message: Message) -> bool:
