@@ -627,3 +627,53 @@ def test_retention_deletes_old_team_rounds_with_their_answers(services, clock):
     services.coach.apply_retention(30)
     for table in ("team_rounds", "team_answers", "team_members"):
         assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+
+
+def test_cancel_and_pause_apply_to_what_is_in_progress_in_the_terminal(services):
+    """A new-user trial: /cancel during the round's set-up asked about the reflection, and
+    "keep it" left the set-up to resume; a member's "pause" paused the local user's own
+    reflection. Each now applies to the flow actually in progress (refs #13)."""
+    import io
+
+    from bot.terminal import ChatOptions, TerminalChat
+
+    conversation, team, ui = services.conversation, services.team, services.conversation.playbook.ui
+
+    def chat(user: str, typed: str) -> str:
+        out = io.StringIO()
+        terminal = TerminalChat(
+            conversation,
+            ChatOptions(user=user, lang="fr"),
+            io.StringIO(typed),
+            out,
+            services=services,
+        )
+        assert terminal.run() == 0
+        return out.getvalue()
+
+    gilles = conversation.user("terminal:gilles", "gilles", "fr")
+    reflect_until(services, gilles, "postponed_ideas")
+    prompt = conversation.playbook.flow(REFLECTION).step_by_id["postponed_ideas"].prompt.fr
+    out = chat("gilles", "/team\n/cancel\n1\n")
+    assert "Abandonner « Tour d'équipe » en cours ?" in out
+    assert "Abandonner la réflexion en cours" not in out
+    after = out.split("« Tour d'équipe » est abandonné.")[1]
+    assert ui.back_to_reflection.fr in after and prompt in after
+    again = chat("gilles", "")
+    assert prompt in again and "Dans quelle langue" not in again
+    assert team.status(gilles) is None  # no round was opened
+
+    _, parameter = open_round(services, gilles)
+    bea = conversation.user("terminal:bea", "bea", "fr")
+    conversation.start(bea, REFLECTION)  # Bea has a reflection of her own in progress
+    out = chat("bea", f"/start {parameter}\n2\nJe suis à bout\n1\n")
+    assert "3114" in out and team.texts.member_paused.fr in out
+    own = conversation.current(bea)
+    assert own is not None and own[0].status == "active"  # her reflection is not paused
+    assert team.answering(bea)  # her answers wait where she left them
+    out = chat("bea", "/start\nJe n'en peux plus\n2\n")  # go on: the round's next question
+    contribute = conversation.playbook.flow("team_round").step_by_id["contribute"].prompt.fr
+    assert contribute in out.split("3114")[-1]
+    out = chat("bea", "/start\n/cancel\n")
+    assert ui.resumed.fr in out and team.texts.member_cancelled.fr in out
+    assert not team.answering(bea) and conversation.current(bea)[0].status == "active"

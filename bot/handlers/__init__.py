@@ -11,6 +11,7 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -19,6 +20,7 @@ from .checkins import CheckinHandlers
 from .coach import CoachHandlers
 from .manager import ManagerHandlers
 from .privacy import PrivacyHandlers
+from .team import TeamHandlers
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +31,10 @@ def register(
     checkins: CheckinHandlers,
     privacy: PrivacyHandlers,
     coach: CoachHandlers,
+    team: TeamHandlers | None = None,
 ) -> None:
-    """Every handler of the bot, in one place."""
+    """Every handler of the bot, in one place (the team round's, when given: its gate runs
+    ahead of every other handler, in group -1)."""
     private = filters.ChatType.PRIVATE
     privacy_kinds = routing_pattern(
         ButtonKind.REFLECTION_PRIVACY,
@@ -66,6 +70,12 @@ def register(
         "notify": coach.notify,
         "web": coach.web_view,
     }
+    if team is not None:
+        application.add_handler(TypeHandler(Update, team.gate), group=-1)
+        commands["team"] = team.command
+        application.add_handler(
+            CallbackQueryHandler(team.button, pattern=routing_pattern(ButtonKind.TEAM_ROUND))
+        )
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private & new_message))
     application.add_handler(MessageHandler(private & new_message & filters.COMMAND, manager.help))
@@ -88,6 +98,7 @@ __all__ = [
     "CoachHandlers",
     "ManagerHandlers",
     "PrivacyHandlers",
+    "TeamHandlers",
     "Update",
     "register",
 ]

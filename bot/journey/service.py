@@ -182,9 +182,15 @@ class JourneyService:
         if current is None:
             return None
         ui, lang = self.conversation.playbook.ui, self.conversation.language(user)
-        section = where_it_stopped(self.conversation.library, current[0].state, lang)
+        row = current[0]
+        if row.flow == REFLECTION:
+            section = where_it_stopped(self.conversation.library, row.state, lang)
+            question = fill(ui.in_(lang).cancel_confirm, {"section": section})
+        else:  # the flow actually in progress: a check-in, a team round's set-up...
+            title = self.conversation.flow_title(row, lang)
+            question = fill(ui.in_(lang).cancel_confirm_flow, {"flow": title})
         return (
-            fill(ui.in_(lang).cancel_confirm, {"section": section}),
+            question,
             (
                 ("drop", ui.in_(lang).cancel_confirm_button),
                 ("keep", ui.in_(lang).cancel_keep_button),
@@ -204,7 +210,8 @@ class JourneyService:
         log.info("flow.cancelled user=%s session=%s", user.id, current[0].id)
         if current[0].flow == REFLECTION:
             return ui.in_(lang).cancelled_restorable
-        return ui.in_(lang).cancelled
+        title = self.conversation.flow_title(current[0], lang)
+        return fill(ui.in_(lang).cancelled_flow, {"flow": title})
 
     def restore(self, user: User) -> Reply:
         """Bring back the reflection dropped with /cancel (if no other began since): its

@@ -30,7 +30,7 @@ from ..clock import Clock
 from ..conversation import REFLECTION, Conversation, Reply
 from ..flows import engine
 from ..flows.contract import ROUND_DAYS, TEAM_ROUND, TEAM_SETUP
-from ..flows.model import Lang, Playbook, TeamTexts
+from ..flows.model import Lang, Localized, Playbook, TeamTexts
 from ..flows.state import Ask, Back, Done, Event, Invalid, Output, Say, SessionState, Skip
 from ..flows.text import fill
 from .summary import (
@@ -336,15 +336,37 @@ class TeamService:
         state = SessionState.model_validate_json(draft.state)
         return engine.ask(self.conversation.library.for_version(state.version), state)
 
+    def was_member(self, person: User) -> bool:
+        """True if the person answers, or answered, a round still linked to them."""
+        return bool(store.member_answers(self.db, person.key))
+
     def help_text(self, member: User) -> str:
         """/help for a team member."""
         return self._team().member_help.get(self._member_lang(member))
+
+    def cancel(self, member: User) -> str | None:
+        """/cancel while answering: the answers in progress are dropped (an answer given before
+        stays); what to say, or None if the person is answering no open round."""
+        draft = store.current_draft(self.db, member.key, self._now())
+        if draft is None:
+            return None
+        store.save_draft(self.db, member.key, draft.token, None)
+        log.info("team.draft_cancelled round=%s", draft.round.id)
+        return self._team().member_cancelled.get(_lang(draft.round.lang))
+
+    def member_text(self, member: User, name: str) -> str:
+        """One of the team texts said to a member (`member_paused`...), in their round's
+        language."""
+        text = getattr(self._team(), name)
+        assert isinstance(text, Localized), name
+        return text.get(self._member_lang(member))
 
     def forget(self, member: User) -> str:
         """/forget by a team member: their answers and links in every round are erased."""
         lang = self._member_lang(member)
         erased = store.forget_member(self.db, member.key)
-        store.fold_log(self.db)
+        if not self.db.conn.in_transaction:  # else the caller scrubs once it has committed
+            store.fold_log(self.db)
         log.info("team.member_forgotten answers=%s", erased)
         team = self._team()
         return (team.member_forgotten if erased else team.member_nothing).get(lang)
@@ -439,7 +461,7 @@ class TeamService:
         days = int(match.group(1)) if match else DEFAULT_DAYS
         question = answers.get("own_question")
         opened = self.open_round(user, lang, days, question if isinstance(question, str) else None)
-        return (Say(opened.manager_text), Say(opened.forward_text))
+        return (Say(opened.manager_text), Say(opened.forward_text, alone=True))
 
     def _ideas_for_new_reflection(self, user: User, flow: str) -> dict[str, tuple[str, ...]]:
         if flow != REFLECTION or self.playbook.team is None:
