@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.flows.engine import ask
+from bot.flows.state import Answer, Pick, Skip
 from storage.erasure import truncate_wal
 
 from .e2e import TOKEN, BotHarness, harness, walk
+from .helpers import FakeClock
 from .test_telegram_e2e import onboard
 
 pytestmark = pytest.mark.e2e
@@ -163,7 +166,11 @@ async def test_a_team_round_from_the_reflection_to_the_ideas_offered(tmp_path: P
             await answer_as_member(bot, member, parameter, row)
         # a member's menu: /forget and /help, nothing of a manager's
         scope = {"type": "chat", "chat_id": members[0].id}
-        assert [c["command"] for c in bot.fake_bot.get_commands(scope, "fr")] == ["forget", "help"]
+        await members[0].wait_until(
+            lambda: (
+                [c["command"] for c in bot.fake_bot.get_commands(scope, "fr")] == ["forget", "help"]
+            )
+        )
 
         gilles.skip_messages()
         await gilles.send("/team")
@@ -239,6 +246,11 @@ async def test_a_closed_or_expired_code_and_a_member_who_pauses_or_forgets(tmp_p
         await member.wait_for_answer(await member.press(question, "3"))
         worry = bot.playbook.flow("team_round").step_by_id["worry"].prompt.fr
         await said(member, worry)
+        scope = {"type": "chat", "chat_id": member.id}
+        menu = ["forget", "help"]
+        await member.wait_until(
+            lambda: [c["command"] for c in bot.fake_bot.get_commands(scope)] == menu
+        )
         await member.send("/pause")
         await said(member, team.texts.member_paused.fr)
         await member.send("/history")  # a manager's command: not for a member answering
@@ -254,8 +266,44 @@ async def test_a_closed_or_expired_code_and_a_member_who_pauses_or_forgets(tmp_p
         await member.send("/forget")
         await said(member, team.texts.member_forgotten.fr)
         assert bot.query("SELECT count(*) AS n FROM team_members")[0]["n"] == 0
+        scope = {"type": "chat", "chat_id": member.id}
+        await member.wait_until(lambda: bot.fake_bot.get_commands(scope, "fr") == [])
         status = team.status(manager)
         assert status is not None and team.close_early(manager, status.round.id) is not None
         late = bot.user(3203, "Tardif")
         await late.send(f"/start {parameter}")
         await said(late, "est clos : les réponses ne sont plus recueillies")
+
+
+async def test_a_round_closes_on_its_date_and_one_too_small_can_be_extended(tmp_path: Path):
+    """The scheduler's tick closes rounds on their date and sends each summary once; a round
+    with fewer than 3 answers shows nothing and offers to extend it."""
+    clock = FakeClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    async with harness(tmp_path, clock=clock, checkin_tick_seconds=0.2) as bot:
+        team = bot.services.team
+        texts = team.texts
+        helene = bot.user(3301, "Hélène")
+        await helene.send("/start")  # a bot writes to those who wrote to it first
+        await helene.next_message()
+        manager = bot.conversation.user("telegram:3301", "Hélène", "fr")
+        small = team.open_round(manager, "fr", days=1)
+        member = bot.conversation.user("telegram:3302", None, "fr")
+        team.join(member, f"team_{small.round.code}")
+        for event in (Pick("4"), Answer("Un secret Zq9"), Skip(), Pick("no")):
+            team.handle(member, event)
+        clock.advance(days=1, minutes=1)
+        notice = await said(helene, "rien n'est affiché")
+        assert "Un secret Zq9" not in notice.text and not any(m.media for m in helene.messages)
+        await helene.wait_for_answer(await helene.press(notice, texts.extend_button.fr))
+        await said(helene, "Tour d'équipe prolongé jusqu'au")
+        for n in (3303, 3304):
+            other = bot.conversation.user(f"telegram:{n}", None, "fr")
+            team.join(other, f"team_{small.round.code}")
+            for event in (Pick("2"), Skip(), Answer(f"Idée {n}"), Pick("no")):
+                team.handle(other, event)
+        clock.advance(days=3, minutes=1)
+        await said(helene, "Votre tour d'équipe : 3 réponses")
+        assert any(m.media.get("photo") for m in helene.messages)
+        await asyncio.sleep(0.6)  # a few more ticks: the summary is sent once
+        titles = [m for m in helene.messages if "Votre tour d'équipe : 3" in (m.text or "")]
+        assert len(titles) == 1

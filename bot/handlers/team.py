@@ -201,6 +201,7 @@ class TeamHandlers:
             self._show_question(view)
         elif command == "/forget":
             view.text(team.forget(user))
+            self._restore_menu(user, view.chat_id, forgotten=True)
             self._scrub_soon()
         elif command == "/cancel":
             view.text(team.cancel(user) or "")
@@ -282,9 +283,10 @@ class TeamHandlers:
                 payload["language_code"] = lang
             self.storage.add("commands", chat_id, "setMyCommands", payload)
 
-    def _restore_menu(self, user: User, chat_id: int) -> None:
-        """A member who starts their own reflection (/start) gets the managers' menu back."""
-        if not self._is_member_only(user) or not self.team.was_member(user):
+    def _restore_menu(self, user: User, chat_id: int, forgotten: bool = False) -> None:
+        """A member who starts their own reflection (/start), or who erased their answers, gets
+        the managers' menu back."""
+        if not self._is_member_only(user) or not (forgotten or self.team.was_member(user)):
             return
         for lang in LANGUAGES:
             payload: dict[str, object] = {"scope": BotCommandScopeChat(chat_id).to_dict()}
