@@ -251,6 +251,8 @@ async def test_a_closed_or_expired_code_and_a_member_who_pauses_or_forgets(tmp_p
         await member.wait_until(
             lambda: [c["command"] for c in bot.fake_bot.get_commands(scope)] == menu
         )
+        await member.send_sticker()
+        await said(member, bot.playbook.ui.unsupported_media.fr)
         await member.send("/pause")
         await said(member, team.texts.member_paused.fr)
         await member.send("/history")  # a manager's command: not for a member answering

@@ -186,8 +186,10 @@ class TeamHandlers:
         message = update.message
         if message is None:
             return False
-        if message.text is None:  # a photo, a sticker: the manager's handlers say why not
-            return False
+        if message.text is None:  # a photo, a sticker: text only, and nothing of it kept
+            view.text(view.ui.in_(view.lang).unsupported_media)
+            self._show_question(view)
+            return True
         event: Event | None = None
         if not command:
             event = Answer(message.text)
