@@ -79,13 +79,15 @@ async def to_step(bot: BotHarness, manager, stop: str):
     return await reflection.question(ask(bot.playbook, reflection.state))
 
 
-async def answer_as_member(bot: BotHarness, member, parameter: str, row) -> None:
+async def answer_as_member(bot: BotHarness, member, parameter: str, row) -> str:
+    """Open the link and answer as `row` says; the first message (notice and question)."""
     _, _, _, _, feeling, worry, idea, signature = row
     team = bot.playbook.flow("team_round").step_by_id
     prompt = {step: team[step].prompt.fr for step in ("feeling", "worry", "idea", "contribute")}
     await member.send(f"/start {parameter}")
     question = await said(member, prompt["feeling"])
-    assert "anonymes" in question.text  # the notice comes first, with the first question
+    first = question.text
+    assert "anonymes" in first  # the notice comes first, with the first question
     await member.wait_for_answer(await member.press(question, feeling))
     await said(member, prompt["worry"])
     if worry is not None and "épuisé" in worry:
@@ -105,6 +107,7 @@ async def answer_as_member(bot: BotHarness, member, parameter: str, row) -> None
         await said(member, "Écrivez votre prénom")
         await member.send(signature or "/skip")
     await said(member, "Merci.")
+    return first
 
 
 def files_holding(path: Path, words: str) -> int:
@@ -163,7 +166,11 @@ async def test_a_team_round_from_the_reflection_to_the_ideas_offered(tmp_path: P
                 TOKEN, user_id, first, last_name=last, username=username, language_code="fr"
             )
             members.append(member)
-            await answer_as_member(bot, member, parameter, row)
+            if row is MEMBERS[-1]:  # answers once, then changes their answer through the link
+                first_try = (*row[:6], "Idée abandonnée Zq4", None)
+                await answer_as_member(bot, member, parameter, first_try)
+            opened = await answer_as_member(bot, member, parameter, row)
+        assert "Vous avez déjà répondu" in opened and "Votre réponse précédente : 4" in opened
         # a member's menu: /forget and /help, nothing of a manager's
         scope = {"type": "chat", "chat_id": members[0].id}
         await members[0].wait_until(
@@ -188,6 +195,7 @@ async def test_a_team_round_from_the_reflection_to_the_ideas_offered(tmp_path: P
             for who in row[1:4]:
                 assert who not in summary  # never who
         assert "Ont signé leur offre : Alix." in summary
+        assert "Idée abandonnée Zq4" not in summary  # the changed answer replaced the first
         assert team_texts.distress_note.fr in summary
 
         # the ideas come back as buttons at "which idea first?"

@@ -39,6 +39,9 @@ MEMBER_COMMANDS = ("forget", "help")
 """A team member's menu: nothing of a manager's (refs #13)."""
 ANSWER_KINDS = {ButtonKind.ANSWER, ButtonKind.TICK, ButtonKind.SUBMIT_TICKS}
 CHART_FILE = "team-round.png"
+SUMMARY_DELAY = 0.05
+"""Seconds before a round closed by a click is summed up: the sender takes the click's answer
+first (Telegram wants it within about 15 s; a chart takes seconds on a loaded machine)."""
 
 
 class TeamHandlers:
@@ -51,6 +54,7 @@ class TeamHandlers:
         self.storage: Storage = manager.storage
         self.scrubber: WalScrubber = coach.scrubber
         self._scrub: asyncio.Task[None] | None = None
+        self._summaries: asyncio.Task[None] | None = None
         manager.question_extra = self.offer_button
 
     # --- the manager ---------------------------------------------------------------------------
@@ -84,13 +88,14 @@ class TeamHandlers:
             return
         round_id = data.session or 0
         if data.value == CLOSE:
-            closed = self.team.close_early(view.user, round_id)
+            closed = self.team.close_now(view.user, round_id)
             if closed is None:
                 view.answer(query.id, view.ui.in_(lang).button_inactive)
                 return
             view.answer(query.id)
             self._drop(view, query.message.message_id if query.message else None)
-            self.deliver(view, closed)
+            view.text(closed)
+            self._summaries_soon()  # the chart is drawn once this click is answered
             return
         extended = self.team.extend(view.user, round_id)
         view.answer(query.id, None if extended else team.not_yours.get(lang))
@@ -302,6 +307,15 @@ class TeamHandlers:
         store.empty_member_payloads(self.storage.db, chat_id, update_id)
         self._scrub_soon()
 
+    def _summaries_soon(self) -> None:
+        """Send due summaries once this update has committed and its callback answer left."""
+
+        async def later() -> None:
+            await asyncio.sleep(SUMMARY_DELAY)
+            await send_team_summaries(self.storage, self)
+
+        self._summaries = asyncio.create_task(later())  # kept: a task must not be collected
+
     def _scrub_soon(self) -> None:
         """Fold the write-ahead log into the database once this update has committed (one
         pending scrub covers every update processed before it runs)."""
@@ -317,8 +331,8 @@ async def send_team_summaries(storage: Storage, handlers: TeamHandlers) -> None:
     """The scheduler's tick: rounds whose date has come close, and each summary not yet sent
     goes to its manager's chat, marked sent in the same transaction."""
     team = handlers.team
-    async with storage.lock:
-        messages = team.due()
+    async with storage.lock:  # every user of the connection waits for it: a thread may use it
+        messages = await asyncio.to_thread(team.due)
     for message in messages:
         chat_id = UserKey(message.manager.key).telegram_id
         if chat_id is None:

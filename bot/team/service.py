@@ -226,6 +226,16 @@ class TeamService:
         log.info("team.closed_early manager=%s round=%s", manager.id, found.id)
         return self._message(found)
 
+    def close_now(self, manager: User, round_id: int) -> str | None:
+        """Close the manager's open round now, its summary to follow from `due` (rendered
+        apart from the click); what to tell them, or None if not theirs or not open."""
+        found = self._own_round(manager, round_id)
+        if found is None or not store.close_round(self.db, found.id, self._now()):
+            return None
+        log.info("team.closed_early manager=%s round=%s", manager.id, found.id)
+        count = str(store.answer_count(self.db, found.id))
+        return fill(self._team().closed_early.get(self._lang(manager)), {"count": count})
+
     def extend(self, manager: User, round_id: int, days: int = EXTEND_DAYS) -> str | None:
         """Give the manager's round `days` more days (reopening it if it closed less than 7 days
         ago); what to tell them, or None if not theirs or closed for too long."""
