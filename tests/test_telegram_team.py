@@ -65,7 +65,7 @@ async def said(user, fragment: str):
                 return message
         return None
 
-    message = await user.wait_until(found, timeout=10)
+    message = await user.wait_until(found, timeout=20)  # a chart takes seconds under load
     SEEN[user.id] = message.message_id
     return message
 
@@ -304,8 +304,12 @@ async def test_a_round_closes_on_its_date_and_one_too_small_can_be_extended(tmp_
         clock.advance(days=1, minutes=1)
         notice = await said(helene, "rien n'est affiché")
         assert "Un secret Zq9" not in notice.text and not any(m.media for m in helene.messages)
-        await helene.wait_for_answer(await helene.press(notice, texts.extend_button.fr))
+        taps = [await helene.press(notice, texts.extend_button.fr) for _ in range(2)]
+        answers = [await helene.wait_for_answer(tap) for tap in taps]
+        assert [a.text or "" for a in answers] == ["", bot.playbook.ui.button_inactive.fr]
         await said(helene, "Tour d'équipe prolongé jusqu'au")
+        closes = bot.query("SELECT closes_at FROM team_rounds")[0]["closes_at"]
+        assert closes.startswith("2026-11-30")  # extended once: 3 days from the tick's now
         for n in (3303, 3304):
             other = bot.conversation.user(f"telegram:{n}", None, "fr")
             team.join(other, f"team_{small.round.code}")

@@ -79,7 +79,13 @@ class TeamHandlers:
         view = await self.manager.view_for(update, context)
         data = ButtonData.decode(query.data)
         team, lang = self.team.texts, view.lang
-        if data is None or data.value not in (OPEN, CLOSE, EXTEND):
+        message_id = query.message.message_id if query.message else None
+        repeated = data is not None and data.value != OPEN and message_id is not None
+        if (
+            data is None
+            or data.value not in (OPEN, CLOSE, EXTEND)
+            or (repeated and view.buttons_removed(message_id or 0))  # a double tap
+        ):
             view.answer(query.id, view.ui.in_(lang).button_inactive)
             return
         if data.value == OPEN:
@@ -93,14 +99,14 @@ class TeamHandlers:
                 view.answer(query.id, view.ui.in_(lang).button_inactive)
                 return
             view.answer(query.id)
-            self._drop(view, query.message.message_id if query.message else None)
+            self._drop(view, message_id)
             view.text(closed)
             self._summaries_soon()  # the chart is drawn once this click is answered
             return
         extended = self.team.extend(view.user, round_id)
         view.answer(query.id, None if extended else team.not_yours.get(lang))
         if extended:
-            self._drop(view, query.message.message_id if query.message else None)
+            self._drop(view, message_id)
             view.text(extended)
 
     def deliver(self, view: ChatView, message: SummaryMessage) -> None:
