@@ -677,3 +677,47 @@ def test_cancel_and_pause_apply_to_what_is_in_progress_in_the_terminal(services)
     out = chat("bea", "/start\n/cancel\n")
     assert ui.resumed.fr in out and team.texts.member_cancelled.fr in out
     assert not team.answering(bea) and conversation.current(bea)[0].status == "active"
+
+
+def test_a_member_s_update_and_finished_deliveries_keep_no_payload(tmp_path: Path):
+    """storage.delivery.empty_member_payloads: the update being processed and the chat's
+    processed updates and finished outbox rows lose their JSON; other chats, rows still to
+    send and a buttons removal (no words) keep theirs (refs #13)."""
+    from storage import delivery
+    from storage.delivery import Outgoing
+
+    db = open_database(tmp_path / "payloads.db")
+    now, later = "2026-11-30T09:00:00.000+00:00", "2026-12-01T09:00:00.000+00:00"
+
+    def update(update_id: int, chat_id: int, text: str) -> tuple[int, int, str]:
+        sender = {"id": chat_id, "is_bot": False, "first_name": "Zoé", "username": "zoe_zq"}
+        message = {"message_id": update_id, "date": 0, "chat": {"id": chat_id}, "text": text}
+        return (
+            update_id,
+            chat_id,
+            json.dumps({"update_id": update_id, "message": message | {"from": sender}}),
+        )
+
+    def send(chat_id: int, method: str, payload: dict) -> int:
+        return delivery.enqueue(db, Outgoing("reply", chat_id, method, payload, 1, later), now)
+
+    delivery.store_updates(
+        db,
+        [update(1, 42, "Mon souci Zq"), update(2, 42, "Mon idée Zq"), update(3, 43, "Autre")],
+        now,
+    )
+    delivery.mark_processed(db, 1, now)
+    sent = send(42, "sendMessage", {"chat_id": 42, "text": "✓ Mon souci Zq"})
+    db.execute("UPDATE outbox SET status = 'sent' WHERE id = ?", [sent])  # as a sender might
+    removal = send(
+        42, "editMessageReplyMarkup", {"chat_id": 42, "message_id": 9, "reply_markup": None}
+    )
+    delivery.finish(db, removal, "sent", now)
+    pending = send(42, "sendMessage", {"chat_id": 42, "text": "La question suivante"})
+    assert delivery.empty_member_payloads(db, 42, 2) == 3
+    payloads = {row["update_id"]: row["payload"] for row in db.query("SELECT * FROM inbox")}
+    assert payloads[1] == payloads[2] == "{}" and "Autre" in payloads[3]
+    outbox = {row["id"]: row["payload"] for row in db.query("SELECT * FROM outbox")}
+    assert outbox[sent] == "{}" and "message_id" in outbox[removal]
+    assert "La question suivante" in outbox[pending]
+    db.close()
