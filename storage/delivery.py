@@ -372,3 +372,15 @@ def empty_member_payloads(db: Database, chat_id: int, update_id: int) -> int:
         [chat_id],
     ).rowcount
     return int(inbox) + int(outbox)
+
+
+def chats_with_pending(db: Database, chat_ids: set[int]) -> set[int]:
+    """Those of the chats that still have outbox rows to send (refs #13)."""
+    if not chat_ids:
+        return set()
+    marks = ",".join("?" for _ in chat_ids)
+    rows = db.query(
+        f"SELECT DISTINCT chat_id FROM outbox WHERE status = 'pending' AND chat_id IN ({marks})",
+        sorted(chat_ids),
+    )
+    return {int(row["chat_id"]) for row in rows}

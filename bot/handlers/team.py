@@ -39,6 +39,8 @@ MEMBER_COMMANDS = ("forget", "help")
 """A team member's menu: nothing of a manager's (refs #13)."""
 ANSWER_KINDS = {ButtonKind.ANSWER, ButtonKind.TICK, ButtonKind.SUBMIT_TICKS}
 CHART_FILE = "team-round.png"
+SCRUB_AGAIN = 0.5
+"""Seconds between scrubs while a member's replies wait in the outbox."""
 SUMMARY_DELAY = 0.05
 """Seconds before a round closed by a click is summed up: the sender takes the click's answer
 first (Telegram wants it within about 15 s; a chart takes seconds on a loaded machine)."""
@@ -54,6 +56,8 @@ class TeamHandlers:
         self.storage: Storage = manager.storage
         self.scrubber: WalScrubber = coach.scrubber
         self._scrub: asyncio.Task[None] | None = None
+        self._members_sending: set[int] = set()
+        """Members' chats whose replies may still be in the outbox, with their answers."""
         self._summaries: asyncio.Task[None] | None = None
         manager.question_extra = self.offer_button
 
@@ -309,8 +313,10 @@ class TeamHandlers:
 
     def _leave_no_trace(self, chat_id: int, update_id: int) -> None:
         """This update's JSON (their words, their name) and the chat's finished deliveries
-        are emptied in the update's transaction; the write-ahead log's copies go right after."""
+        are emptied in the update's transaction; the write-ahead log's copies go right after,
+        and again once what the bot says back (their answer, ticked) is sent and emptied."""
         store.empty_member_payloads(self.storage.db, chat_id, update_id)
+        self._members_sending.add(chat_id)
         self._scrub_soon()
 
     def _summaries_soon(self) -> None:
@@ -329,8 +335,18 @@ class TeamHandlers:
             self._scrub = asyncio.create_task(self._scrub_after_commit())
 
     async def _scrub_after_commit(self) -> None:
-        async with self.storage.lock:  # the update's transaction has ended: nothing writes
-            self.scrubber.scrub()
+        while True:
+            async with self.storage.lock:  # the update's transaction has ended: nothing writes
+                db = self.storage.db
+                sending = store.chats_with_pending(db, self._members_sending)
+                with db.atomic():  # sent: what it carried goes (should the sender keep it)
+                    for chat_id in self._members_sending - sending:
+                        store.empty_member_payloads(db, chat_id, 0)
+                self.scrubber.scrub()
+            self._members_sending &= sending
+            if not self._members_sending:
+                return
+            await asyncio.sleep(SCRUB_AGAIN)
 
 
 async def send_team_summaries(storage: Storage, handlers: TeamHandlers) -> None:
