@@ -282,6 +282,16 @@ async def test_a_closed_or_expired_code_and_a_member_who_pauses_or_forgets(tmp_p
         assert bot.query("SELECT count(*) AS n FROM team_members")[0]["n"] == 0
         scope = {"type": "chat", "chat_id": member.id}
         await member.wait_until(lambda: bot.fake_bot.get_commands(scope, "fr") == [])
+        # someone in a flow of their own (here the onboarding) gets back to it afterwards
+        jules = bot.user(3204, "Jules")
+        await jules.send("/start")
+        first = await jules.next_message()
+        await jules.send(f"/start {parameter}")
+        await said(jules, feeling)
+        await jules.send("/cancel")
+        await said(jules, "C'est abandonné : vos réponses en cours")
+        await said(jules, bot.playbook.ui.resumed.fr)
+        assert (await said(jules, first.text.split("\n")[-1])).button_texts == first.button_texts
         status = team.status(manager)
         assert status is not None and team.close_early(manager, status.round.id) is not None
         late = bot.user(3203, "Tardif")

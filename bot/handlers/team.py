@@ -232,7 +232,19 @@ class TeamHandlers:
             if reply is None:  # the round closed meanwhile
                 return False
             view.show(reply)
+        self._back_to_own(view)
         return True
+
+    def _back_to_own(self, view: ChatView) -> None:
+        """Once the person no longer answers a round, the flow of their own they were in."""
+        conversation = self.manager.conversation
+        current = conversation.current(view.user)
+        if self.team.answering(view.user) or current is None or current[0].status != "active":
+            return
+        reply = conversation.resume(view.user)
+        if reply.question is not None:
+            view.text(view.ui.in_(view.lang).resumed)
+            view.show(reply)
 
     def _member_button(self, view: ChatView, update: Update) -> bool:
         query = update.callback_query
