@@ -662,6 +662,10 @@ def test_cancel_and_pause_apply_to_what_is_in_progress_in_the_terminal(services)
     again = chat("gilles", "")
     assert prompt in again and "Dans quelle langue" not in again
     assert team.status(gilles) is None  # no round was opened
+    out = chat("gilles", "/team\n/cancel\n2\n")  # go on with the set-up after all
+    assert "  2. Continuer" in out and "On continue." in out
+    assert "Dans quelle langue" in out.split("On continue.")[1]
+    chat("gilles", "/cancel\n1\n")
 
     _, parameter = open_round(services, gilles)
     bea = conversation.user("terminal:bea", "bea", "fr")

@@ -567,6 +567,8 @@ class UiFields(Frozen, Generic[T]):
     cancelled_restorable: T
     cancel_confirm_flow: T
     cancelled_flow: T
+    cancel_go_on_button: T
+    cancel_went_on: T
     cancel_kept: T
     restored: T
     skip_button: T
