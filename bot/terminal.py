@@ -387,6 +387,9 @@ class TerminalChat:
             if command in ("/pause", "/quit"):
                 self._say(team.member_text(user, "member_paused"))
                 return None
+            if command[:1] == "/" and command[1:2].isalpha() and command not in COMMANDS:
+                self._say(team.member_text(user, "member_other_command"))  # never an answer
+                return Reply(None, tuple(o for o in [team.question(user)] if o is not None))
             event = COMMANDS.get(command, Answer(line))
             return team.handle(user, event)
         if command == "/forget" and words[1:] == ["team"]:

@@ -678,7 +678,8 @@ def test_cancel_and_pause_apply_to_what_is_in_progress_in_the_terminal(services)
     out = chat("bea", "/start\nJe n'en peux plus\n2\n")  # go on: the round's next question
     contribute = conversation.playbook.flow("team_round").step_by_id["contribute"].prompt.fr
     assert contribute in out.split("3114")[-1]
-    out = chat("bea", "/start\n/cancel\n")
+    out = chat("bea", "/start\n/history\n/cancel\n")  # a command is never a member's answer
+    assert team.texts.member_other_command.fr in out
     assert ui.resumed.fr in out and team.texts.member_cancelled.fr in out
     assert not team.answering(bea) and conversation.current(bea)[0].status == "active"
 
