@@ -365,12 +365,13 @@ async def send_team_summaries(storage: Storage, handlers: TeamHandlers) -> None:
     """The scheduler's tick: rounds whose date has come close, and each summary not yet sent
     goes to its manager's chat, marked sent in the same transaction."""
     team = handlers.team
-    async with storage.lock:  # every user of the connection waits for it: a thread may use it
-        messages = await asyncio.to_thread(team.due)
-    for message in messages:
-        chat_id = UserKey(message.manager.key).telegram_id
+    async with storage.lock:
+        messages = team.due(draw=False)
+    for undrawn in messages:
+        chat_id = UserKey(undrawn.manager.key).telegram_id
         if chat_id is None:
             continue  # a manager of the terminal chat reads it there, at /team
+        message = await asyncio.to_thread(team.draw, undrawn)  # no storage: the loop runs on
         async with storage.transaction():
             view = ChatView(storage, handlers.manager.conversation, chat_id, message.manager)
             handlers.deliver(view, message)

@@ -12,7 +12,7 @@ import json
 import logging
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -92,6 +92,9 @@ class SummaryMessage:
     chart_caption: str
     extend_label: str | None
     """Set when the round was too small to show: the manager may extend it."""
+    chart_points: tuple[tuple[str, int], ...] = ()
+    """The chart's bars (label, count), to draw it apart (`TeamService.draw`)."""
+    chart_axis: str = ""
 
 
 class TeamService:
@@ -383,7 +386,7 @@ class TeamService:
 
     # --- the scheduler's tick ------------------------------------------------------------------
 
-    def due(self, limit: int = 100) -> list[SummaryMessage]:
+    def due(self, limit: int = 100, draw: bool = True) -> list[SummaryMessage]:
         """Close the rounds whose date has come; the summaries of closed rounds not yet sent to
         their managers (until `mark_sent`); clear the member links of rounds closed 7 days ago.
 
@@ -396,7 +399,17 @@ class TeamService:
             if store.close_round(self.db, due.id, now):
                 log.info("team.closed round=%s", due.id)
         self.clear_expired_links()
-        return [self._message(closed) for closed in store.unsent_closed_rounds(self.db, limit)]
+        unsent = store.unsent_closed_rounds(self.db, limit)
+        return [self._message(closed, draw) for closed in unsent]
+
+    @staticmethod
+    def draw(message: SummaryMessage) -> SummaryMessage:
+        """The message with its chart drawn (from `due(draw=False)`); reads no storage, so it
+        may run in a worker thread (a chart takes from a blink to seconds)."""
+        if message.chart is not None or not message.chart_points:
+            return message
+        chart = feelings_chart(message.chart_points, message.chart_caption, message.chart_axis)
+        return replace(message, chart=chart)
 
     def mark_sent(self, message: SummaryMessage) -> None:
         """The summary is on its way to the manager: due() stops returning it, and the team's
@@ -417,7 +430,7 @@ class TeamService:
 
     # --- internals -----------------------------------------------------------------------------
 
-    def _message(self, round_: Round) -> SummaryMessage:
+    def _message(self, round_: Round, draw: bool = True) -> SummaryMessage:
         manager = repository.get_user(self.db, round_.manager_id)
         lang = self._lang(manager)
         summary = self._summarise(round_)
@@ -430,12 +443,12 @@ class TeamService:
         if summary.ideas:
             lines += ["", team.ideas_offered.get(lang)]
         labels = dict(feeling_labels(self.playbook, lang))
-        points = [(f"{p}\n{labels.get(p, '')}".strip(), n) for p, n in summary.feelings]
-        title = team.feelings_title.get(lang)
-        chart = feelings_chart(points, title, team.feelings_axis.get(lang))
-        return SummaryMessage(
-            manager, round_.id, summary, tuple(messages(lines)), chart, title, None
+        points = tuple((f"{p}\n{labels.get(p, '')}".strip(), n) for p, n in summary.feelings)
+        title, axis = team.feelings_title.get(lang), team.feelings_axis.get(lang)
+        undrawn = SummaryMessage(
+            manager, round_.id, summary, tuple(messages(lines)), None, title, None, points, axis
         )
+        return self.draw(undrawn) if draw else undrawn
 
     def _summarise(self, round_: Round) -> RoundSummary:
         scale = feeling_scale(self.playbook)
