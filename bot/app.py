@@ -44,11 +44,19 @@ from .delivery.supervise import Supervisor, TaskDied
 from .delivery.webhook import WebhookServer
 from .flows.contract import COACH_COMMANDS, REQUIRED_COMMANDS
 from .flows.model import LANGUAGES, Lang
-from .handlers import CheckinHandlers, CoachHandlers, ManagerHandlers, PrivacyHandlers, register
+from .handlers import (
+    CheckinHandlers,
+    CoachHandlers,
+    ManagerHandlers,
+    PrivacyHandlers,
+    TeamHandlers,
+    register,
+)
 from .handlers.chat import ChatView
 from .handlers.coach import queue_feedback
 from .handlers.drawn import RENDERERS
 from .handlers.render import Span
+from .handlers.team import send_team_summaries
 from .settings import Settings
 from .startup import port_in_use
 from .userkey import UserKey
@@ -89,6 +97,7 @@ class RunningBot:
     inbox: Inbox
     sender: Sender
     checkins: CheckinSender
+    team: TeamHandlers
 
 
 def build_application(
@@ -115,6 +124,7 @@ def build_application(
     storage = Storage(conversation.db, conversation.clock)
     web_url = web_side.url if web_side is not None else None
     manager = ManagerHandlers(conversation, storage, services.coach)
+    team = TeamHandlers(manager, services.team, services.coach)
     register(
         application,
         manager,
@@ -126,6 +136,7 @@ def build_application(
             functools.partial(publish_coach_menu, web_url=web_url),
             web_side,
         ),
+        team,
     )
     checkins = CheckinSender(conversation, services.checkins, storage, settings.checkin_batch)
 
@@ -159,7 +170,7 @@ def build_application(
     application.add_error_handler(on_error)
     limiter = SendLimiter(settings.max_messages_per_second)
     sender = Sender(application.bot, storage, limiter, SENDER_PARALLEL, RENDERERS)
-    return RunningBot(application, storage, inbox, sender, checkins)
+    return RunningBot(application, storage, inbox, sender, checkins, team)
 
 
 def publish_commands(
@@ -230,6 +241,7 @@ async def _serve(
     bot = build_application(settings, services, web_side, supervisor)
     application, storage = bot.application, bot.storage
     await _startup_call(application.initialize)  # getMe: checks the token
+    services.team.bot_username = application.bot.username  # team round links: t.me/<it>
     async with application:
         await application.start()
         assert application.job_queue is not None, "install python-telegram-bot[job-queue]"
@@ -239,6 +251,7 @@ async def _serve(
             await send_news(storage, services)
             await send_web_feedback(storage, services, keep)
             await send_disk_cleared(storage, services)
+            await send_team_summaries(storage, bot.team)
 
         jobs = application.job_queue
         keep = timedelta(days=settings.delivery_keep_days)

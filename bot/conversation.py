@@ -279,6 +279,23 @@ class Conversation:
                 return country
         return None
 
+    def return_to_reflection(self, user: User) -> Reply:
+        """Once a flow that came in the middle of the reflection is dropped, the reflection
+        where it was left ("back to your reflection", its question); nothing when another
+        flow is still current or no reflection waits."""
+        waiting = repository.open_session(self.db, user.id, REFLECTION)
+        if waiting is None or waiting.status != "active" or self.current(user) is not None:
+            return Reply(None, ())
+        resumed = self.focus(user, waiting.id)
+        back = Say(self.playbook.ui.in_(self.language(user)).back_to_reflection)
+        return Reply(resumed.session_id, (back, *resumed.outputs))
+
+    def flow_title(self, row: SessionRow, lang: Lang) -> str:
+        """The title of a session's flow, from the playbook version it runs on."""
+        state = SessionState.model_validate_json(row.state)
+        flow = self.library.for_version(state.version).flows.get(row.flow)
+        return flow.title.get(lang) if flow is not None else row.flow
+
     def history(self, user: User) -> list[SessionRow]:
         """The user's finished reflections, newest first."""
         return repository.completed_sessions(self.db, user.id, REFLECTION)

@@ -272,7 +272,8 @@ class TerminalChat:
             self._say(f"> {line}")
         command = line.strip().lower()
         lang = self._lang(user)
-        if self.team is not None:
+        if self.team is not None and (self.menu is None or command.startswith("/")):
+            # a waiting menu (pause or go on after the safety note) takes its number first
             handled = self._team_step(user, line.strip())
             if handled is not None:
                 self.menu = None
@@ -387,6 +388,13 @@ class TerminalChat:
         return action(user, chosen)
 
     def _after_safety(self, user: User, chosen: Choice) -> Reply | None:
+        if chosen.id == PAUSE and self.team is not None and self.team.answering(user):
+            # A team member pauses their answers (kept as they are), never the local user's
+            # own conversation: the round's link, or /start, picks them up again.
+            self._say(self.team.member_text(user, "member_paused"))
+            return None
+        if self.team is not None and self.team.answering(user):  # go on: the round's question
+            return Reply(None, tuple(o for o in [self.team.question(user)] if o is not None))
         reply = self.conversation.after_safety(user, chosen.id)
         if chosen.id == PAUSE:
             self._show(reply, user)
@@ -420,12 +428,25 @@ class TerminalChat:
         if command == "/start" and len(words) == 2 and words[1].startswith("team_"):
             return team.join(user, words[1])
         if team.answering(user):
-            if command == "/help":
-                self._say(team.help_text(user))
+            if command in ("/help", "/start"):
+                self._say(
+                    team.help_text(user)
+                    if command == "/help"
+                    else self.ui.in_(self._lang(user)).resumed
+                )
                 return Reply(None, tuple(o for o in [team.question(user)] if o is not None))
             if command == "/forget":
                 self._say(team.forget(user))
                 return None
+            if command == "/cancel":  # the answers in progress, not the local user's flow
+                self._say(team.cancel(user) or "")
+                return self.conversation.resume(user)
+            if command in ("/pause", "/quit"):
+                self._say(team.member_text(user, "member_paused"))
+                return None
+            if command[:1] == "/" and command[1:2].isalpha() and command not in COMMANDS:
+                self._say(team.member_text(user, "member_other_command"))  # never an answer
+                return Reply(None, tuple(o for o in [team.question(user)] if o is not None))
             event = COMMANDS.get(command, Answer(line))
             return team.handle(user, event)
         if command == "/forget" and words[1:] == ["team"]:
@@ -498,10 +519,13 @@ class TerminalChat:
         return None
 
     def _cancel(self, user: User, chosen: Choice) -> Reply:
-        """The answer to /cancel's question: drop the reflection (restorable) or keep it."""
+        """The answer to /cancel's question: drop the flow in progress (a reflection can be
+        brought back; one another flow interrupted comes back at once) or keep it."""
         assert self.services is not None
         self._say(self.services.journey.confirm_cancel(user, drop=chosen.id == "drop"))
-        return self.conversation.resume(user) if chosen.id == "keep" else Reply(None, ())
+        if chosen.id == "keep":
+            return self.conversation.resume(user)
+        return self.conversation.return_to_reflection(user)
 
     def _act(self, user: User, chosen: Choice) -> Reply:
         """What a home item does in the terminal."""

@@ -412,3 +412,36 @@ def forget_chat(db: Database, chat_id: int) -> int:
         "DELETE FROM outbox WHERE chat_id = ? AND status != 'pending'", [chat_id]
     ).rowcount
     return int(inbox) + int(outbox)
+
+
+# --- a team member's updates (refs #13) --------------------------------------------------------
+
+
+def empty_member_payloads(db: Database, chat_id: int, update_id: int) -> int:
+    """Empty the JSON of a team member's update being processed and of their chat's processed
+    updates and finished outbox rows (call inside the update's transaction): what they wrote and
+    their name must not stay beside their chat id, joinable to their anonymous answers. A
+    buttons removal keeps its payload (no words; `buttons_removed` reads it). Rows emptied."""
+    inbox = db.execute(
+        "UPDATE inbox SET payload = '{}' WHERE chat_id = ? AND payload != '{}' "
+        "AND (update_id = ? OR processed_at IS NOT NULL)",
+        [chat_id, update_id],
+    ).rowcount
+    outbox = db.execute(
+        "UPDATE outbox SET payload = '{}' WHERE chat_id = ? AND payload != '{}' "
+        "AND status != 'pending' AND method != 'editMessageReplyMarkup'",
+        [chat_id],
+    ).rowcount
+    return int(inbox) + int(outbox)
+
+
+def chats_with_pending(db: Database, chat_ids: set[int]) -> set[int]:
+    """Those of the chats that still have outbox rows to send (refs #13)."""
+    if not chat_ids:
+        return set()
+    marks = ",".join("?" for _ in chat_ids)
+    rows = db.query(
+        f"SELECT DISTINCT chat_id FROM outbox WHERE status = 'pending' AND chat_id IN ({marks})",
+        sorted(chat_ids),
+    )
+    return {int(row["chat_id"]) for row in rows}

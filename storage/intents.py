@@ -14,7 +14,8 @@ def previous_update(db: Database, chat_id: int, update_id: int) -> str | None:
         [chat_id, update_id],
     )
     row = next(iter(rows), None)
-    return str(row["payload"]) if row is not None and row["payload"] else None
+    kept = row is not None and row["payload"] not in ("", "{}")  # emptied: see delivery
+    return str(row["payload"]) if kept else None
 
 
 def leaving(db: Database, chat_id: int) -> bool:

@@ -123,7 +123,8 @@ class Walk:
             for message in reversed(self.user.messages):
                 if message.message_id > self.last_seen and expected.prompt in (message.text or ""):
                     has_buttons = bool(message.button_texts)
-                    if has_buttons == bool(expected.options):
+                    # A question without options may carry another button (ask my team)
+                    if has_buttons or not expected.options:
                         return message
             return None
 

@@ -627,3 +627,102 @@ def test_retention_deletes_old_team_rounds_with_their_answers(services, clock):
     services.coach.apply_retention(30)
     for table in ("team_rounds", "team_answers", "team_members"):
         assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+
+
+def test_cancel_and_pause_apply_to_what_is_in_progress_in_the_terminal(services):
+    """A new-user trial: /cancel during the round's set-up asked about the reflection, and
+    "keep it" left the set-up to resume; a member's "pause" paused the local user's own
+    reflection. Each now applies to the flow actually in progress (refs #13)."""
+    import io
+
+    from bot.terminal import ChatOptions, TerminalChat
+
+    conversation, team, ui = services.conversation, services.team, services.conversation.playbook.ui
+
+    def chat(user: str, typed: str) -> str:
+        out = io.StringIO()
+        terminal = TerminalChat(
+            conversation,
+            ChatOptions(user=user, lang="fr"),
+            io.StringIO(typed),
+            out,
+            services=services,
+        )
+        assert terminal.run() == 0
+        return out.getvalue()
+
+    gilles = conversation.user("terminal:gilles", "gilles", "fr")
+    reflect_until(services, gilles, "postponed_ideas")
+    prompt = conversation.playbook.flow(REFLECTION).step_by_id["postponed_ideas"].prompt.fr
+    out = chat("gilles", "/team\n/cancel\n1\n")
+    assert "Abandonner « Tour d'équipe » en cours ?" in out
+    assert "Abandonner la réflexion en cours" not in out
+    after = out.split("« Tour d'équipe » est abandonné.")[1]
+    assert ui.back_to_reflection.fr in after and prompt in after
+    again = chat("gilles", "")
+    assert prompt in again and "Dans quelle langue" not in again
+    assert team.status(gilles) is None  # no round was opened
+    out = chat("gilles", "/team\n/cancel\n2\n")  # go on with the set-up after all
+    assert "  2. Continuer" in out and "On continue." in out
+    assert "Dans quelle langue" in out.split("On continue.")[1]
+    chat("gilles", "/cancel\n1\n")
+
+    _, parameter = open_round(services, gilles)
+    bea = conversation.user("terminal:bea", "bea", "fr")
+    conversation.start(bea, REFLECTION)  # Bea has a reflection of her own in progress
+    out = chat("bea", f"/start {parameter}\n2\nJe suis à bout\n1\n")
+    assert "3114" in out and team.texts.member_paused.fr in out
+    own = conversation.current(bea)
+    assert own is not None and own[0].status == "active"  # her reflection is not paused
+    assert team.answering(bea)  # her answers wait where she left them
+    out = chat("bea", "/start\nJe n'en peux plus\n2\n")  # go on: the round's next question
+    contribute = conversation.playbook.flow("team_round").step_by_id["contribute"].prompt.fr
+    assert contribute in out.split("3114")[-1]
+    out = chat("bea", "/start\n/history\n/cancel\n")  # a command is never a member's answer
+    assert team.texts.member_other_command.fr in out
+    assert ui.resumed.fr in out and team.texts.member_cancelled.fr in out
+    assert not team.answering(bea) and conversation.current(bea)[0].status == "active"
+
+
+def test_a_member_s_update_and_finished_deliveries_keep_no_payload(tmp_path: Path):
+    """storage.delivery.empty_member_payloads: the update being processed and the chat's
+    processed updates and finished outbox rows lose their JSON; other chats, rows still to
+    send and a buttons removal (no words) keep theirs (refs #13)."""
+    from storage import delivery
+    from storage.delivery import Outgoing
+
+    db = open_database(tmp_path / "payloads.db")
+    now, later = "2026-11-30T09:00:00.000+00:00", "2026-12-01T09:00:00.000+00:00"
+
+    def update(update_id: int, chat_id: int, text: str) -> tuple[int, int, str]:
+        sender = {"id": chat_id, "is_bot": False, "first_name": "Zoé", "username": "zoe_zq"}
+        message = {"message_id": update_id, "date": 0, "chat": {"id": chat_id}, "text": text}
+        return (
+            update_id,
+            chat_id,
+            json.dumps({"update_id": update_id, "message": message | {"from": sender}}),
+        )
+
+    def send(chat_id: int, method: str, payload: dict) -> int:
+        return delivery.enqueue(db, Outgoing("reply", chat_id, method, payload, 1, later), now)
+
+    delivery.store_updates(
+        db,
+        [update(1, 42, "Mon souci Zq"), update(2, 42, "Mon idée Zq"), update(3, 43, "Autre")],
+        now,
+    )
+    delivery.mark_processed(db, 1, now)
+    sent = send(42, "sendMessage", {"chat_id": 42, "text": "✓ Mon souci Zq"})
+    db.execute("UPDATE outbox SET status = 'sent' WHERE id = ?", [sent])  # as a sender might
+    removal = send(
+        42, "editMessageReplyMarkup", {"chat_id": 42, "message_id": 9, "reply_markup": None}
+    )
+    delivery.finish(db, removal, "sent", now)
+    pending = send(42, "sendMessage", {"chat_id": 42, "text": "La question suivante"})
+    assert delivery.empty_member_payloads(db, 42, 2) == 3
+    payloads = {row["update_id"]: row["payload"] for row in db.query("SELECT * FROM inbox")}
+    assert payloads[1] == payloads[2] == "{}" and "Autre" in payloads[3]
+    outbox = {row["id"]: row["payload"] for row in db.query("SELECT * FROM outbox")}
+    assert outbox[sent] == "{}" and "message_id" in outbox[removal]
+    assert "La question suivante" in outbox[pending]
+    db.close()

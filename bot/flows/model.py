@@ -590,6 +590,10 @@ class UiFields(Frozen, Generic[T]):
     cancel_confirm_button: T
     cancel_keep_button: T
     cancelled_restorable: T
+    cancel_confirm_flow: T
+    cancelled_flow: T
+    cancel_go_on_button: T
+    cancel_went_on: T
     cancel_kept: T
     restored: T
     skip_button: T
@@ -674,6 +678,10 @@ class TeamTexts(Frozen):
     member_help: Localized
     member_forgotten: Localized
     member_nothing: Localized
+    member_cancelled: Localized
+    member_paused: Localized
+    member_edit: Localized
+    member_other_command: Localized
 
 
 class Nudges(Frozen):

@@ -126,9 +126,10 @@ class Choice:
 
 @dataclass(frozen=True, slots=True)
 class Say:
-    """A message to show."""
+    """A message to show; `alone` keeps it a message of its own (one meant to be forwarded)."""
 
     text: str
+    alone: bool = False
 
 
 @dataclass(frozen=True, slots=True)

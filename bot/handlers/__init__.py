@@ -11,6 +11,7 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -19,6 +20,7 @@ from .checkins import CheckinHandlers
 from .coach import CoachHandlers
 from .manager import ManagerHandlers, edited_command
 from .privacy import PrivacyHandlers
+from .team import TeamHandlers
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +31,10 @@ def register(
     checkins: CheckinHandlers,
     privacy: PrivacyHandlers,
     coach: CoachHandlers,
+    team: TeamHandlers | None = None,
 ) -> None:
-    """Every handler of the bot, in one place."""
+    """Every handler of the bot, in one place (the team round's, when given: its gate runs
+    ahead of every other handler, in group -1)."""
     private = filters.ChatType.PRIVATE
     privacy_kinds = routing_pattern(
         ButtonKind.REFLECTION_PRIVACY,
@@ -72,6 +76,12 @@ def register(
     # A command runs whether typed or edited in ("/pauze" corrected into "/pause"), but once: a
     # command already run and edited is not run again; any other "/word" is an unknown command;
     # neither is ever an answer.
+    if team is not None:
+        application.add_handler(TypeHandler(Update, team.gate), group=-1)
+        commands["team"] = team.command
+        application.add_handler(
+            CallbackQueryHandler(team.button, pattern=routing_pattern(ButtonKind.TEAM_ROUND))
+        )
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private & new_message))
         application.add_handler(
@@ -101,6 +111,7 @@ __all__ = [
     "CoachHandlers",
     "ManagerHandlers",
     "PrivacyHandlers",
+    "TeamHandlers",
     "Update",
     "register",
 ]

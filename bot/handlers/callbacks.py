@@ -28,6 +28,7 @@ class ButtonKind(StrEnum):
     FORGET = "f"  # confirms or cancels /forget
     PAST_REFLECTION = "o"  # chooses among past reflections at consent
     SAFETY_CHOICE = "g"  # pauses or goes on after the safety note
+    TEAM_ROUND = "m"  # a manager opens, closes or extends a team round
 
 
 class InviteAction(StrEnum):

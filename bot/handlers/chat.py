@@ -6,6 +6,7 @@ row, in the transaction of the update (or scheduled job) that needs it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, assert_never
@@ -40,6 +41,9 @@ from .render import (
     to_html,
 )
 
+QuestionExtra = Callable[[User, Ask], list[InlineKeyboardButton] | None]
+"""(user, question) -> a row of buttons to add under that question, or None."""
+
 
 @dataclass
 class ChatView:
@@ -57,6 +61,8 @@ class ChatView:
     """What the next question's delivery reports on (`checkin:ID`)."""
     deadline: datetime | None = None
     """When the messages stop being worth sending (default: their kind's lifetime)."""
+    question_extra: QuestionExtra | None = None
+    """Buttons to add under some questions (the team round's offer), asked per question."""
 
     @property
     def ui(self) -> UiTexts:
@@ -154,6 +160,12 @@ class ChatView:
         offered = any(isinstance(output, SafetyOffer) for output in outputs)
         said: list[Span] = []
         for index, output in enumerate(outputs):
+            if isinstance(output, Say) and output.alone:  # a message to forward: on its own
+                if said:
+                    self.say(said[:-1])
+                    said = []
+                self.text(output.text)
+                continue
             if isinstance(output, Say):
                 said += [Span(output.text), Span("\n\n")]
                 continue
@@ -207,8 +219,10 @@ class ChatView:
         """Send a question with its buttons (after `lead`, what was said on the way), and
         remember its outbox row: edits once it is answered find its message through it."""
         markup = keyboard(ask, session_id or 0, self.ui, self.lang)
-        if self.extra_row:
-            rows = [*(markup.inline_keyboard if markup else ()), self.extra_row]
+        extra = self.question_extra(self.user, ask) if self.question_extra else None
+        added = [row for row in (extra, self.extra_row) if row]
+        if added:
+            rows = [*(markup.inline_keyboard if markup else ()), *added]
             markup = InlineKeyboardMarkup(rows)
             self.extra_row = None
         spans = [*(lead or []), *question_spans(ask, self.ui.in_(self.lang).previous_answer)]

@@ -50,7 +50,7 @@ from ..flows.state import (
 from ..flows.text import fill
 from ..userkey import UserKey
 from .callbacks import ButtonData, ButtonKind
-from .chat import ChatView
+from .chat import ChatView, QuestionExtra
 from .pieces import continues, first_command
 from .render import Span
 
@@ -84,6 +84,8 @@ class ManagerHandlers:
         self.conversation = conversation
         self.storage = storage
         self.coach = coach
+        self.question_extra: QuestionExtra | None = None
+        """Buttons added under some questions (set by the team round's handlers)."""
 
     # --- commands ------------------------------------------------------------------------------
 
@@ -160,9 +162,15 @@ class ManagerHandlers:
     async def cancel(self, update: Update, context: Context) -> None:
         """/cancel: drop the session in progress (its answers stay stored)."""
         view = await self.view_for(update, context)
-        cancelled = self.conversation.cancel(view.user)
-        key = "cancelled" if cancelled else "nothing_in_progress"
-        view.text(getattr(view.ui, key).get(view.lang))
+        current = self.conversation.current(view.user)
+        if current is None or not self.conversation.cancel(view.user):
+            view.text(view.ui.in_(view.lang).nothing_in_progress)
+        elif current[0].flow == REFLECTION:
+            view.text(view.ui.in_(view.lang).cancelled)
+        else:  # the flow in progress (a team round's set-up...), then the reflection it paused
+            title = self.conversation.flow_title(current[0], view.lang)
+            view.text(fill(view.ui.in_(view.lang).cancelled_flow, {"flow": title}))
+            view.show(self.conversation.return_to_reflection(view.user))
 
     async def history(self, update: Update, context: Context) -> None:
         """/history: finished reflections, newest first, each with its summary."""
@@ -383,7 +391,9 @@ class ManagerHandlers:
             self.conversation.set_blocked(user, False)
         chat = update.effective_chat
         assert chat is not None
-        return ChatView(self.storage, self.conversation, chat.id, user)
+        return ChatView(
+            self.storage, self.conversation, chat.id, user, question_extra=self.question_extra
+        )
 
     async def is_newcomer(self, user: User) -> bool:
         """Not onboarded and nothing in progress: /start begins the onboarding."""

@@ -182,14 +182,16 @@ class JourneyService:
         if current is None:
             return None
         ui, lang = self.conversation.playbook.ui, self.conversation.language(user)
-        section = where_it_stopped(self.conversation.library, current[0].state, lang)
-        return (
-            fill(ui.in_(lang).cancel_confirm, {"section": section}),
-            (
-                ("drop", ui.in_(lang).cancel_confirm_button),
-                ("keep", ui.in_(lang).cancel_keep_button),
-            ),
-        )
+        row = current[0]
+        keep = ui.in_(lang).cancel_keep_button
+        if row.flow == REFLECTION:
+            section = where_it_stopped(self.conversation.library, row.state, lang)
+            question = fill(ui.in_(lang).cancel_confirm, {"section": section})
+        else:  # the flow actually in progress: a check-in, a team round's set-up...
+            title = self.conversation.flow_title(row, lang)
+            question = fill(ui.in_(lang).cancel_confirm_flow, {"flow": title})
+            keep = ui.in_(lang).cancel_go_on_button
+        return (question, (("drop", ui.in_(lang).cancel_confirm_button), ("keep", keep)))
 
     def confirm_cancel(self, user: User, drop: bool) -> str:
         """The answer to /cancel's question: drop the flow in progress (it can be brought back)
@@ -199,12 +201,14 @@ class JourneyService:
         if current is None:
             return ui.in_(lang).nothing_in_progress
         if not drop:
-            return ui.in_(lang).cancel_kept
+            kept = current[0].flow == REFLECTION
+            return ui.in_(lang).cancel_kept if kept else ui.in_(lang).cancel_went_on
         store.mark_cancelled(self.db, current[0].id, to_stored(self.clock()))
         log.info("flow.cancelled user=%s session=%s", user.id, current[0].id)
         if current[0].flow == REFLECTION:
             return ui.in_(lang).cancelled_restorable
-        return ui.in_(lang).cancelled
+        title = self.conversation.flow_title(current[0], lang)
+        return fill(ui.in_(lang).cancelled_flow, {"flow": title})
 
     def restore(self, user: User) -> Reply:
         """Bring back the reflection dropped with /cancel (if no other began since): its

@@ -12,7 +12,7 @@ import json
 import logging
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,7 @@ from ..clock import Clock
 from ..conversation import REFLECTION, Conversation, Reply
 from ..flows import engine
 from ..flows.contract import ROUND_DAYS, TEAM_ROUND, TEAM_SETUP
-from ..flows.model import Lang, Playbook, TeamTexts
+from ..flows.model import Lang, Localized, Playbook, TeamTexts
 from ..flows.state import Ask, Back, Done, Event, Invalid, Output, Say, SessionState, Skip
 from ..flows.text import fill
 from .summary import (
@@ -92,6 +92,9 @@ class SummaryMessage:
     chart_caption: str
     extend_label: str | None
     """Set when the round was too small to show: the manager may extend it."""
+    chart_points: tuple[tuple[str, int], ...] = ()
+    """The chart's bars (label, count), to draw it apart (`TeamService.draw`)."""
+    chart_axis: str = ""
 
 
 class TeamService:
@@ -226,6 +229,16 @@ class TeamService:
         log.info("team.closed_early manager=%s round=%s", manager.id, found.id)
         return self._message(found)
 
+    def close_now(self, manager: User, round_id: int) -> str | None:
+        """Close the manager's open round now, its summary to follow from `due` (rendered
+        apart from the click); what to tell them, or None if not theirs or not open."""
+        found = self._own_round(manager, round_id)
+        if found is None or not store.close_round(self.db, found.id, self._now()):
+            return None
+        log.info("team.closed_early manager=%s round=%s", manager.id, found.id)
+        count = str(store.answer_count(self.db, found.id))
+        return fill(self._team().closed_early.get(self._lang(manager)), {"count": count})
+
     def extend(self, manager: User, round_id: int, days: int = EXTEND_DAYS) -> str | None:
         """Give the manager's round `days` more days (reopening it if it closed less than 7 days
         ago); what to tell them, or None if not theirs or closed for too long."""
@@ -336,22 +349,44 @@ class TeamService:
         state = SessionState.model_validate_json(draft.state)
         return engine.ask(self.conversation.library.for_version(state.version), state)
 
+    def was_member(self, person: User) -> bool:
+        """True if the person answers, or answered, a round still linked to them."""
+        return bool(store.member_answers(self.db, person.key))
+
     def help_text(self, member: User) -> str:
         """/help for a team member."""
         return self._team().member_help.get(self._member_lang(member))
+
+    def cancel(self, member: User) -> str | None:
+        """/cancel while answering: the answers in progress are dropped (an answer given before
+        stays); what to say, or None if the person is answering no open round."""
+        draft = store.current_draft(self.db, member.key, self._now())
+        if draft is None:
+            return None
+        store.save_draft(self.db, member.key, draft.token, None)
+        log.info("team.draft_cancelled round=%s", draft.round.id)
+        return self._team().member_cancelled.get(_lang(draft.round.lang))
+
+    def member_text(self, member: User, name: str) -> str:
+        """One of the team texts said to a member (`member_paused`...), in their round's
+        language."""
+        text = getattr(self._team(), name)
+        assert isinstance(text, Localized), name
+        return text.get(self._member_lang(member))
 
     def forget(self, member: User) -> str:
         """/forget by a team member: their answers and links in every round are erased."""
         lang = self._member_lang(member)
         erased = store.forget_member(self.db, member.key)
-        store.fold_log(self.db)
+        if not self.db.conn.in_transaction:  # else the caller scrubs once it has committed
+            store.fold_log(self.db)
         log.info("team.member_forgotten answers=%s", erased)
         team = self._team()
         return (team.member_forgotten if erased else team.member_nothing).get(lang)
 
     # --- the scheduler's tick ------------------------------------------------------------------
 
-    def due(self, limit: int = 100) -> list[SummaryMessage]:
+    def due(self, limit: int = 100, draw: bool = True) -> list[SummaryMessage]:
         """Close the rounds whose date has come; the summaries of closed rounds not yet sent to
         their managers (until `mark_sent`); clear the member links of rounds closed 7 days ago.
 
@@ -364,7 +399,17 @@ class TeamService:
             if store.close_round(self.db, due.id, now):
                 log.info("team.closed round=%s", due.id)
         self.clear_expired_links()
-        return [self._message(closed) for closed in store.unsent_closed_rounds(self.db, limit)]
+        unsent = store.unsent_closed_rounds(self.db, limit)
+        return [self._message(closed, draw) for closed in unsent]
+
+    @staticmethod
+    def draw(message: SummaryMessage) -> SummaryMessage:
+        """The message with its chart drawn (from `due(draw=False)`); reads no storage, so it
+        may run in a worker thread (a chart takes from a blink to seconds)."""
+        if message.chart is not None or not message.chart_points:
+            return message
+        chart = feelings_chart(message.chart_points, message.chart_caption, message.chart_axis)
+        return replace(message, chart=chart)
 
     def mark_sent(self, message: SummaryMessage) -> None:
         """The summary is on its way to the manager: due() stops returning it, and the team's
@@ -385,7 +430,7 @@ class TeamService:
 
     # --- internals -----------------------------------------------------------------------------
 
-    def _message(self, round_: Round) -> SummaryMessage:
+    def _message(self, round_: Round, draw: bool = True) -> SummaryMessage:
         manager = repository.get_user(self.db, round_.manager_id)
         lang = self._lang(manager)
         summary = self._summarise(round_)
@@ -398,12 +443,12 @@ class TeamService:
         if summary.ideas:
             lines += ["", team.ideas_offered.get(lang)]
         labels = dict(feeling_labels(self.playbook, lang))
-        points = [(f"{p}\n{labels.get(p, '')}".strip(), n) for p, n in summary.feelings]
-        title = team.feelings_title.get(lang)
-        chart = feelings_chart(points, title, team.feelings_axis.get(lang))
-        return SummaryMessage(
-            manager, round_.id, summary, tuple(messages(lines)), chart, title, None
+        points = tuple((f"{p}\n{labels.get(p, '')}".strip(), n) for p, n in summary.feelings)
+        title, axis = team.feelings_title.get(lang), team.feelings_axis.get(lang)
+        undrawn = SummaryMessage(
+            manager, round_.id, summary, tuple(messages(lines)), None, title, None, points, axis
         )
+        return self.draw(undrawn) if draw else undrawn
 
     def _summarise(self, round_: Round) -> RoundSummary:
         scale = feeling_scale(self.playbook)
@@ -439,7 +484,7 @@ class TeamService:
         days = int(match.group(1)) if match else DEFAULT_DAYS
         question = answers.get("own_question")
         opened = self.open_round(user, lang, days, question if isinstance(question, str) else None)
-        return (Say(opened.manager_text), Say(opened.forward_text))
+        return (Say(opened.manager_text), Say(opened.forward_text, alone=True))
 
     def _ideas_for_new_reflection(self, user: User, flow: str) -> dict[str, tuple[str, ...]]:
         if flow != REFLECTION or self.playbook.team is None:
