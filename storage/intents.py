@@ -14,8 +14,9 @@ def previous_update(db: Database, chat_id: int, update_id: int) -> str | None:
         [chat_id, update_id],
     )
     row = next(iter(rows), None)
-    kept = row is not None and row["payload"] not in ("", "{}")  # emptied: see delivery
-    return str(row["payload"]) if kept else None
+    if row is None or row["payload"] in ("", "{}"):  # emptied: see `delivery`
+        return None
+    return str(row["payload"])
 
 
 def leaving(db: Database, chat_id: int) -> bool:

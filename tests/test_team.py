@@ -697,7 +697,7 @@ def test_a_member_s_update_and_finished_deliveries_keep_no_payload(tmp_path: Pat
     def update(update_id: int, chat_id: int, text: str) -> tuple[int, int, str]:
         sender = {"id": chat_id, "is_bot": False, "first_name": "Zoé", "username": "zoe_zq"}
         message = {"message_id": update_id, "date": 0, "chat": {"id": chat_id}, "text": text}
-        return (
+        return delivery.Received(
             update_id,
             chat_id,
             json.dumps({"update_id": update_id, "message": message | {"from": sender}}),
