@@ -43,9 +43,17 @@ from .delivery.sender import Sender
 from .delivery.webhook import WebhookServer
 from .flows.contract import COACH_COMMANDS, REQUIRED_COMMANDS
 from .flows.model import LANGUAGES, Lang
-from .handlers import CheckinHandlers, CoachHandlers, ManagerHandlers, PrivacyHandlers, register
+from .handlers import (
+    CheckinHandlers,
+    CoachHandlers,
+    JourneyHandlers,
+    ManagerHandlers,
+    PrivacyHandlers,
+    register,
+)
 from .handlers.chat import ChatView
 from .handlers.coach import queue_feedback
+from .journey.sender import JourneySender
 from .settings import Settings
 from .startup import port_in_use
 from .userkey import UserKey
@@ -86,6 +94,8 @@ class RunningBot:
     inbox: Inbox
     sender: Sender
     checkins: CheckinSender
+    journey: JourneySender
+    """Reminders, commitments due, the coach thread's undelivered messages (refs #11)."""
 
 
 def build_application(
@@ -108,20 +118,28 @@ def build_application(
     conversation = services.conversation
     storage = Storage(conversation.db, conversation.clock)
     web_url = web_side.url if web_side is not None else None
-    manager = ManagerHandlers(conversation, storage, services.coach)
+    manager = ManagerHandlers(
+        conversation, storage, services.coach, services.journey, services.thread
+    )
+    checkin_handlers = CheckinHandlers(manager, services.checkins)
+    coach = CoachHandlers(
+        manager,
+        services.coach,
+        functools.partial(publish_coach_menu, web_url=web_url),
+        web_side,
+    )
     register(
         application,
         manager,
-        CheckinHandlers(manager, services.checkins),
+        checkin_handlers,
         PrivacyHandlers(manager, services.coach),
-        CoachHandlers(
-            manager,
-            services.coach,
-            functools.partial(publish_coach_menu, web_url=web_url),
-            web_side,
+        coach,
+        JourneyHandlers(
+            manager, checkin_handlers, coach, services.journey, services.thread, services.checkins
         ),
     )
     checkins = CheckinSender(conversation, services.checkins, storage, settings.checkin_batch)
+    journey = JourneySender(services, storage, settings.checkin_batch)
 
     def apologise(update: Update) -> None:
         chat, sender = update.effective_chat, update.effective_user
@@ -146,7 +164,7 @@ def build_application(
     application.add_error_handler(on_error)
     limiter = SendLimiter(settings.max_messages_per_second)
     sender = Sender(application.bot, storage, limiter, SENDER_PARALLEL)
-    return RunningBot(application, storage, inbox, sender, checkins)
+    return RunningBot(application, storage, inbox, sender, checkins, journey)
 
 
 def publish_commands(
@@ -221,6 +239,7 @@ async def _serve(
 
         async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
             await bot.checkins.tick()
+            await bot.journey.tick()
             await send_news(storage, services)
             await send_web_feedback(storage, services, keep)
 
@@ -247,6 +266,7 @@ async def _serve(
             stop.set()
             await bot.inbox.drain()
             await bot.checkins.wait_idle()
+            await bot.journey.wait_idle()
             await sending
             await application.stop()
 

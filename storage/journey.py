@@ -378,13 +378,70 @@ def thread_for_manager(db: Database, manager_id: int) -> list[ThreadMessage]:
 
 
 def undelivered_thread(db: Database, limit: int) -> list[ThreadMessage]:
-    """Thread messages not yet delivered (the bot stopped, or the reader was unreachable)."""
+    """Thread messages not yet delivered (the bot stopped, or the reader was unreachable) and
+    not on their way: no outbox row `thread:ID` waits or went out, and none failed (a refusal,
+    or a reader who blocked the bot, is not tried again; one that expired is)."""
     return [
         _message(row)
         for row in db.query(
-            "SELECT * FROM coach_thread WHERE delivered_at IS NULL ORDER BY id LIMIT ?", [limit]
+            "SELECT * FROM coach_thread WHERE delivered_at IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM outbox WHERE outbox.subject = 'thread:' || coach_thread.id "
+            "AND outbox.status != 'expired') ORDER BY id LIMIT ?",
+            [limit],
         )
     ]
+
+
+def get_thread_message(db: Database, message_id: int) -> ThreadMessage | None:
+    """One thread message by id."""
+    rows = list(db.query("SELECT * FROM coach_thread WHERE id = ?", [message_id]))
+    return _message(rows[0]) if rows else None
+
+
+def feedback_session(db: Database, feedback_id: int) -> int | None:
+    """The reflection a coach's feedback is about."""
+    rows = list(db.query("SELECT session_id FROM feedback WHERE id = ?", [feedback_id]))
+    return rows[0]["session_id"] if rows else None
+
+
+# --- what a delivery means for the journey ----------------------------------------------------
+
+
+def report_delivery(db: Database, kind: str, number: str, status: str, now: str) -> None:
+    """An outbox row about the journey ended (`status`: sent, done, failed, expired): a thread
+    message is delivered once sent; a reminder or a commitment's question that expired before
+    it could be delivered was never sent, so it is due again (outside quiet hours)."""
+    if kind == "thread" and status == "sent":
+        mark_thread_delivered(db, int(number), now)
+    elif kind == "nudge" and status == "sent":
+        session_id, _, ordinal = number.partition(".")
+        db.execute(
+            "UPDATE nudges SET sent_at = ? WHERE session_id = ? AND ordinal = ?",
+            [now, int(session_id), int(ordinal)],
+        )
+    elif kind == "nudge" and status == "expired":
+        session_id, _, ordinal = number.partition(".")
+        db.execute(
+            "DELETE FROM nudges WHERE session_id = ? AND ordinal = ?",
+            [int(session_id), int(ordinal)],
+        )
+    elif kind == "commitment" and status == "expired":
+        rows = list(
+            db.query("SELECT asked_session_id FROM commitments WHERE id = ?", [int(number)])
+        )
+        asked = rows[0]["asked_session_id"] if rows else None
+        db.execute(
+            "UPDATE commitments SET asked_on = NULL, asked_session_id = NULL, updated_at = ? "
+            "WHERE id = ?",
+            [now, int(number)],
+        )
+        if asked is not None:  # its question never reached the manager: nothing waits on it
+            db.execute(
+                "UPDATE sessions SET status = 'abandoned', updated_at = ? WHERE id = ? "
+                "AND status IN ('active', 'paused') AND NOT EXISTS "
+                "(SELECT 1 FROM answers WHERE answers.session_id = sessions.id)",
+                [now, asked],
+            )
 
 
 def latest_answer(db: Database, user_id: int) -> tuple[int, str] | None:

@@ -123,7 +123,7 @@ class Walk:
             for message in reversed(self.user.messages):
                 if message.message_id > self.last_seen and expected.prompt in (message.text or ""):
                     has_buttons = bool(message.button_texts)
-                    if has_buttons == bool(expected.options):
+                    if has_buttons == bool(expected.options or expected.skip):
                         return message
             return None
 

@@ -28,6 +28,12 @@ class ButtonKind(StrEnum):
     FORGET = "f"  # confirms or cancels /forget
     PAST_REFLECTION = "o"  # chooses among past reflections at consent
     SAFETY_CHOICE = "g"  # pauses or goes on after the safety note
+    SKIP_QUESTION = "y"  # skips an optional question (refs #11)
+    HOME = "m"  # an item of the home: resume, new, check-in, history... (refs #11)
+    NUDGE = "n"  # resumes the reflection a reminder is about, or stops reminders (refs #11)
+    CANCEL_FLOW = "d"  # confirms /cancel, or keeps the flow (refs #11)
+    REPLY_TO_COACH = "r"  # the manager replies to a coach's message (refs #11)
+    SETTING = "e"  # a choice of the settings: reminders on or off (refs #11)
 
 
 class InviteAction(StrEnum):

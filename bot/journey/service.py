@@ -26,7 +26,7 @@ from ..flows.text import fill
 from ..flows.timezones import place
 from .commitments import CommitmentService, long_date
 from .nudges import NudgeService, where_it_stopped
-from .quiet import DEFAULT_QUIET_HOURS, is_quiet, parse_quiet_hours
+from .quiet import DEFAULT_QUIET_HOURS, is_quiet, next_quiet_start, parse_quiet_hours
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +158,10 @@ class JourneyService:
         if hours is not None:
             parse_quiet_hours(hours)
         store.set_quiet_hours(self.db, user.id, hours.strip() if hours else None)
+
+    def quiet_from(self, user: User) -> datetime | None:
+        """When the user's next quiet hours begin (now, if they are in them); None if never."""
+        return next_quiet_start(self.clock(), self.checkins.zone(user), self.quiet_hours(user))
 
     def in_quiet_hours(self, user: User) -> bool:
         """True while it is the user's quiet hours where they live."""
