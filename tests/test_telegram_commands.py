@@ -38,4 +38,3 @@ def test_every_menu_command_has_a_handler_and_every_handler_a_menu_entry():
     registered = registered_commands()
     assert menus - registered == set(), "in a menu but no CommandHandler"
     assert registered - menus == set(), "a CommandHandler missing from the menus"
-
