@@ -185,3 +185,213 @@ async def test_the_home_history_commitments_and_progress_items(tmp_path: Path):
         # A stale "resume" (nothing open) is refused kindly
         update = await ben.press_data(home, "m:::resume")
         assert (await ben.wait_for_answer(update)).text == ui.button_inactive.fr
+
+
+def with_buttons(user, labels: list[str], after: int = 0):
+    """The newest message after `after` whose buttons are `labels`, if any."""
+    return next(
+        (m for m in reversed(user.messages) if m.message_id > after and m.button_texts == labels),
+        None,
+    )
+
+
+async def test_reminders_of_an_unfinished_reflection_after_one_and_three_days(tmp_path: Path):
+    clock = FakeClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))  # 10:00 in Paris
+    async with harness(tmp_path, clock=clock, checkin_tick_seconds=TICK) as bot:
+        nudges = bot.playbook.nudges
+        buttons = [nudges.resume_button.fr, nudges.stop_button.fr]
+        claire = bot.user(6101, "Claire")
+        await onboard(bot, claire)
+        await claire.send("/reflect")
+        reflection = walk(claire, bot.playbook, "lost_client", "fr")
+        await reflection.answer()  # then nothing: the manager went quiet
+        await claire.send("/quiet 09:00-12:00")  # mornings quiet, in Paris
+        await said(claire, "09:00-12:00 (votre heure locale)")
+
+        clock.advance(hours=23, minutes=59)
+        claire.skip_messages()
+        await claire.expect_silence(within=6 * TICK)
+        clock.now = datetime(2026, 11, 27, 11, 0, tzinfo=UTC)  # a day on, 12:00 in Paris
+        first = await claire.wait_until(lambda: with_buttons(claire, buttons), timeout=10)
+        assert "Les faits" in first.text  # where it stopped
+        await claire.wait_until(
+            lambda: (
+                bot.query("SELECT status FROM outbox WHERE subject = 'nudge:2.1'")
+                == [{"status": "sent"}]
+            )
+        )
+        assert bot.query("SELECT sent_at FROM nudges") == [
+            {"sent_at": "2026-11-27T11:00:00.000+00:00"}
+        ]
+        clock.advance(hours=5)
+        claire.skip_messages()
+        await claire.expect_silence(within=6 * TICK)  # one a day at most
+
+        await claire.wait_for_answer(await claire.press(first, nudges.resume_button.fr))
+        expected = ask(bot.playbook, reflection.state)
+        await said(claire, expected.prompt, after=first.message_id)
+        await claire.wait_until(lambda: first.button_texts == [])
+
+        clock.now = datetime(2026, 11, 29, 9, 30, tzinfo=UTC)  # three days on: 10:30, quiet
+        claire.skip_messages()
+        await claire.expect_silence(within=6 * TICK)
+        clock.now = datetime(2026, 11, 29, 11, 0, tzinfo=UTC)  # quiet hours over
+        second = await claire.wait_until(
+            lambda: with_buttons(claire, buttons, after=first.message_id), timeout=10
+        )
+        await claire.wait_for_answer(await claire.press(second, nudges.stop_button.fr))
+        await said(claire, nudges.stopped.fr, after=second.message_id)
+        user = bot.conversation.user("telegram:6101")
+        assert bot.services.journey.nudges.stopped(user)
+
+        clock.advance(days=10)  # then nothing
+        claire.skip_messages()
+        await claire.expect_silence(within=6 * TICK)
+        assert len(bot.query("SELECT id FROM nudges")) == 2
+        assert claire.unanswered_callback_queries == []
+
+
+async def test_a_reminder_that_could_not_be_delivered_before_quiet_hours_comes_after(
+    tmp_path: Path,
+):
+    clock = FakeClock(datetime(2026, 11, 26, 19, 0, tzinfo=UTC))  # 20:00 in Paris
+    async with harness(tmp_path, clock=clock, checkin_tick_seconds=TICK) as bot:
+        claire = bot.user(6102, "Claire")
+        await onboard(bot, claire)
+        await claire.send("/reflect")
+        await walk(claire, bot.playbook, "lost_client", "fr").answer()
+        claire.skip_messages()
+        bot.fake_bot.fail_next(500, method="sendMessage", times=1000, chat_id=6102)  # down
+        clock.now = datetime(2026, 11, 27, 19, 30, tzinfo=UTC)  # a day on, 20:30 in Paris
+        await claire.wait_until(lambda: len(bot.query("SELECT id FROM nudges")) == 1)
+        clock.now = datetime(2026, 11, 27, 20, 1, tzinfo=UTC)  # 21:01: quiet, not delivered
+        await claire.wait_until(
+            lambda: (
+                bot.query("SELECT status FROM outbox WHERE subject LIKE 'nudge:%'")
+                == [{"status": "expired"}]
+            ),
+            timeout=10,
+        )
+        assert bot.query("SELECT id FROM nudges") == []  # never sent: due again
+        bot.fake_bot.faults.clear()  # Telegram is back
+        clock.now = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)  # 07:00: still quiet
+        await claire.expect_silence(within=6 * TICK)
+        clock.now = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)  # 08:00
+        nudges = bot.playbook.nudges
+        buttons = [nudges.resume_button.fr, nudges.stop_button.fr]
+        await claire.wait_until(lambda: with_buttons(claire, buttons), timeout=10)
+        assert bot.query("SELECT sent_at FROM nudges") == [
+            {"sent_at": "2026-11-28T07:00:00.000+00:00"}
+        ]
+
+
+async def test_a_commitment_is_asked_about_on_its_due_day_outside_quiet_hours(tmp_path: Path):
+    from storage.journey import add_commitment, commitments_of
+
+    clock = FakeClock(datetime(2026, 11, 27, 21, 30, tzinfo=UTC))  # 22:30 in Paris
+    async with harness(tmp_path, clock=clock, checkin_tick_seconds=TICK) as bot:
+        dan = bot.user(6201, "Dan")
+        await onboard(bot, dan)
+        user = bot.conversation.user("telegram:6201")
+        add_commitment(
+            bot.conversation.db,
+            user.id,
+            None,
+            "first_step",
+            "Appeler Paul",
+            "samedi",
+            "2026-11-28",
+            "2026-11-27T21:30:00+00:00",
+        )
+        dan.skip_messages()
+        await dan.expect_silence(within=6 * TICK)  # due tomorrow
+        clock.now = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)  # its day, 07:00: quiet hours
+        await dan.expect_silence(within=6 * TICK)
+        clock.now = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)  # 08:00
+        question = await said(dan, "Appeler Paul")
+        assert "Où en êtes-vous" in question.text
+        assert question.button_texts[:2] == ["C'est fait", "En cours"]
+        await dan.wait_for_answer(await dan.press(question, "En cours"))
+        await dan.wait_until(
+            lambda: (
+                [c.status for c in commitments_of(bot.conversation.db, user.id)] == ["in_progress"]
+            )
+        )
+        clock.advance(hours=2)
+        dan.skip_messages()
+        await dan.expect_silence(within=6 * TICK)  # asked once that day
+        assert dan.unanswered_callback_queries == []
+
+
+async def test_the_manager_replies_to_the_coach_and_the_coach_answers(tmp_path: Path):
+    from .helpers import reflect
+    from .test_telegram_coach import pair_through_telegram
+
+    clock = FakeClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    async with harness(
+        tmp_path, clock=clock, checkin_tick_seconds=TICK, coach_ids=str(COACH)
+    ) as bot:
+        ui = bot.playbook.ui
+        coach = bot.user(COACH, "Camille")
+        claire = bot.user(6301, "Claire")
+        await pair_through_telegram(bot, coach, claire)
+        user = bot.conversation.user("telegram:6301")
+        shared = reflect(bot.services, user, "Acme")
+        clock.advance(minutes=11)  # past the window to keep it private
+
+        # /read shows the reflection's commitments
+        seen = last_id(coach)
+        await coach.send(f"/read {shared}")
+        transcript = await said(coach, ui.coach_commitments_title.fr, after=seen)
+        assert "Réponse à first_step" in transcript.text
+
+        # Feedback comes with a Reply button; the manager's reply reaches the coach, labelled
+        seen = last_id(claire)
+        await coach.send(f"/feedback {shared} Bravo pour la lucidité")
+        feedback = await said(claire, "Bravo pour la lucidité", after=seen)
+        assert feedback.button_texts == [ui.reply_button.fr]
+        await claire.wait_for_answer(await claire.press(feedback, ui.reply_button.fr))
+        await said(claire, "Écrivez votre réponse à Camille", after=seen)
+        await claire.send("Merci, je l'appelle jeudi")
+        await said(claire, "C'est transmis à Camille", after=seen)
+        received = await said(coach, "Merci, je l'appelle jeudi")
+        assert "Claire vous répond au sujet de sa réflexion" in received.text
+        assert f"/reply {shared}" in received.text
+
+        # The coach's /reply reaches the manager, who may reply again
+        seen = last_id(claire)
+        await coach.send(f"/reply {shared} Très bien, tenez-moi au courant")
+        await said(coach, "Réponse envoyée à Claire")
+        answer = await said(claire, "Très bien, tenez-moi au courant", after=seen)
+        assert "Votre coach Camille vous répond" in answer.text
+        assert answer.button_texts == [ui.reply_button.fr]
+        await claire.wait_until(
+            lambda: (
+                bot.query("SELECT count(*) AS n FROM coach_thread WHERE delivered_at IS NULL")
+                == [{"n": 0}]
+            )
+        )  # both delivered, and recorded so once Telegram took them
+
+        # A command typed after "Reply" moves on: the next text is no reply
+        await claire.wait_for_answer(await claire.press(answer, ui.reply_button.fr))
+        await said(claire, "Écrivez votre réponse à Camille", after=answer.message_id)
+        await claire.send("/history")
+        history = await said(claire, "Votre réponse :", after=answer.message_id)
+        assert "Merci, je l'appelle jeudi" in history.text
+        assert "Très bien, tenez-moi au courant" in history.text
+        assert bot.services.thread.pending(user) is None
+
+        # A message stored while it could not be sent goes out with the scheduler's tick
+        coach_user = bot.conversation.user(f"telegram:{COACH}")
+        seen = last_id(claire)
+        bot.services.thread.coach_reply(coach_user, shared, "Et la suite ?", key="test:1")
+        await said(claire, "Et la suite ?", after=seen)
+        await claire.wait_until(
+            lambda: (
+                bot.query("SELECT count(*) AS n FROM coach_thread WHERE delivered_at IS NULL")
+                == [{"n": 0}]
+            )
+        )
+        assert sum("Et la suite ?" in (m.text or "") for m in claire.messages) == 1
+        assert claire.unanswered_callback_queries == []
+        assert coach.unanswered_callback_queries == []
