@@ -45,6 +45,7 @@ async def onboard(bot: BotHarness, user) -> None:
     await walk(
         user, bot.playbook, "onboarding", "fr", lambda a: "Non" if a.step == "ready" else ""
     ).to_the_end()
+    await said(user, "Revenez quand vous voulez")  # its last words: nothing more to come
 
 
 async def test_home_cancel_and_the_way_back_skip_commitments_checkin_quiet(tmp_path: Path):
@@ -317,6 +318,7 @@ async def test_a_commitment_is_asked_about_on_its_due_day_outside_quiet_hours(tm
                 [c.status for c in commitments_of(bot.conversation.db, user.id)] == ["in_progress"]
             )
         )
+        await said(dan, "Continuez à votre rythme", after=question.message_id)
         clock.advance(hours=2)
         dan.skip_messages()
         await dan.expect_silence(within=6 * TICK)  # asked once that day
