@@ -380,13 +380,21 @@ def thread_for_manager(db: Database, manager_id: int) -> list[ThreadMessage]:
 def undelivered_thread(db: Database, limit: int) -> list[ThreadMessage]:
     """Thread messages not yet delivered (the bot stopped, or the reader was unreachable) and
     not on their way: no outbox row `thread:ID` waits or went out, and none failed (a refusal,
-    or a reader who blocked the bot, is not tried again; one that expired is)."""
+    or a reader who blocked the bot, is not tried again; one that expired is). Only readers
+    reachable on Telegram count, so messages nobody can deliver never hold the others back."""
     return [
         _message(row)
         for row in db.query(
-            "SELECT * FROM coach_thread WHERE delivered_at IS NULL AND NOT EXISTS "
-            "(SELECT 1 FROM outbox WHERE outbox.subject = 'thread:' || coach_thread.id "
-            "AND outbox.status != 'expired') ORDER BY id LIMIT ?",
+            """
+            SELECT coach_thread.* FROM coach_thread JOIN users AS reader ON reader.id =
+                CASE coach_thread.author WHEN 'manager' THEN coach_thread.coach_id
+                ELSE coach_thread.manager_id END
+            WHERE coach_thread.delivered_at IS NULL AND reader.blocked_at IS NULL
+                AND reader.key LIKE 'telegram:%' AND NOT EXISTS (
+                    SELECT 1 FROM outbox WHERE outbox.subject = 'thread:' || coach_thread.id
+                    AND outbox.status != 'expired')
+            ORDER BY coach_thread.id LIMIT ?
+            """,
             [limit],
         )
     ]

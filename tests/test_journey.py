@@ -476,3 +476,18 @@ def test_while_checkins_are_paused_a_reminder_asks_instead(services, clock):
     assert commitments.reminders_due() == []
     [reply] = send_due_checkins(services)
     assert reply.question.step == "commitment_status"
+
+
+def test_messages_to_a_reader_who_blocked_the_bot_never_hold_the_others_back(services, clock):
+    coach = person(services, f"telegram:{COACH_TELEGRAM_ID}", "Claire")
+    ana, ben = person(services, "telegram:1"), person(services, "telegram:2")
+    pair(services, coach, ana)
+    pair(services, coach, ben)
+    sessions = [reflect(services, ana), reflect(services, ben)]
+    clock.advance(minutes=11)
+    services.coach.due_news()  # the private window has passed: both are shared
+    for session in sessions:
+        assert services.thread.coach_reply(coach, session, "Où en êtes-vous ?") is not None
+    services.conversation.set_blocked(ana, True)
+    [first] = services.thread.undelivered(limit=1)
+    assert first.user.id == ben.id
