@@ -87,9 +87,13 @@ def nudges_stopped(db: Database, user_id: int) -> bool:
 # --- reminders of unfinished reflections -------------------------------------------------------
 
 
-def unfinished_reflections(db: Database, limit: int) -> list[dict[str, Any]]:
+def unfinished_reflections(
+    db: Database, limit: int, max_sent: int | None = None
+) -> list[dict[str, Any]]:
     """Open reflections of reachable Telegram users who did not stop reminders, with the time
-    of their last answer (or start), the reminders sent so far and the latest one's time."""
+    of their last answer (or start), the reminders sent so far and the latest one's time;
+    with `max_sent`, only those that had fewer reminders (the others never get one again, and
+    must not fill the batch)."""
     return list(
         db.query(
             """
@@ -104,9 +108,10 @@ def unfinished_reflections(db: Database, limit: int) -> list[dict[str, Any]]:
             WHERE sessions.flow = ? AND sessions.status IN ('active', 'paused')
                   AND users.blocked_at IS NULL AND users.nudges_stopped_at IS NULL
                   AND users.key LIKE 'telegram:%'
+                  AND (SELECT count(*) FROM nudges WHERE nudges.session_id = sessions.id) < ?
             ORDER BY sessions.id LIMIT ?
             """,
-            [REFLECTION, limit],
+            [REFLECTION, max_sent if max_sent is not None else 2**31, limit],
         )
     )
 

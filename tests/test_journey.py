@@ -115,6 +115,22 @@ def test_one_reminder_after_a_day_one_after_three_then_nothing(services, clock):
         assert nudges.due() == []
 
 
+def test_reflections_reminded_for_the_last_time_leave_room_in_the_batch(services, clock):
+    ana, ben = person(services, "telegram:1"), person(services, "telegram:2")
+    services.conversation.start(ana, "lost_client")
+    services.conversation.handle(ana, Answer("Acme"))
+    nudges = services.journey.nudges
+    for hours in (24, 48):
+        clock.advance(hours=hours)
+        [due] = nudges.due(limit=1)
+        nudges.sent(due)
+    services.conversation.start(ben, "lost_client")
+    services.conversation.handle(ben, Answer("Globex"))
+    clock.advance(hours=24)
+    [due] = nudges.due(limit=1)  # Ana's reflection, reminded twice, takes no room
+    assert due.user.id == ben.id
+
+
 def test_reminders_wait_for_the_end_of_quiet_hours(services, clock):
     ana = person(services, "telegram:1")
     clock.now = datetime(2026, 11, 26, 21, 30, tzinfo=UTC)  # 22:30 in Paris

@@ -60,7 +60,7 @@ class NudgeService:
         playbook = self.conversation.playbook
         delays = [timedelta(hours=h) for h in playbook.nudges.after_hours]
         found = []
-        for row in store.unfinished_reflections(self.db, limit):
+        for row in store.unfinished_reflections(self.db, limit, max_sent=len(delays)):
             sent = row["sent"]
             if sent >= len(delays):
                 continue  # then nothing
