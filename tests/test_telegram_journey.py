@@ -397,3 +397,34 @@ async def test_the_manager_replies_to_the_coach_and_the_coach_answers(tmp_path: 
         assert sum("Et la suite ?" in (m.text or "") for m in claire.messages) == 1
         assert claire.unanswered_callback_queries == []
         assert coach.unanswered_callback_queries == []
+
+
+async def test_the_keep_private_offer_waits_for_the_checkin_setup_it_led_to(tmp_path: Path):
+    from .test_telegram_coach import pair_through_telegram
+
+    async with harness(tmp_path, coach_ids=str(COACH)) as bot:
+        coach = bot.user(COACH, "Camille")
+        claire = bot.user(6401, "Claire")
+        await pair_through_telegram(bot, coach, claire)
+        await claire.send("/reflect")
+        reflection = walk(
+            claire,
+            bot.playbook,
+            "lost_client",
+            "fr",
+            lambda a: "Oui" if a.step == "checkin_offer" else "",
+        )
+        await reflection.to_the_end()
+        offer = "verra cette réflexion dans 10 minutes"
+        choices = {
+            "checkin_action": "Tous les jours",
+            "checkin_time": "09:00",
+            "checkin_zone": "Paris",
+        }
+        setup = walk(claire, bot.playbook, "checkin_setup", "fr", lambda a: choices.get(a.step, ""))
+        setup.last_seen = reflection.last_seen
+        await setup.answer()  # one question at a time: no offer beside the set-up's
+        assert not any(offer in (m.text or "") for m in claire.messages)
+        await setup.to_the_end()
+        shown = await said(claire, offer)
+        assert shown.button_texts == ["Garder privée", "Partager maintenant"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from storage import checkins as checkin_store
 from storage import journey as store
@@ -38,6 +38,8 @@ HISTORY = "history"
 COMMITMENTS = "commitments"
 PROGRESS = "progress"
 SETTINGS = "settings"
+CHAINED_WITHIN = timedelta(seconds=2)
+"""A flow started this soon after a reflection completed was chained to it (same transaction)."""
 
 
 @dataclass(frozen=True)
@@ -237,8 +239,12 @@ class JourneyService:
             return None if chained else self._if_shared(done)
         if done.flow != SETUP or reply.question is not None:
             return None
+        started = datetime.fromisoformat(done.started_at)
         for reflection in self.conversation.history(repository.get_user(self.db, done.user_id)):
-            if reflection.completed_at == done.started_at:  # the set-up this reflection led to
+            # The set-up this reflection led to began in the transaction that completed it:
+            # the same instant with an injected clock, a few milliseconds later with the wall's.
+            completed = datetime.fromisoformat(reflection.completed_at or reflection.started_at)
+            if timedelta(0) <= started - completed <= CHAINED_WITHIN:
                 return self._if_shared(reflection)
         return None
 
