@@ -245,8 +245,12 @@ def due_commitment(db: Database, user_id: int, local_date: str) -> Commitment | 
     return _commitment(rows[0]) if rows else None
 
 
-def users_with_due_commitments(db: Database, local_date_max: str, limit: int) -> list[int]:
-    """Users having an open commitment due by that date (the latest local date anywhere)."""
+def users_with_due_commitments(
+    db: Database, local_date_max: str, limit: int, local_date_min: str | None = None
+) -> list[int]:
+    """Users having an open commitment due by that date (the latest local date anywhere); with
+    `local_date_min` (the earliest local date anywhere), not those whose check-ins are on and
+    paused until no later than before it: their check-in asks, and they must not fill the batch."""
     return [
         row["user_id"]
         for row in db.query(
@@ -257,9 +261,13 @@ def users_with_due_commitments(db: Database, local_date_max: str, limit: int) ->
                 AND commitments.due_date IS NOT NULL AND commitments.due_date <= ?
                 AND (commitments.asked_on IS NULL OR commitments.asked_on < commitments.due_date)
                 AND users.blocked_at IS NULL AND users.key LIKE 'telegram:%'
+                AND NOT EXISTS (
+                    SELECT 1 FROM checkin_settings WHERE checkin_settings.user_id = users.id
+                    AND checkin_settings.enabled = 1 AND ? IS NOT NULL
+                    AND coalesce(checkin_settings.paused_until, '') < ?)
             ORDER BY commitments.user_id LIMIT ?
             """,
-            [local_date_max, limit],
+            [local_date_max, local_date_min, local_date_min, limit],
         )
     ]
 

@@ -311,6 +311,16 @@ def test_with_checkins_off_a_reminder_asks_on_the_due_day(services, clock):
     assert commitments.of(ana)[0].status == "dropped"
 
 
+def test_managers_whose_checkins_ask_leave_room_for_reminders_in_the_batch(services, clock):
+    ana, ben = person(services, "telegram:1"), person(services, "telegram:2")
+    set_up_checkins(services, ana)  # her check-in asks about her commitment
+    reflect(services, ana, {"first_step": "Appeler Paul"})
+    reflect(services, ben, {"first_step": "Appeler Marc"})
+    clock.now = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    [reminder] = services.journey.commitments.reminders_due(limit=1)
+    assert reminder.user.id == ben.id
+
+
 def test_the_coach_sees_the_commitments_of_a_shared_reflection(services, clock):
     coach = person(services, f"telegram:{COACH_TELEGRAM_ID}", "Coach")
     ana = person(services, "telegram:1")

@@ -169,8 +169,10 @@ class CommitmentService:
         """Commitments due today for users whose check-ins are off, outside their quiet hours,
         with nothing else going on: what the scheduler's tick sends as reminders."""
         latest_local = (self.clock() + timedelta(days=1)).date().isoformat()
+        earliest_local = (self.clock() - timedelta(days=1)).date().isoformat()
         found = []
-        for user_id in store.users_with_due_commitments(self.db, latest_local, limit):
+        users = store.users_with_due_commitments(self.db, latest_local, limit, earliest_local)
+        for user_id in users:
             settings = checkin_store.get_settings(self.db, user_id)
             day = self.today(user_id)
             paused = settings is not None and (settings.paused_until or "") >= day.isoformat()
