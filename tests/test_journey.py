@@ -517,3 +517,30 @@ def test_messages_to_a_reader_who_blocked_the_bot_never_hold_the_others_back(ser
     services.conversation.set_blocked(ana, True)
     [first] = services.thread.undelivered(limit=1)
     assert first.user.id == ben.id
+
+
+def test_a_commitment_question_never_delivered_is_asked_again(services, clock):
+    from storage import delivery
+    from storage.db import to_stored
+    from storage.delivery import Outgoing
+
+    ana = person(services, "telegram:1")
+    reflect(services, ana, {"first_step": "Appeler Paul"})
+    commitments = services.journey.commitments
+    clock.now = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    [reminder] = commitments.reminders_due()
+    reply = commitments.start_reminder(reminder)
+    db = services.conversation.db
+    now = to_stored(clock.now)
+    row = delivery.enqueue(
+        db,
+        Outgoing(
+            "checkin", 1, "sendMessage", {}, 3, now, subject=f"commitment:{reminder.commitment.id}"
+        ),
+        now,
+    )
+    assert commitments.reminders_due() == []  # asked, waiting for delivery
+    delivery.finish(db, row, delivery.EXPIRED, now)  # Telegram could not be reached in time
+    assert services.conversation.session(reply.session_id).status == "abandoned"
+    [again] = commitments.reminders_due()
+    assert again.commitment.id == reminder.commitment.id
