@@ -220,10 +220,10 @@ class ManagerHandlers:
             for text in feedback.get(row.id, []):
                 spans += [Span("\n\n"), Span(view.ui.in_(view.lang).history_feedback, "i")]
                 spans += [Span("\n"), Span(text)]
+            texts = view.ui.in_(view.lang)
             for said in thread.get(row.id, []):  # replies between the manager and the coach
-                label = "history_reply" if said.author == "manager" else "history_feedback"
-                spans += [Span("\n\n"), Span(getattr(view.ui.in_(view.lang), label), "i")]
-                spans += [Span("\n"), Span(said.text)]
+                label = texts.history_reply if said.author == "manager" else texts.history_feedback
+                spans += [Span("\n\n"), Span(label, "i"), Span("\n"), Span(said.text)]
             markup = self._privacy_buttons(view, row.id) if sharing else None
             view.say(spans, markup)
 
