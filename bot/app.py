@@ -30,7 +30,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from storage import delivery as store
 from storage.db import to_stored
-from storage.repository import User
+from storage.repository import User, find_user
 
 from .bootstrap import Services
 from .checkins.sender import CheckinSender
@@ -119,7 +119,12 @@ def build_application(
     storage = Storage(conversation.db, conversation.clock)
     web_url = web_side.url if web_side is not None else None
     manager = ManagerHandlers(
-        conversation, storage, services.coach, services.journey, services.thread
+        conversation,
+        storage,
+        services.coach,
+        services.journey,
+        services.thread,
+        publish_chat_menu,
     )
     checkin_handlers = CheckinHandlers(manager, services.checkins)
     coach = CoachHandlers(
@@ -189,14 +194,34 @@ def publish_coach_menu(
     """A coach's menu: the managers' commands and the coaches', in their chat only (a coach
     who never opened the bot gets it at their first command); with an https `web_url`, the
     menu button opens the web view as a Mini App (Telegram opens Mini Apps over https only)."""
-    for lang in LANGUAGES:
-        payload = _menu(conversation, (*REQUIRED_COMMANDS, *COACH_COMMANDS), lang)
-        payload["scope"] = BotCommandScopeChat(coach_id).to_dict()
-        storage.add("commands", coach_id, "setMyCommands", payload)
+    coach = find_user(conversation.db, UserKey.telegram(coach_id))
+    if coach is not None and coach.lang_chosen:  # the language they chose with /language
+        publish_chat_menu(storage, conversation, coach_id, conversation.language(coach), True)
+    else:
+        for lang in LANGUAGES:
+            payload = _menu(conversation, (*REQUIRED_COMMANDS, *COACH_COMMANDS), lang)
+            payload["scope"] = BotCommandScopeChat(coach_id).to_dict()
+            storage.add("commands", coach_id, "setMyCommands", payload)
     if web_url is not None and web_url.startswith("https://"):
         button = MenuButtonWebApp(WEB_BUTTON, WebAppInfo(f"{web_url.rstrip('/')}/"))
         payload = {"chat_id": coach_id, "menu_button": button.to_dict()}
         storage.add("commands", coach_id, "setChatMenuButton", payload)
+
+
+def publish_chat_menu(
+    storage: Storage, conversation: Conversation, chat_id: int, lang: Lang, coach: bool
+) -> None:
+    """One chat's menu in the language chosen with /language, whatever the Telegram app's
+    language (refs #11): scoped to the chat, for every language code Rebond publishes and for
+    none (Telegram shows a chat's menu for the app's language first, then the chat's)."""
+    names = (*REQUIRED_COMMANDS, *COACH_COMMANDS) if coach else REQUIRED_COMMANDS
+    for code in ("", *LANGUAGES):
+        payload = _menu(conversation, names, lang)
+        payload.pop("language_code", None)
+        payload["scope"] = BotCommandScopeChat(chat_id).to_dict()
+        if code:
+            payload["language_code"] = code
+        storage.add("commands", chat_id, "setMyCommands", payload)
 
 
 def _menu(conversation: Conversation, names: tuple[str, ...], lang: Lang) -> dict[str, object]:

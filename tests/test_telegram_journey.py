@@ -428,3 +428,37 @@ async def test_the_keep_private_offer_waits_for_the_checkin_setup_it_led_to(tmp_
         await setup.to_the_end()
         shown = await said(claire, offer)
         assert shown.button_texts == ["Garder privée", "Partager maintenant"]
+
+
+async def test_the_command_menu_follows_the_language_chosen(tmp_path: Path):
+    async with harness(tmp_path, coach_ids=str(COACH)) as bot:
+        described = bot.playbook.ui.commands
+        claire = bot.user(6501, "Claire")  # a French Telegram app
+        coach = bot.user(COACH, "Camille")
+        for user in (claire, coach):
+            await user.send("/language")
+            choice = await said(user, bot.playbook.ui.language_prompt.fr)
+            await user.wait_for_answer(await user.press(choice, "English"))
+            await said(user, bot.playbook.ui.language_set.en)
+
+        def menu(chat_id: int, code: str) -> dict[str, str]:
+            scope = {"type": "chat", "chat_id": chat_id}
+            found = bot.fake_bot.get_commands(scope=scope, language_code=code)
+            return {c["command"]: c["description"] for c in found}
+
+        english = described["reflect"].en
+        for code in ("", "fr", "en"):
+            mine = await claire.wait_until(
+                lambda code=code: menu(6501, code).get("reflect") == english and menu(6501, code)
+            )
+            assert mine["commitments"] == described["commitments"].en
+            assert "read" not in mine  # a manager's menu
+            theirs = await coach.wait_until(
+                lambda code=code: menu(COACH, code).get("reflect") == english and menu(COACH, code)
+            )
+            assert theirs["reply"] == described["reply"].en and "quiet" in theirs
+        # the menus of everyone else stay in their app's language
+        default_fr = bot.fake_bot.get_commands(language_code="fr")
+        assert {c["command"]: c["description"] for c in default_fr}["reflect"] == (
+            described["reflect"].fr
+        )

@@ -45,6 +45,8 @@ from .thread import queue_thread_message
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
+LanguageMenu = Callable[[Storage, Conversation, int, Lang, bool], None]
+"""(storage, conversation, chat id, language, is a coach): publish that chat's menu."""
 
 
 def receipt_key(update: Update) -> str:
@@ -67,6 +69,7 @@ class ManagerHandlers:
         coach: CoachService | None = None,
         journey: JourneyService | None = None,
         thread: CoachThread | None = None,
+        language_menu: LanguageMenu | None = None,
     ) -> None:
         self.conversation = conversation
         self.storage = storage
@@ -75,6 +78,8 @@ class ManagerHandlers:
         """The home, /cancel's question, the way back to a dropped reflection (refs #11)."""
         self.thread = thread
         """The manager's replies to their coach (refs #11)."""
+        self.language_menu = language_menu
+        """Publishes a chat's command menu in the language chosen with /language (refs #11)."""
 
     # --- commands ------------------------------------------------------------------------------
 
@@ -501,6 +506,10 @@ class ManagerHandlers:
         view.answer(query.id)
         view.user = self.conversation.set_language(view.user, lang)
         view.text(view.ui.in_(lang).language_set)
+        if self.language_menu is not None:  # the menu follows the chosen language
+            self.language_menu(
+                self.storage, self.conversation, view.chat_id, lang, self._is_coach(view.user)
+            )
         reply = self.conversation.resume(view.user)
         view.show(reply)
 
