@@ -4,6 +4,7 @@ the coach's welcome, /cancel's question and the way back, the skip button, /chec
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -462,3 +463,58 @@ async def test_the_command_menu_follows_the_language_chosen(tmp_path: Path):
         assert {c["command"]: c["description"] for c in default_fr}["reflect"] == (
             described["reflect"].fr
         )
+
+
+@pytest.mark.slow
+async def test_thirty_days_on_telegram_none_in_quiet_hours(tmp_path: Path):
+    """A manager's 30 days played through Telegram every 3 hours: reminders of the reflection
+    left unfinished, commitment questions on their due days (check-ins off), each answered
+    "in progress". `pytest -s` prints the unasked messages received per local day."""
+    from collections import Counter
+    from zoneinfo import ZoneInfo
+
+    from bot.journey.quiet import is_quiet
+
+    from .test_journey import reflect
+
+    paris = ZoneInfo("Europe/Paris")
+    start = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # 10:00 in Paris, day 0
+    clock = FakeClock(start)
+    async with harness(tmp_path, clock=clock, checkin_tick_seconds=TICK) as bot:
+        ben = bot.user(6601, "Ben")
+        await onboard(bot, ben)
+        user = bot.conversation.user("telegram:6601")
+        reflect(bot.services, user)  # commitments due on 28 and 30 November
+        await ben.send("/reflect")
+        await walk(ben, bot.playbook, "lost_client", "fr").answer()  # then he stops
+        answered: set[int] = set()
+        for _ in range(30 * 8):
+            clock.advance(hours=3)
+            await asyncio.sleep(4 * TICK)
+            for message in list(ben.messages):
+                asked = "Où en êtes-vous" in (message.text or "")
+                if asked and message.message_id not in answered and message.button_texts:
+                    answered.add(message.message_id)
+                    await ben.wait_for_answer(await ben.press(message, "En cours"))
+                    await said(ben, "Continuez à votre rythme", after=message.message_id)
+        await ben.wait_until(
+            lambda: (
+                bot.query("SELECT count(*) AS n FROM outbox WHERE status = 'pending'") == [{"n": 0}]
+            )
+        )
+        sent = bot.query(
+            "SELECT subject, updated_at FROM outbox WHERE status = 'sent' "
+            "AND (subject LIKE 'nudge:%' OR subject LIKE 'commitment:%') ORDER BY id"
+        )
+        moments = [datetime.fromisoformat(row["updated_at"]) for row in sent]
+        assert not [m for m in moments if is_quiet(m, "Europe/Paris", "21:00-08:00")]
+        day0 = start.astimezone(paris).date()
+        per_day = Counter((m.astimezone(paris).date() - day0).days for m in moments)
+        kinds = Counter(row["subject"].partition(":")[0] for row in sent)
+        print("\nBen on Telegram, unasked messages per day (0 to 29):")
+        print(" ".join(str(per_day.get(day, 0)) for day in range(30)))
+        print(f"by kind: {dict(kinds)}")
+        assert kinds["nudge"] == 2
+        assert per_day[1] >= 1 and per_day[3] >= 1  # the reminders, after one and three days
+        assert max(per_day.values()) <= 2
+        assert kinds["commitment"] >= 8  # asked again every 3 days while in progress
