@@ -171,6 +171,19 @@ def test_no_reminder_while_a_checkin_waits_or_after_stop(services, clock):
     assert services.journey.nudges.due() == []
 
 
+def test_another_flow_left_unfinished_holds_reminders_back_for_a_day_only(services, clock):
+    ana = person(services, "telegram:1")
+    services.conversation.start(ana, "lost_client")
+    services.conversation.handle(ana, Answer("Acme"))
+    clock.advance(hours=12)
+    services.conversation.start(ana, SETUP)  # then she leaves the set-up too
+    clock.advance(hours=12)
+    assert services.journey.nudges.due() == []  # she may still be at it
+    clock.advance(hours=21)  # 08:00 in Paris, the set-up begun 33 hours ago
+    [nudge] = services.journey.nudges.due()
+    assert nudge.user.id == ana.id
+
+
 def test_resume_from_a_reminder_shows_the_question(services, clock):
     ana = person(services, "telegram:1")
     services.conversation.start(ana, "lost_client")
