@@ -30,7 +30,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from storage import delivery as store
 from storage.db import to_stored
-from storage.repository import User
+from storage.repository import User, find_user
 
 from .bootstrap import Services
 from .checkins.sender import CheckinSender
@@ -47,6 +47,7 @@ from .flows.model import LANGUAGES, Lang
 from .handlers import (
     CheckinHandlers,
     CoachHandlers,
+    JourneyHandlers,
     ManagerHandlers,
     PrivacyHandlers,
     TeamHandlers,
@@ -57,6 +58,7 @@ from .handlers.coach import queue_feedback
 from .handlers.drawn import RENDERERS
 from .handlers.render import Span
 from .handlers.team import send_team_summaries
+from .journey.sender import JourneySender
 from .settings import Settings
 from .startup import port_in_use
 from .userkey import UserKey
@@ -98,6 +100,8 @@ class RunningBot:
     sender: Sender
     checkins: CheckinSender
     team: TeamHandlers
+    journey: JourneySender
+    """Reminders, commitments due, the coach thread's undelivered messages (refs #11)."""
 
 
 def build_application(
@@ -123,22 +127,35 @@ def build_application(
     conversation = services.conversation
     storage = Storage(conversation.db, conversation.clock)
     web_url = web_side.url if web_side is not None else None
-    manager = ManagerHandlers(conversation, storage, services.coach)
+    manager = ManagerHandlers(
+        conversation,
+        storage,
+        services.coach,
+        services.journey,
+        services.thread,
+        publish_chat_menu,
+    )
+    checkin_handlers = CheckinHandlers(manager, services.checkins)
+    coach = CoachHandlers(
+        manager,
+        services.coach,
+        functools.partial(publish_coach_menu, web_url=web_url),
+        web_side,
+    )
     team = TeamHandlers(manager, services.team, services.coach)
     register(
         application,
         manager,
-        CheckinHandlers(manager, services.checkins),
+        checkin_handlers,
         PrivacyHandlers(manager, services.coach),
-        CoachHandlers(
-            manager,
-            services.coach,
-            functools.partial(publish_coach_menu, web_url=web_url),
-            web_side,
+        coach,
+        JourneyHandlers(
+            manager, checkin_handlers, coach, services.journey, services.thread, services.checkins
         ),
         team,
     )
     checkins = CheckinSender(conversation, services.checkins, storage, settings.checkin_batch)
+    journey = JourneySender(services, storage, settings.checkin_batch)
 
     def apologise(update: Update) -> None:
         chat, sender = update.effective_chat, update.effective_user
@@ -170,7 +187,7 @@ def build_application(
     application.add_error_handler(on_error)
     limiter = SendLimiter(settings.max_messages_per_second)
     sender = Sender(application.bot, storage, limiter, SENDER_PARALLEL, RENDERERS)
-    return RunningBot(application, storage, inbox, sender, checkins, team)
+    return RunningBot(application, storage, inbox, sender, checkins, team, journey)
 
 
 def publish_commands(
@@ -195,14 +212,34 @@ def publish_coach_menu(
     """A coach's menu: the managers' commands and the coaches', in their chat only (a coach
     who never opened the bot gets it at their first command); with an https `web_url`, the
     menu button opens the web view as a Mini App (Telegram opens Mini Apps over https only)."""
-    for lang in LANGUAGES:
-        payload = _menu(conversation, (*REQUIRED_COMMANDS, *COACH_COMMANDS), lang)
-        payload["scope"] = BotCommandScopeChat(coach_id).to_dict()
-        storage.add("commands", coach_id, "setMyCommands", payload)
+    coach = find_user(conversation.db, UserKey.telegram(coach_id))
+    if coach is not None and coach.lang_chosen:  # the language they chose with /language
+        publish_chat_menu(storage, conversation, coach_id, conversation.language(coach), True)
+    else:
+        for lang in LANGUAGES:
+            payload = _menu(conversation, (*REQUIRED_COMMANDS, *COACH_COMMANDS), lang)
+            payload["scope"] = BotCommandScopeChat(coach_id).to_dict()
+            storage.add("commands", coach_id, "setMyCommands", payload)
     if web_url is not None and web_url.startswith("https://"):
         button = MenuButtonWebApp(WEB_BUTTON, WebAppInfo(f"{web_url.rstrip('/')}/"))
         payload = {"chat_id": coach_id, "menu_button": button.to_dict()}
         storage.add("commands", coach_id, "setChatMenuButton", payload)
+
+
+def publish_chat_menu(
+    storage: Storage, conversation: Conversation, chat_id: int, lang: Lang, coach: bool
+) -> None:
+    """One chat's menu in the language chosen with /language, whatever the Telegram app's
+    language (refs #11): scoped to the chat, for every language code Rebond publishes and for
+    none (Telegram shows a chat's menu for the app's language first, then the chat's)."""
+    names = (*REQUIRED_COMMANDS, *COACH_COMMANDS) if coach else REQUIRED_COMMANDS
+    for code in ("", *LANGUAGES):
+        payload = _menu(conversation, names, lang)
+        payload.pop("language_code", None)
+        payload["scope"] = BotCommandScopeChat(chat_id).to_dict()
+        if code:
+            payload["language_code"] = code
+        storage.add("commands", chat_id, "setMyCommands", payload)
 
 
 def _menu(conversation: Conversation, names: tuple[str, ...], lang: Lang) -> dict[str, object]:
@@ -248,6 +285,7 @@ async def _serve(
 
         async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
             await bot.checkins.tick()
+            await bot.journey.tick()
             await send_news(storage, services)
             await send_web_feedback(storage, services, keep)
             await send_disk_cleared(storage, services)
@@ -277,6 +315,7 @@ async def _serve(
             stop.set()
             await bot.inbox.drain()
             await bot.checkins.wait_idle()
+            await bot.journey.wait_idle()
             await asyncio.gather(sending, return_exceptions=True)  # reported by the supervisor
             await application.stop()
     supervisor.raise_if_died()

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from . import journey
+
 PENDING, SENT, DONE, FAILED, EXPIRED = "pending", "sent", "done", "failed", "expired"
 """Outbox statuses: waiting; delivered; ended without effect on purpose (a cosmetic call
 Telegram refused as moot); refused for good; its deadline passed before delivery."""
@@ -272,6 +274,8 @@ def _report(db: Database, subject: str, status: str, now: str) -> None:
             "UPDATE notifications SET sent_at = ? WHERE id = ? AND sent_at IS NULL",
             [now, int(number)],
         )
+    elif kind in ("thread", "nudge", "commitment"):  # the journey's (refs #11)
+        journey.report_delivery(db, kind, number, status, now)
     elif kind == "feedback" and status == SENT:
         db.execute(
             "UPDATE feedback SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",

@@ -87,9 +87,13 @@ def nudges_stopped(db: Database, user_id: int) -> bool:
 # --- reminders of unfinished reflections -------------------------------------------------------
 
 
-def unfinished_reflections(db: Database, limit: int) -> list[dict[str, Any]]:
+def unfinished_reflections(
+    db: Database, limit: int, max_sent: int | None = None
+) -> list[dict[str, Any]]:
     """Open reflections of reachable Telegram users who did not stop reminders, with the time
-    of their last answer (or start), the reminders sent so far and the latest one's time."""
+    of their last answer (or start), the reminders sent so far and the latest one's time;
+    with `max_sent`, only those that had fewer reminders (the others never get one again, and
+    must not fill the batch)."""
     return list(
         db.query(
             """
@@ -104,9 +108,10 @@ def unfinished_reflections(db: Database, limit: int) -> list[dict[str, Any]]:
             WHERE sessions.flow = ? AND sessions.status IN ('active', 'paused')
                   AND users.blocked_at IS NULL AND users.nudges_stopped_at IS NULL
                   AND users.key LIKE 'telegram:%'
+                  AND (SELECT count(*) FROM nudges WHERE nudges.session_id = sessions.id) < ?
             ORDER BY sessions.id LIMIT ?
             """,
-            [REFLECTION, limit],
+            [REFLECTION, max_sent if max_sent is not None else 2**31, limit],
         )
     )
 
@@ -240,8 +245,12 @@ def due_commitment(db: Database, user_id: int, local_date: str) -> Commitment | 
     return _commitment(rows[0]) if rows else None
 
 
-def users_with_due_commitments(db: Database, local_date_max: str, limit: int) -> list[int]:
-    """Users having an open commitment due by that date (the latest local date anywhere)."""
+def users_with_due_commitments(
+    db: Database, local_date_max: str, limit: int, local_date_min: str | None = None
+) -> list[int]:
+    """Users having an open commitment due by that date (the latest local date anywhere); with
+    `local_date_min` (the earliest local date anywhere), not those whose check-ins are on and
+    paused until no later than before it: their check-in asks, and they must not fill the batch."""
     return [
         row["user_id"]
         for row in db.query(
@@ -252,9 +261,13 @@ def users_with_due_commitments(db: Database, local_date_max: str, limit: int) ->
                 AND commitments.due_date IS NOT NULL AND commitments.due_date <= ?
                 AND (commitments.asked_on IS NULL OR commitments.asked_on < commitments.due_date)
                 AND users.blocked_at IS NULL AND users.key LIKE 'telegram:%'
+                AND NOT EXISTS (
+                    SELECT 1 FROM checkin_settings WHERE checkin_settings.user_id = users.id
+                    AND checkin_settings.enabled = 1 AND ? IS NOT NULL
+                    AND coalesce(checkin_settings.paused_until, '') < ?)
             ORDER BY commitments.user_id LIMIT ?
             """,
-            [local_date_max, limit],
+            [local_date_max, local_date_min, local_date_min, limit],
         )
     ]
 
@@ -378,13 +391,78 @@ def thread_for_manager(db: Database, manager_id: int) -> list[ThreadMessage]:
 
 
 def undelivered_thread(db: Database, limit: int) -> list[ThreadMessage]:
-    """Thread messages not yet delivered (the bot stopped, or the reader was unreachable)."""
+    """Thread messages not yet delivered (the bot stopped, or the reader was unreachable) and
+    not on their way: no outbox row `thread:ID` waits or went out, and none failed (a refusal,
+    or a reader who blocked the bot, is not tried again; one that expired is). Only readers
+    reachable on Telegram count, so messages nobody can deliver never hold the others back."""
     return [
         _message(row)
         for row in db.query(
-            "SELECT * FROM coach_thread WHERE delivered_at IS NULL ORDER BY id LIMIT ?", [limit]
+            """
+            SELECT coach_thread.* FROM coach_thread JOIN users AS reader ON reader.id =
+                CASE coach_thread.author WHEN 'manager' THEN coach_thread.coach_id
+                ELSE coach_thread.manager_id END
+            WHERE coach_thread.delivered_at IS NULL AND reader.blocked_at IS NULL
+                AND reader.key LIKE 'telegram:%' AND NOT EXISTS (
+                    SELECT 1 FROM outbox WHERE outbox.subject = 'thread:' || coach_thread.id
+                    AND outbox.status != 'expired')
+            ORDER BY coach_thread.id LIMIT ?
+            """,
+            [limit],
         )
     ]
+
+
+def get_thread_message(db: Database, message_id: int) -> ThreadMessage | None:
+    """One thread message by id."""
+    rows = list(db.query("SELECT * FROM coach_thread WHERE id = ?", [message_id]))
+    return _message(rows[0]) if rows else None
+
+
+def feedback_session(db: Database, feedback_id: int) -> int | None:
+    """The reflection a coach's feedback is about."""
+    rows = list(db.query("SELECT session_id FROM feedback WHERE id = ?", [feedback_id]))
+    return rows[0]["session_id"] if rows else None
+
+
+# --- what a delivery means for the journey ----------------------------------------------------
+
+
+def report_delivery(db: Database, kind: str, number: str, status: str, now: str) -> None:
+    """An outbox row about the journey ended (`status`: sent, done, failed, expired): a thread
+    message is delivered once sent; a reminder or a commitment's question that expired before
+    it could be delivered was never sent, so it is due again (outside quiet hours)."""
+    if kind == "thread" and status == "sent":
+        mark_thread_delivered(db, int(number), now)
+    elif kind == "nudge" and status == "sent":
+        session_id, _, ordinal = number.partition(".")
+        db.execute(
+            "UPDATE nudges SET sent_at = ? WHERE session_id = ? AND ordinal = ?",
+            [now, int(session_id), int(ordinal)],
+        )
+    elif kind == "nudge" and status == "expired":
+        session_id, _, ordinal = number.partition(".")
+        db.execute(
+            "DELETE FROM nudges WHERE session_id = ? AND ordinal = ?",
+            [int(session_id), int(ordinal)],
+        )
+    elif kind == "commitment" and status == "expired":
+        rows = list(
+            db.query("SELECT asked_session_id FROM commitments WHERE id = ?", [int(number)])
+        )
+        asked = rows[0]["asked_session_id"] if rows else None
+        db.execute(
+            "UPDATE commitments SET asked_on = NULL, asked_session_id = NULL, updated_at = ? "
+            "WHERE id = ?",
+            [now, int(number)],
+        )
+        if asked is not None:  # its question never reached the manager: nothing waits on it
+            db.execute(
+                "UPDATE sessions SET status = 'abandoned', updated_at = ? WHERE id = ? "
+                "AND status IN ('active', 'paused') AND NOT EXISTS "
+                "(SELECT 1 FROM answers WHERE answers.session_id = sessions.id)",
+                [now, asked],
+            )
 
 
 def latest_answer(db: Database, user_id: int) -> tuple[int, str] | None:

@@ -124,7 +124,7 @@ class Walk:
                 if message.message_id > self.last_seen and expected.prompt in (message.text or ""):
                     has_buttons = bool(message.button_texts)
                     # A question without options may carry another button (ask my team)
-                    if has_buttons or not expected.options:
+                    if has_buttons or not (expected.options or expected.skip):
                         return message
             return None
 

@@ -115,6 +115,22 @@ def test_one_reminder_after_a_day_one_after_three_then_nothing(services, clock):
         assert nudges.due() == []
 
 
+def test_reflections_reminded_for_the_last_time_leave_room_in_the_batch(services, clock):
+    ana, ben = person(services, "telegram:1"), person(services, "telegram:2")
+    services.conversation.start(ana, "lost_client")
+    services.conversation.handle(ana, Answer("Acme"))
+    nudges = services.journey.nudges
+    for hours in (24, 48):
+        clock.advance(hours=hours)
+        [due] = nudges.due(limit=1)
+        nudges.sent(due)
+    services.conversation.start(ben, "lost_client")
+    services.conversation.handle(ben, Answer("Globex"))
+    clock.advance(hours=24)
+    [due] = nudges.due(limit=1)  # Ana's reflection, reminded twice, takes no room
+    assert due.user.id == ben.id
+
+
 def test_reminders_wait_for_the_end_of_quiet_hours(services, clock):
     ana = person(services, "telegram:1")
     clock.now = datetime(2026, 11, 26, 21, 30, tzinfo=UTC)  # 22:30 in Paris
@@ -153,6 +169,19 @@ def test_no_reminder_while_a_checkin_waits_or_after_stop(services, clock):
     assert [n.user.key for n in due] == ["telegram:2"]
     assert "plus de rappel" in services.journey.nudges.stop(ben)
     assert services.journey.nudges.due() == []
+
+
+def test_another_flow_left_unfinished_holds_reminders_back_for_a_day_only(services, clock):
+    ana = person(services, "telegram:1")
+    services.conversation.start(ana, "lost_client")
+    services.conversation.handle(ana, Answer("Acme"))
+    clock.advance(hours=12)
+    services.conversation.start(ana, SETUP)  # then she leaves the set-up too
+    clock.advance(hours=12)
+    assert services.journey.nudges.due() == []  # she may still be at it
+    clock.advance(hours=21)  # 08:00 in Paris, the set-up begun 33 hours ago
+    [nudge] = services.journey.nudges.due()
+    assert nudge.user.id == ana.id
 
 
 def test_resume_from_a_reminder_shows_the_question(services, clock):
@@ -293,6 +322,16 @@ def test_with_checkins_off_a_reminder_asks_on_the_due_day(services, clock):
     assert commitments.reminders_due() == []  # asked once that day
     services.conversation.handle(ana, Pick("dropped"))
     assert commitments.of(ana)[0].status == "dropped"
+
+
+def test_managers_whose_checkins_ask_leave_room_for_reminders_in_the_batch(services, clock):
+    ana, ben = person(services, "telegram:1"), person(services, "telegram:2")
+    set_up_checkins(services, ana)  # her check-in asks about her commitment
+    reflect(services, ana, {"first_step": "Appeler Paul"})
+    reflect(services, ben, {"first_step": "Appeler Marc"})
+    clock.now = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    [reminder] = services.journey.commitments.reminders_due(limit=1)
+    assert reminder.user.id == ben.id
 
 
 def test_the_coach_sees_the_commitments_of_a_shared_reflection(services, clock):
@@ -476,3 +515,45 @@ def test_while_checkins_are_paused_a_reminder_asks_instead(services, clock):
     assert commitments.reminders_due() == []
     [reply] = send_due_checkins(services)
     assert reply.question.step == "commitment_status"
+
+
+def test_messages_to_a_reader_who_blocked_the_bot_never_hold_the_others_back(services, clock):
+    coach = person(services, f"telegram:{COACH_TELEGRAM_ID}", "Claire")
+    ana, ben = person(services, "telegram:1"), person(services, "telegram:2")
+    pair(services, coach, ana)
+    pair(services, coach, ben)
+    sessions = [reflect(services, ana), reflect(services, ben)]
+    clock.advance(minutes=11)
+    services.coach.due_news()  # the private window has passed: both are shared
+    for session in sessions:
+        assert services.thread.coach_reply(coach, session, "Où en êtes-vous ?") is not None
+    services.conversation.set_blocked(ana, True)
+    [first] = services.thread.undelivered(limit=1)
+    assert first.user.id == ben.id
+
+
+def test_a_commitment_question_never_delivered_is_asked_again(services, clock):
+    from storage import delivery
+    from storage.db import to_stored
+    from storage.delivery import Outgoing
+
+    ana = person(services, "telegram:1")
+    reflect(services, ana, {"first_step": "Appeler Paul"})
+    commitments = services.journey.commitments
+    clock.now = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    [reminder] = commitments.reminders_due()
+    reply = commitments.start_reminder(reminder)
+    db = services.conversation.db
+    now = to_stored(clock.now)
+    row = delivery.enqueue(
+        db,
+        Outgoing(
+            "checkin", 1, "sendMessage", {}, 3, now, subject=f"commitment:{reminder.commitment.id}"
+        ),
+        now,
+    )
+    assert commitments.reminders_due() == []  # asked, waiting for delivery
+    delivery.finish(db, row, delivery.EXPIRED, now)  # Telegram could not be reached in time
+    assert services.conversation.session(reply.session_id).status == "abandoned"
+    [again] = commitments.reminders_due()
+    assert again.commitment.id == reminder.commitment.id

@@ -6,19 +6,8 @@ from typing import Any
 
 from telegram.ext import Application, CommandHandler
 
-from bot.flows.contract import (
-    COACH_COMMANDS,
-    JOURNEY_COACH_COMMANDS,
-    JOURNEY_COMMANDS,
-    REQUIRED_COMMANDS,
-)
+from bot.flows.contract import COACH_COMMANDS, REQUIRED_COMMANDS
 from bot.handlers import register
-
-NOT_YET_ON_TELEGRAM = dict.fromkeys(
-    (*JOURNEY_COMMANDS, *JOURNEY_COACH_COMMANDS),
-    "journey commands (refs #11): terminal only until Telegram handles them, then in a menu",
-)
-"""Commands of the playbook that no menu lists on purpose, each with the reason."""
 
 
 class AnyHandlers:
@@ -49,8 +38,3 @@ def test_every_menu_command_has_a_handler_and_every_handler_a_menu_entry():
     registered = registered_commands()
     assert menus - registered == set(), "in a menu but no CommandHandler"
     assert registered - menus == set(), "a CommandHandler missing from the menus"
-
-
-def test_commands_kept_off_telegram_are_listed_with_a_reason_and_really_unhandled():
-    assert all(NOT_YET_ON_TELEGRAM.values())
-    assert registered_commands() & NOT_YET_ON_TELEGRAM.keys() == set()

@@ -293,8 +293,14 @@ async def test_commands_back_pause_resume_history_language(tmp_path: Path):
         await claire.wait_until(lambda: any(m.text == ui.language_set.en for m in claire.messages))
         english_prompt = bot.playbook.flows["lost_client"].step_by_id["client"].prompt.en
         await claire.wait_until(lambda: english_prompt in (claire.messages[-1].text or ""))
-        await claire.send("/cancel")
-        await claire.wait_until(lambda: claire.messages[-1].text == ui.cancelled.en)
+        await claire.send("/cancel")  # asks first (refs #11)
+        confirm = await claire.wait_until(
+            lambda: next(
+                (m for m in claire.messages if ui.cancel_confirm_button.en in m.button_texts), None
+            )
+        )
+        await claire.wait_for_answer(await claire.press(confirm, ui.cancel_confirm_button.en))
+        await claire.wait_until(lambda: claire.messages[-1].text == ui.cancelled_restorable.en)
         await claire.send("/nonsense")
         await claire.wait_until(lambda: "/nonsense" in (claire.messages[-1].text or ""))
         assert "/help" in claire.messages[-1].text

@@ -30,8 +30,11 @@ def _escape_marker(marker: str) -> str:
     return marker[:-1] + "\\" + marker[-1] if marker[0].isdigit() else "\\" + marker
 
 
-def transcript_markdown(transcript: Transcript, notes_title: str, lang: str = "fr") -> str:
-    """The transcript by section, questions in bold, answers below, coach notes last."""
+def transcript_markdown(
+    transcript: Transcript, notes_title: str, lang: str = "fr", commitments_title: str = ""
+) -> str:
+    """The transcript by section, questions in bold, answers below, coach notes, then the
+    commitments under `commitments_title` (when given)."""
     card = transcript.card
     name = escape_markdown(transcript.manager.display_name or f"#{transcript.manager.id}")
     client = escape_markdown(card.client)
@@ -46,4 +49,7 @@ def transcript_markdown(transcript: Transcript, notes_title: str, lang: str = "f
     if transcript.notes:
         lines += [f"## {escape_markdown(notes_title)}", ""]
         lines += [f"- {escape_markdown(note)}" for note in transcript.notes]
+    if transcript.commitments and commitments_title:
+        lines += ["", f"## {escape_markdown(commitments_title)}", ""]
+        lines += [f"- {escape_markdown(line)}" for line in transcript.commitments]
     return "\n".join(lines) + "\n"

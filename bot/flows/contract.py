@@ -76,6 +76,8 @@ REQUIRED_COMMANDS = (
     "checkin",
     "progress",
     "team",
+    "commitments",
+    "quiet",
     "share",
     "unshare",
     "mydata",
@@ -91,16 +93,13 @@ COACH_COMMANDS = (
     "trend",
     "note",
     "feedback",
+    "reply",
     "notify",
     "web",
     "zone",
 )
 """The commands added to coaches' menus."""
-JOURNEY_COMMANDS = ("commitments",)
-"""Manager commands of the journey (refs #11), added to the menu once Telegram handles them."""
-JOURNEY_COACH_COMMANDS = ("reply",)
-"""Coach commands of the journey (refs #11), added to the menu once Telegram handles them."""
-ALL_COMMANDS = (*REQUIRED_COMMANDS, *COACH_COMMANDS, *JOURNEY_COMMANDS, *JOURNEY_COACH_COMMANDS)
+ALL_COMMANDS = (*REQUIRED_COMMANDS, *COACH_COMMANDS)
 
 UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "share_preview": frozenset({"coach"}),
@@ -170,6 +169,8 @@ UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "coach_reply_received": frozenset({"name", "date", "client", "number", "text"}),
     "coach_reply_sent": frozenset({"name"}),
     "thread_from_coach": frozenset({"coach", "date", "text"}),
+    "quiet_hours_set": frozenset({"quiet"}),
+    "quiet_hours_usage": frozenset({"quiet"}),
 }
 NUDGE_PLACEHOLDERS = frozenset({"section"})
 

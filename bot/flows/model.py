@@ -606,6 +606,9 @@ class UiFields(Frozen, Generic[T]):
     coach_reply_sent: T
     thread_from_coach: T
     history_reply: T
+    quiet_hours_set: T
+    quiet_hours_usage: T
+    nudges_allow_button: T
     terminal: dict[str, T] = {}
     """Texts that replace the ui texts of the same name in the terminal (no buttons there)."""
 

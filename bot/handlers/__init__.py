@@ -18,6 +18,7 @@ from telegram.ext import (
 from .callbacks import ButtonKind, routing_pattern
 from .checkins import CheckinHandlers
 from .coach import CoachHandlers
+from .journey import JourneyHandlers
 from .manager import ManagerHandlers, edited_command
 from .privacy import PrivacyHandlers
 from .team import TeamHandlers
@@ -31,6 +32,7 @@ def register(
     checkins: CheckinHandlers,
     privacy: PrivacyHandlers,
     coach: CoachHandlers,
+    journey: JourneyHandlers,
     team: TeamHandlers | None = None,
 ) -> None:
     """Every handler of the bot, in one place (the team round's, when given: its gate runs
@@ -53,8 +55,10 @@ def register(
         "cancel": manager.cancel,
         "history": manager.history,
         "language": manager.language,
-        "checkin": checkins.checkin,
+        "checkin": journey.checkin,
         "progress": checkins.progress,
+        "commitments": journey.commitments,
+        "quiet": journey.quiet,
         "share": privacy.share,
         "unshare": privacy.unshare,
         "mydata": privacy.mydata,
@@ -67,6 +71,7 @@ def register(
         "trend": coach.trend,
         "note": coach.note,
         "feedback": coach.feedback,
+        "reply": journey.reply,
         "notify": coach.notify,
         "web": coach.web_view,
         "zone": coach.zone,
@@ -100,6 +105,14 @@ def register(
         CallbackQueryHandler(checkins.later, pattern=routing_pattern(ButtonKind.SNOOZE_CHECKIN))
     )
     application.add_handler(CallbackQueryHandler(privacy.button, pattern=privacy_kinds))
+    journey_kinds = routing_pattern(
+        ButtonKind.HOME,
+        ButtonKind.NUDGE,
+        ButtonKind.CANCEL_FLOW,
+        ButtonKind.REPLY_TO_COACH,
+        ButtonKind.SETTING,
+    )
+    application.add_handler(CallbackQueryHandler(journey.button, pattern=journey_kinds))
     application.add_handler(CallbackQueryHandler(manager.button))
     application.add_handler(ChatMemberHandler(manager.membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(~private & service, manager.group_service))
@@ -109,6 +122,7 @@ def register(
 __all__ = [
     "CheckinHandlers",
     "CoachHandlers",
+    "JourneyHandlers",
     "ManagerHandlers",
     "PrivacyHandlers",
     "TeamHandlers",

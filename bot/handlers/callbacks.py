@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import StrEnum, unique
 
 MAX_CALLBACK_BYTES = 64
 """Bot API limit on InlineKeyboardButton.callback_data, in bytes."""
 
 
+@unique  # two kinds sharing a letter would be one kind: a merge once did that
 class ButtonKind(StrEnum):
     """What a pressed button is about; the value is the one-letter code sent to Telegram."""
 
@@ -28,7 +29,13 @@ class ButtonKind(StrEnum):
     FORGET = "f"  # confirms or cancels /forget
     PAST_REFLECTION = "o"  # chooses among past reflections at consent
     SAFETY_CHOICE = "g"  # pauses or goes on after the safety note
-    TEAM_ROUND = "m"  # a manager opens, closes or extends a team round
+    TEAM_ROUND = "a"  # a manager opens, closes or extends a team round (refs #13)
+    SKIP_QUESTION = "y"  # skips an optional question (refs #11)
+    HOME = "m"  # an item of the home: resume, new, check-in, history... (refs #11)
+    NUDGE = "n"  # resumes the reflection a reminder is about, or stops reminders (refs #11)
+    CANCEL_FLOW = "d"  # confirms /cancel, or keeps the flow (refs #11)
+    REPLY_TO_COACH = "r"  # the manager replies to a coach's message (refs #11)
+    SETTING = "e"  # a choice of the settings: reminders on or off (refs #11)
 
 
 class InviteAction(StrEnum):

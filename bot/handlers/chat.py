@@ -247,10 +247,12 @@ class ChatView:
         """Edit the answered question: show the answer after a tick and drop its keyboard.
 
         A question without buttons needs no edit: the manager's own message, right below it,
-        already shows the answer.
+        already shows the answer (an optional one loses its skip button).
         """
         answered = reply.answered
-        if answered is None or answered.step != recorded.step or not answered.options:
+        if answered is None or answered.step != recorded.step:
+            return
+        if not answered.options and answered.skip is None:
             return
         shown = recorded.raw if recorded.value is not None else self.ui.in_(self.lang).skipped
         self._edit(answered_spans(answered, shown), None)

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from telegram import Update
 
+from storage.journey import feedback_session
 from storage.repository import User
 
 from ..charts import ReflectionScores
@@ -30,6 +31,7 @@ from .checkins import chart_texts
 from .drawn import trend_chart_field
 from .manager import Context, ManagerHandlers, receipt_key
 from .render import MESSAGE_LIMIT, Span
+from .thread import reply_markup
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +131,17 @@ class CoachHandlers:
             view.text(view.ui.in_(view.lang).coach_no_access)
             return
         spans = _transcript_spans(transcript, view.ui.in_(view.lang).coach_notes_title, view.lang)
+        if transcript.commitments:  # where the manager's commitments stand (refs #11)
+            spans += [Span("\n\n"), Span(view.ui.in_(view.lang).coach_commitments_title, "b")]
+            for line in transcript.commitments:
+                spans += [Span("\n• "), Span(line)]
         if sum(len(span.text) for span in spans) <= LONG_TRANSCRIPT:
             view.say(spans)
             return
-        markdown = transcript_markdown(transcript, view.ui.in_(view.lang).coach_notes_title)
+        texts = view.ui.in_(view.lang)
+        markdown = transcript_markdown(
+            transcript, texts.coach_notes_title, view.lang, texts.coach_commitments_title
+        )
         view.document(markdown.encode("utf-8"), f"reflection-{transcript.card.session_id}.md")
 
     async def trend(self, update: Update, context: Context) -> None:
@@ -271,7 +280,12 @@ def queue_feedback(storage: Storage, conversation: Conversation, delivery: Deliv
         return False
     other = ChatView(storage, conversation, chat_id, delivery.user, kind="feedback")
     subject = f"feedback:{delivery.feedback_id}" if delivery.feedback_id is not None else None
-    other.say([Span(delivery.text)], subject=subject)
+    markup = None
+    if delivery.feedback_id is not None:  # the manager may answer it (refs #11)
+        session_id = feedback_session(storage.db, delivery.feedback_id)
+        if session_id is not None:
+            markup = reply_markup(conversation, delivery.user, session_id)
+    other.say([Span(delivery.text)], markup, subject=subject)
     return True
 
 

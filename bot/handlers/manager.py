@@ -25,10 +25,11 @@ from storage.intents import leaving
 from storage.repository import Receipt, User
 
 from ..coach.service import CoachService
+from ..coach.thread import CoachThread
 from ..conversation import ONBOARDING, REFLECTION, Conversation, Reply
 from ..delivery.outbox import Storage
 from ..flows.contract import COACH_COMMANDS, REQUIRED_COMMANDS
-from ..flows.engine import unknown_command
+from ..flows.engine import SKIP_OPTION, unknown_command
 from ..flows.model import LANGUAGES, Lang
 from ..flows.state import (
     GO_ON,
@@ -48,16 +49,20 @@ from ..flows.state import (
     Toggle,
 )
 from ..flows.text import fill
+from ..journey.service import JourneyService
 from ..userkey import UserKey
 from .callbacks import ButtonData, ButtonKind
 from .chat import ChatView, QuestionExtra
 from .pieces import continues, first_command
 from .render import Span
+from .thread import queue_thread_message
 
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
+LanguageMenu = Callable[[Storage, Conversation, int, Lang, bool], None]
+"""(storage, conversation, chat id, language, is a coach): publish that chat's menu."""
 
 
 def receipt_key(update: Update) -> str:
@@ -79,27 +84,61 @@ class ManagerHandlers:
     """Handlers for a manager's private chat; registered in `bot.handlers.register`."""
 
     def __init__(
-        self, conversation: Conversation, storage: Storage, coach: CoachService | None = None
+        self,
+        conversation: Conversation,
+        storage: Storage,
+        coach: CoachService | None = None,
+        journey: JourneyService | None = None,
+        thread: CoachThread | None = None,
+        language_menu: LanguageMenu | None = None,
     ) -> None:
         self.conversation = conversation
         self.storage = storage
         self.coach = coach
         self.question_extra: QuestionExtra | None = None
         """Buttons added under some questions (set by the team round's handlers)."""
+        self.journey = journey
+        """The home, /cancel's question, the way back to a dropped reflection (refs #11)."""
+        self.thread = thread
+        """The manager's replies to their coach (refs #11)."""
+        self.language_menu = language_menu
+        """Publishes a chat's command menu in the language chosen with /language (refs #11)."""
 
     # --- commands ------------------------------------------------------------------------------
 
     async def start(self, update: Update, context: Context) -> None:
-        """/start: the onboarding for a newcomer, else the question in progress, else a hello."""
+        """/start: a coach's welcome for a coach, the onboarding for a newcomer, else the
+        question in progress, else the home."""
         view = await self.view_for(update, context)
+        idle = self.conversation.current(view.user) is None
+        if idle and self.journey is not None and self._is_coach(view.user):
+            view.text(self.journey.coach_welcome(view.user))
+            return
         if await self.is_newcomer(view.user):
             await self._show(view, update, self.conversation.start, view.user, ONBOARDING)
             return
         reply = self.conversation.resume(view.user)
-        if reply.question is None:
-            view.text(view.ui.in_(view.lang).welcome_back)
-        else:
+        if reply.question is not None:
             view.show(reply)
+        elif self.journey is not None:
+            self.show_home(view)
+        else:
+            view.text(view.ui.in_(view.lang).welcome_back)
+
+    def show_home(self, view: ChatView) -> None:
+        """The home: one button per item (resume, new, check-in, history...) (refs #11)."""
+        assert self.journey is not None
+        home = self.journey.home(view.user)
+        rows = [
+            [
+                InlineKeyboardButton(
+                    item.label,
+                    callback_data=ButtonData(ButtonKind.HOME, None, None, item.action).encode(),
+                )
+            ]
+            for item in home.items
+        ]
+        view.text(home.title, InlineKeyboardMarkup(rows))
 
     async def reflect(self, update: Update, context: Context) -> None:
         """/reflect: start the reflection, or offer to resume or restart the one in progress."""
@@ -138,6 +177,11 @@ class ManagerHandlers:
             session = self.conversation.open_session(view.user, REFLECTION)
             if session is not None:
                 reply = self.conversation.focus(view.user, session.id)
+        if reply.question is None and self.journey is not None:
+            restored = self.journey.restore(view.user)  # the reflection dropped with /cancel
+            if restored.question is not None:
+                view.show(restored)
+                return
         if reply.question is None:
             view.text(view.ui.in_(view.lang).nothing_in_progress)
         else:
@@ -160,8 +204,27 @@ class ManagerHandlers:
         view.text(getattr(view.ui, key).get(view.lang))
 
     async def cancel(self, update: Update, context: Context) -> None:
-        """/cancel: drop the session in progress (its answers stay stored)."""
+        """/cancel: asks first (drop, or keep), and says how to get the reflection back; the
+        answer is a button (`ButtonKind.CANCEL_FLOW`)."""
         view = await self.view_for(update, context)
+        if self.journey is not None:
+            asked = self.journey.cancel_question(view.user)
+            current = self.conversation.current(view.user)
+            if asked is None or current is None:
+                view.text(view.ui.in_(view.lang).nothing_in_progress)
+                return
+            question, choices = asked
+            buttons = [
+                InlineKeyboardButton(
+                    label,
+                    callback_data=ButtonData(
+                        ButtonKind.CANCEL_FLOW, current[0].id, None, action
+                    ).encode(),
+                )
+                for action, label in choices
+            ]
+            view.text(question, InlineKeyboardMarkup([buttons]))
+            return
         current = self.conversation.current(view.user)
         if current is None or not self.conversation.cancel(view.user):
             view.text(view.ui.in_(view.lang).nothing_in_progress)
@@ -181,6 +244,7 @@ class ManagerHandlers:
             return
         view.say([Span(view.ui.in_(view.lang).history_title, "b")])
         feedback = self.coach.feedback_for(view.user) if self.coach else {}
+        thread = self.thread.thread_for(view.user) if self.thread else {}
         sharing = self.coach is not None and self.coach.coach_of(view.user) is not None
         for row in sessions:
             summary = json.loads(row.summary or "{}")
@@ -192,6 +256,10 @@ class ManagerHandlers:
             for text in feedback.get(row.id, []):
                 spans += [Span("\n\n"), Span(view.ui.in_(view.lang).history_feedback, "i")]
                 spans += [Span("\n"), Span(text)]
+            texts = view.ui.in_(view.lang)
+            for said in thread.get(row.id, []):  # replies between the manager and the coach
+                label = texts.history_reply if said.author == "manager" else texts.history_feedback
+                spans += [Span("\n\n"), Span(label, "i"), Span("\n"), Span(said.text)]
             markup = self._privacy_buttons(view, row.id) if sharing else None
             view.say(spans, markup)
 
@@ -223,6 +291,11 @@ class ManagerHandlers:
         before it (a paste Telegram split), one answer."""
         message = update.effective_message
         assert message is not None and message.text is not None
+        if self.thread is not None:
+            view = await self.view_for(update, context)
+            if self.thread.pending(view.user) is not None:
+                self._reply_to_coach(view, update, message.text)
+                return
         first = continues(self.storage, update)
         if first is None or first.text is None:
             await self._event(update, context, Answer(message.text), source_ref=_source(message))
@@ -242,6 +315,17 @@ class ManagerHandlers:
         else:
             view.show(reply)
             await self._offer_privacy(view, reply)
+
+    def _reply_to_coach(self, view: ChatView, update: Update, text: str) -> None:
+        """The text after "Reply": stored, and sent to the coach labelled (refs #11)."""
+        assert self.thread is not None
+        delivery = self.thread.manager_reply(view.user, text, key=receipt_key(update))
+        if delivery is None:
+            view.text(view.ui.in_(view.lang).reply_nothing)
+            return
+        if not delivery.delivered_before:
+            queue_thread_message(self.storage, self.conversation, delivery)
+        view.text(self.thread.sent_to_coach(view.user))
 
     async def edited(self, update: Update, context: Context) -> None:
         """An edited message: corrects the last answer, or answers the current question; any
@@ -317,6 +401,8 @@ class ManagerHandlers:
             event: Event = (
                 Pick(data.value)
                 if data.kind is ButtonKind.ANSWER
+                else Pick(SKIP_OPTION)
+                if data.kind is ButtonKind.SKIP_QUESTION
                 else Toggle(data.value)
                 if data.kind is ButtonKind.TICK
                 else Submit()
@@ -389,6 +475,10 @@ class ManagerHandlers:
         user = await self._user(update)
         if user.blocked_at is not None:  # they wrote again: they can be reached again
             self.conversation.set_blocked(user, False)
+        message = update.message
+        typed = message.text if message is not None else None
+        if self.thread is not None and typed and typed.startswith("/"):
+            self.thread.cancel_reply(user)  # a command moves on from a reply not written
         chat = update.effective_chat
         assert chat is not None
         return ChatView(
@@ -398,6 +488,9 @@ class ManagerHandlers:
     async def is_newcomer(self, user: User) -> bool:
         """Not onboarded and nothing in progress: /start begins the onboarding."""
         return not user.onboarded_at and self.conversation.current(user) is None
+
+    def _is_coach(self, user: User) -> bool:
+        return self.coach is not None and self.coach.is_coach(user)
 
     async def _handle(
         self,
@@ -437,10 +530,17 @@ class ManagerHandlers:
         view.show(reply)
 
     async def _offer_privacy(self, view: ChatView, reply: Reply) -> None:
-        """After a reflection, a manager who shares may keep this one private."""
+        """After a reflection, a manager who shares may keep this one private: once no other
+        question follows (one question at a time, refs #11)."""
         if self.coach is None or reply.completed is None:
             return
-        session = self.conversation.session(reply.completed)
+        if self.journey is not None:
+            due = self.journey.privacy_offer_due(reply)
+            if due is None:
+                return
+            session = due
+        else:
+            session = self.conversation.session(reply.completed)
         coach = self.coach.coach_of(view.user)
         if session.flow != REFLECTION or coach is None:
             return
@@ -507,6 +607,10 @@ class ManagerHandlers:
             view.drop_buttons(message_id)
         view.user = self.conversation.set_language(view.user, lang)
         view.text(view.ui.in_(lang).language_set)
+        if self.language_menu is not None:  # the menu follows the chosen language
+            self.language_menu(
+                self.storage, self.conversation, view.chat_id, lang, self._is_coach(view.user)
+            )
         reply = self.conversation.resume(view.user)
         view.show(reply)
 

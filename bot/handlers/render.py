@@ -115,7 +115,19 @@ def summary_spans(done: Done) -> list[Span]:
 
 
 def keyboard(ask: Ask, session_id: int, ui: UiTexts, lang: Lang) -> InlineKeyboardMarkup | None:
-    """Buttons for a question: options, yes/no, scale points, or ticks and a confirm button."""
+    """Buttons for a question: options, yes/no, scale points, or ticks and a confirm button;
+    an optional question adds its skip button below (refs #11)."""
+    markup = _option_keyboard(ask, session_id, ui, lang)
+    if ask.skip is None:
+        return markup
+    data = ButtonData(ButtonKind.SKIP_QUESTION, session_id, ask.turn, "skip").encode()
+    skip_row = [InlineKeyboardButton(ask.skip, callback_data=data)]
+    return InlineKeyboardMarkup([*(markup.inline_keyboard if markup else ()), skip_row])
+
+
+def _option_keyboard(
+    ask: Ask, session_id: int, ui: UiTexts, lang: Lang
+) -> InlineKeyboardMarkup | None:
     if not ask.options:
         return None
 

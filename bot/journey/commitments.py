@@ -41,6 +41,9 @@ ASK_AGAIN = timedelta(days=3)
 UNDATED_POSTPONE = timedelta(days=7)
 """A commitment postponed to words no date could be read from is asked about a week later."""
 DEFAULT_ZONE = "Europe/Paris"
+CHATTING = timedelta(minutes=5)
+"""A manager who answered the flow in progress this recently is chatting: no question now (the
+same window as the check-ins')."""
 _ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 
 
@@ -169,8 +172,10 @@ class CommitmentService:
         """Commitments due today for users whose check-ins are off, outside their quiet hours,
         with nothing else going on: what the scheduler's tick sends as reminders."""
         latest_local = (self.clock() + timedelta(days=1)).date().isoformat()
+        earliest_local = (self.clock() - timedelta(days=1)).date().isoformat()
         found = []
-        for user_id in store.users_with_due_commitments(self.db, latest_local, limit):
+        users = store.users_with_due_commitments(self.db, latest_local, limit, earliest_local)
+        for user_id in users:
             settings = checkin_store.get_settings(self.db, user_id)
             day = self.today(user_id)
             paused = settings is not None and (settings.paused_until or "") >= day.isoformat()
@@ -192,11 +197,20 @@ class CommitmentService:
         return reply
 
     def _occupied(self, user_id: int) -> bool:
-        """A check-in is waiting for an answer, or another flow is the current one."""
+        """A check-in waits for an answer, the last commitment question (asked within a day)
+        does, or the manager is chatting: their latest answer, a few minutes old at most, went
+        to the flow in progress. A reflection left unfinished days ago holds nothing back."""
         if checkin_store.open_checkins(self.db, user_id):
             return True
         current = repository.current_session(self.db, user_id)
-        return current is not None and current.status == "active"
+        if current is None or current.status != "active":
+            return False
+        now = self.clock()
+        if current.flow == COMMITMENT_FLOW:
+            return current.started_at > to_stored(now - timedelta(days=1))
+        latest = store.latest_answer(self.db, user_id)
+        chatting_since = to_stored(now - CHATTING)
+        return latest is not None and latest[0] == current.id and latest[1] > chatting_since
 
     # --- after a flow ends ---------------------------------------------------------------------
 

@@ -28,6 +28,8 @@ from ..playbooks import PlaybookLibrary
 
 log = logging.getLogger(__name__)
 
+OTHER_FLOW_HOLDS = timedelta(days=1)
+"""Another flow in progress holds reminders back for this long after it began."""
 RESUME = "resume"
 STOP = "stop"
 
@@ -60,7 +62,7 @@ class NudgeService:
         playbook = self.conversation.playbook
         delays = [timedelta(hours=h) for h in playbook.nudges.after_hours]
         found = []
-        for row in store.unfinished_reflections(self.db, limit):
+        for row in store.unfinished_reflections(self.db, limit, max_sent=len(delays)):
             sent = row["sent"]
             if sent >= len(delays):
                 continue  # then nothing
@@ -107,11 +109,14 @@ class NudgeService:
         return self.conversation.focus(user, session.id)
 
     def _occupied(self, user: User) -> bool:
-        """A check-in waits for an answer, or the manager is in another flow right now."""
+        """A check-in waits for an answer, or the manager is in another flow begun within a
+        day (one left for longer, a commitment question ignored, holds no reminder back)."""
         if checkin_store.open_checkins(self.db, user.id):
             return True
         current = repository.current_session(self.db, user.id)
-        return current is not None and current.flow != REFLECTION and current.status == "active"
+        if current is None or current.flow == REFLECTION or current.status != "active":
+            return False
+        return current.started_at > to_stored(self.clock() - OTHER_FLOW_HOLDS)
 
     def _nudge(self, playbook: Playbook, user: User, session_id: int, ordinal: int) -> Nudge:
         lang = self.conversation.language(user)

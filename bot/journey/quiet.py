@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DEFAULT_QUIET_HOURS = "21:00-08:00"
@@ -31,3 +31,19 @@ def is_quiet(moment: datetime, zone: str, hours: str) -> bool:
     if start < end:
         return start <= local < end
     return local >= start or local < end
+
+
+def next_quiet_start(moment: datetime, zone: str, hours: str) -> datetime | None:
+    """When the next quiet hours begin, from `moment` (aware; `moment` itself when quiet now),
+    as an aware datetime in that zone; None when the range is empty (never quiet). A message
+    queued now is worth delivering only until then."""
+    start, end = parse_quiet_hours(hours)
+    if start == end:
+        return None
+    if is_quiet(moment, zone, hours):
+        return moment
+    local = moment.astimezone(ZoneInfo(zone))
+    begins = datetime.combine(local.date(), start, tzinfo=ZoneInfo(zone))
+    if begins <= local:
+        begins = datetime.combine(local.date() + timedelta(days=1), start, tzinfo=ZoneInfo(zone))
+    return begins

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from storage import checkins as checkin_store
 from storage import journey as store
@@ -26,7 +26,7 @@ from ..flows.text import fill
 from ..flows.timezones import place
 from .commitments import CommitmentService, long_date
 from .nudges import NudgeService, where_it_stopped
-from .quiet import DEFAULT_QUIET_HOURS, is_quiet, parse_quiet_hours
+from .quiet import DEFAULT_QUIET_HOURS, is_quiet, next_quiet_start, parse_quiet_hours
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,8 @@ HISTORY = "history"
 COMMITMENTS = "commitments"
 PROGRESS = "progress"
 SETTINGS = "settings"
+CHAINED_WITHIN = timedelta(seconds=2)
+"""A flow started this soon after a reflection completed was chained to it (same transaction)."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,10 @@ class JourneyService:
             parse_quiet_hours(hours)
         store.set_quiet_hours(self.db, user.id, hours.strip() if hours else None)
 
+    def quiet_from(self, user: User) -> datetime | None:
+        """When the user's next quiet hours begin (now, if they are in them); None if never."""
+        return next_quiet_start(self.clock(), self.checkins.zone(user), self.quiet_hours(user))
+
     def in_quiet_hours(self, user: User) -> bool:
         """True while it is the user's quiet hours where they live."""
         return is_quiet(self.clock(), self.checkins.zone(user), self.quiet_hours(user))
@@ -237,8 +243,12 @@ class JourneyService:
             return None if chained else self._if_shared(done)
         if done.flow != SETUP or reply.question is not None:
             return None
+        started = datetime.fromisoformat(done.started_at)
         for reflection in self.conversation.history(repository.get_user(self.db, done.user_id)):
-            if reflection.completed_at == done.started_at:  # the set-up this reflection led to
+            # The set-up this reflection led to began in the transaction that completed it:
+            # the same instant with an injected clock, a few milliseconds later with the wall's.
+            completed = datetime.fromisoformat(reflection.completed_at or reflection.started_at)
+            if timedelta(0) <= started - completed <= CHAINED_WITHIN:
                 return self._if_shared(reflection)
         return None
 
