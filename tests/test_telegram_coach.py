@@ -304,13 +304,13 @@ async def test_a_coach_is_asked_their_zone_once_and_reads_times_in_it(tmp_path: 
         assert "actif le 26 nov. 2026 ·" in await managers_line()  # Claire's zone (Paris)
         await coach.send("/zone Montréal")
         await said(
-            coach, "vous lisez désormais les heures à l'heure de Montreal (America/Montreal)"
+            coach, "vous lisez désormais les heures à l'heure de Montréal (America/Montreal)"
         )
         assert "actif le 25 nov. 2026 ·" in await managers_line()  # now the coach's zone
         await coach.send("/zone Atlantide")
         await said(coach, "Je ne reconnais pas « Atlantide »")
         await coach.send("/zone")
-        await said(coach, "Vous lisez les heures à l'heure de Montreal (America/Montreal).")
+        await said(coach, "Vous lisez les heures à l'heure de Montréal (America/Montreal).")
         await coach.send("/zone manager")
         await said(coach, bot.playbook.ui.coach_zone_default.fr)
         assert "actif le 26 nov. 2026 ·" in await managers_line()

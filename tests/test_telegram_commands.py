@@ -23,7 +23,7 @@ class AnyHandlers:
 def registered_commands() -> set[str]:
     application = Application.builder().token("123:TEST").build()
     stand_in: Any = AnyHandlers()
-    register(application, stand_in, stand_in, stand_in, stand_in, stand_in)
+    register(application, stand_in, stand_in, stand_in, stand_in, stand_in, stand_in)
     return {
         command
         for handlers in application.handlers.values()

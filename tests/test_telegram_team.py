@@ -131,6 +131,8 @@ async def test_a_team_round_from_the_reflection_to_the_ideas_offered(tmp_path: P
         await gilles.wait_for_answer(await gilles.press(question, team_texts.offer_button.fr))
         await said(gilles, "Dans quelle langue")
         await gilles.send("/cancel")
+        asked = await said(gilles, "Abandonner « Tour d'équipe » en cours ?")
+        await gilles.wait_for_answer(await gilles.press(asked, ui.cancel_confirm_button.fr))
         await said(gilles, "« Tour d'équipe » est abandonné.")
         back = await said(gilles, ui.back_to_reflection.fr)
         assert bot.playbook.flow("lost_client").step_by_id["postponed_ideas"].prompt.fr in back.text

@@ -22,7 +22,6 @@ from storage import repository
 from storage.db import to_stored
 
 from .helpers import REAL_PLAYBOOK, FakeClock
-from .test_telegram_commands import NOT_YET_ON_TELEGRAM as JOURNEY_LATER
 from .understanding import STEPS, real_playbook
 
 PLAYBOOK = real_playbook()
@@ -112,10 +111,6 @@ TELEGRAM_ONLY_TEXTS = (
     "ui.amend_",  # edited messages: Telegram's
     "ui.welcome_back",  # /start of a known user on Telegram
 )
-NOT_YET_ON_TELEGRAM = {
-    **JOURNEY_LATER,
-    "team": "the team round runs in the terminal; Telegram's /team comes with #13 (tg-team)",
-}
 
 
 def mentioned() -> list[tuple[str, str, str]]:
@@ -148,9 +143,7 @@ def test_every_command_a_telegram_text_mentions_is_a_telegram_command():
     missing = {
         (path, f"/{command}")
         for path, _, command in mentioned()
-        if not path.startswith(TERMINAL_ONLY_TEXTS)
-        and command not in telegram
-        and command not in NOT_YET_ON_TELEGRAM
+        if not path.startswith(TERMINAL_ONLY_TEXTS) and command not in telegram
     }
     assert missing == set()
 

@@ -33,10 +33,10 @@ def register(
     privacy: PrivacyHandlers,
     coach: CoachHandlers,
     journey: JourneyHandlers,
-    team: TeamHandlers | None = None,
+    team: TeamHandlers,
 ) -> None:
-    """Every handler of the bot, in one place (the team round's, when given: its gate runs
-    ahead of every other handler, in group -1)."""
+    """Every handler of the bot, in one place (the team round's gate runs ahead of every
+    other handler, in group -1)."""
     private = filters.ChatType.PRIVATE
     privacy_kinds = routing_pattern(
         ButtonKind.REFLECTION_PRIVACY,
@@ -81,12 +81,11 @@ def register(
     # A command runs whether typed or edited in ("/pauze" corrected into "/pause"), but once: a
     # command already run and edited is not run again; any other "/word" is an unknown command;
     # neither is ever an answer.
-    if team is not None:
-        application.add_handler(TypeHandler(Update, team.gate), group=-1)
-        commands["team"] = team.command
-        application.add_handler(
-            CallbackQueryHandler(team.button, pattern=routing_pattern(ButtonKind.TEAM_ROUND))
-        )
+    application.add_handler(TypeHandler(Update, team.gate), group=-1)
+    commands["team"] = team.command
+    application.add_handler(
+        CallbackQueryHandler(team.button, pattern=routing_pattern(ButtonKind.TEAM_ROUND))
+    )
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private & new_message))
         application.add_handler(
