@@ -3,12 +3,19 @@
 Usage:
     python bench/web.py [--managers 100] [--answers 1000000] [--keep PATH]
 
-The database comes from bench/coach_queries.py's generator (the real engine's answers, written
-through the storage API, every reflection shared). The web view is served in-process over
-loopback by aiohttp's test server; each page is fetched with a signed-in coach's cookie. Figures:
-the median time per request, against a baseline measured in the same run (the stylesheet, a
-static file through the same server and middleware); each page's weight (goal < 100 KB) and its
-references to other sites (goal: none). Goal for the pages: median under 30 ms.
+The database comes from bench/coach_queries.py's generator (the real engine's answers, bulk
+loaded through storage/bulk.py in about a minute: every reflection shared, with its
+commitments; half the managers share 90 days of check-ins; two unread replies each). `--keep
+PATH` keeps it there, and reuses it when it exists. The web view is served in-process over
+loopback by aiohttp's test server; each page is fetched with a signed-in coach's cookie.
+Figures: the median time per request, against a baseline measured in the same run (the
+stylesheet, a static file through the same server and middleware); each page's weight (goal
+< 100 KB) and its references to other sites (goal: none). Goal for the pages: median under
+30 ms.
+
+The issue asks for a "60-answer reflection page": no path through the playbook's reflection
+has 60 answers. The reflection measured is the one the generator walks (36 answers; the
+figure printed is counted on the page's transcript), which is the kind of page coaches read.
 """
 
 from __future__ import annotations
@@ -74,7 +81,10 @@ async def measure(path: Path) -> tuple[dict[str, float], dict[str, tuple[int, in
         for link in links[:20]
         for s in coach_store.shared_reflections(db, link.manager_id, "9999")[:5]
     ]
-    answers = len(repository.answers_for(db, int(sessions[0].rsplit("/", 1)[1])))
+    transcript = services.coach.transcript(
+        repository.get_session(db, int(sessions[0].rsplit("/", 1)[1])), coach
+    )
+    answers = sum(len(section.exchanges) for section in transcript.sections)
     client = TestClient(TestServer(create_web_app(settings, services, access)))
     await client.start_server()
     try:
@@ -83,10 +93,12 @@ async def measure(path: Path) -> tuple[dict[str, float], dict[str, tuple[int, in
                 client, ["/static/style.css"], cookie
             ),
             f"managers page ({len(links)} managers)": await median_ms(client, ["/"], cookie),
-            "a manager's page (reflections + 90-day mood chart)": await median_ms(
+            "a manager's page (reflections, commitments, 90-day mood chart)": await median_ms(
                 client, managers, cookie
             ),
-            f"a reflection page ({answers} answers)": await median_ms(client, sessions, cookie),
+            f"a reflection page ({answers} answers, not 60: see above)": await median_ms(
+                client, sessions, cookie
+            ),
         }
         weights = {}
         pages = (("managers", "/"), ("manager", managers[0]), ("reflection", sessions[0]))
