@@ -33,8 +33,10 @@ KILLS = 20
 ANSWERS = 12
 """Answers per manager: the onboarding, then the reflection's first questions."""
 FAULT_PROBABILITY = 0.1
-QUESTION_TIMEOUT = 60.0
-"""Beyond this, a manager would have typed /resume: counted as needing something else."""
+QUESTION_TIMEOUT = 150.0
+"""Beyond this, a manager would have typed /resume: counted as needing something else. Generous:
+on a loaded machine a restart takes seconds, and the bot is killed again 0.5-2 s after each one,
+so a question can wait through several of them without anything being wrong."""
 
 
 @dataclass
@@ -111,7 +113,7 @@ class Manager:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(420)  # about a minute on a quiet machine; restarts slow down under load
+@pytest.mark.timeout(600)  # about a minute on a quiet machine; restarts slow down under load
 async def test_kill_9_soak_loses_and_doubles_nothing(tmp_path: Path):
     db_path = tmp_path / "bot.db"
     rng = random.Random(8)
@@ -140,7 +142,7 @@ async def test_kill_9_soak_loses_and_doubles_nothing(tmp_path: Path):
                 polls = fake.count("getUpdates")
                 process = start_bot(api.url, db_path)
                 await fake.wait_for_call("getUpdates", timeout=60, after=polls)
-            await asyncio.wait_for(walking, timeout=300)
+            await asyncio.wait_for(walking, timeout=420)
             faults.probability = 0  # let the last rows go out, then look
             await _quiet(db_path)
         finally:
@@ -163,7 +165,10 @@ async def test_kill_9_soak_loses_and_doubles_nothing(tmp_path: Path):
     lost = duplicated = 0
     for manager in managers:
         mine = stored.get(f"telegram:{manager.user.id}", [])
-        lost += sum(1 for step in manager.answered if step not in mine)
+        missing = [step for step in manager.answered if step not in mine]
+        if missing:
+            print("\nLOST", manager.user.id, missing, "answered", manager.answered, "stored", mine)
+        lost += len(missing)
         duplicated += len(mine) - len(set(mine))
     figures = {
         "managers": MANAGERS,
@@ -180,12 +185,12 @@ async def test_kill_9_soak_loses_and_doubles_nothing(tmp_path: Path):
     }
     print("\nkill -9 soak:", ", ".join(f"{k}={v}" for k, v in figures.items()))
     assert kills == KILLS
+    assert b"Traceback" not in errors, errors.decode()[-2000:]
     assert lost == 0 and duplicated == 0
     assert figures["managers needing anything but an answer"] == 0
     assert figures["apologies"] == 0
     assert undelivered == [], undelivered
     assert integrity == "ok"
-    assert b"Traceback" not in errors, errors.decode()[-2000:]
 
 
 OUTBOX_STATUSES = "SELECT status, count(*) AS n FROM outbox GROUP BY status"

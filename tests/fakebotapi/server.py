@@ -218,6 +218,10 @@ class FakeBotApi:
             status = 200
         except ApiError as error:
             body, status = error.body(), error.status
+        except ConnectionResetError:  # the client went away mid-request (a killed bot): no answer
+            log.info("fake Bot API: the client closed the connection during %s", record.method)
+            body = {"ok": False, "error_code": 400, "description": "Bad Request: connection lost"}
+            status = 400  # nobody reads it: the connection is gone
         except Exception as exc:  # a bug in the fake: answer like Telegram's 500, keep it
             log.exception("fake Bot API failed on %s", record.method)
             self.internal_errors.append(exc)
