@@ -1,8 +1,12 @@
 """What each page of the web view shows, gathered from the coach service.
 
-Every read goes through CoachService, which checks the coach and the manager's active,
-consented link and writes the same audit row as the chat command that shows the same data
-(/managers, /reflections, /trend, /read). None means: not this coach's to see.
+A manager's page and a reflection's go through CoachService, which checks the coach and the
+manager's active, consented link and writes the same audit row as the chat command that shows
+the same data (/reflections, /trend, /read). The managers page reads the board of
+storage/web.py instead (the coach's active links only, the same visibility rules, a fixed
+number of queries for any number of managers) and writes /managers' audit rows. The coach
+itself is checked against REBOND_COACH_IDS on every request (bot/web/access.py). None means:
+not this coach's to see.
 """
 
 from __future__ import annotations
