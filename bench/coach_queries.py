@@ -99,6 +99,7 @@ def generate(path: Path, managers: int, answers: int, checkin_days: int = 90) ->
     reflection's still open), two unread replies to the coach about the latest one, and, for
     the managers who share them, `checkin_days` daily check-ins with a mood. Reflections fill
     what `answers` leaves after the check-ins."""
+    began = time.perf_counter()
     settings = load_settings(db_path=path, playbook_path=PLAYBOOK, durable_writes=False)
     db = open_database(path, durable=False)
     services = build_services(settings, db)
@@ -193,7 +194,11 @@ def generate(path: Path, managers: int, answers: int, checkin_days: int = 90) ->
         )
         written += sum(len(walked[0]) for walked in picked)
     db.close()
-    print(f"generated {managers:,} managers, {written:,} answers, {len(coaches)} coaches")
+    took = time.perf_counter() - began
+    print(
+        f"generated {managers:,} managers, {written:,} answers, {len(coaches)} coaches "
+        f"in {took:.0f} s"
+    )
 
 
 def median_ms(action, repeat: int = 50) -> float:
