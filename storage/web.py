@@ -87,9 +87,10 @@ def managers_board(db: Database, coach_id: int, now: str) -> list[BoardRow]:
                       AND reply.author = 'manager' AND reply.read_at IS NULL
                       AND sessions.user_id = users.id AND {VISIBLE}
                       AND NOT EXISTS (
+                          -- "+": coach_thread_by_session, not the coach's every message.
                           SELECT 1 FROM coach_thread AS answer
                           WHERE answer.session_id = reply.session_id AND answer.id > reply.id
-                                AND answer.author = 'coach' AND answer.coach_id = :coach))
+                                AND answer.author = 'coach' AND +answer.coach_id = :coach))
                    AS unread_replies
         FROM links JOIN users ON users.id = links.manager_id
         LEFT JOIN checkin_settings ON checkin_settings.user_id = users.id

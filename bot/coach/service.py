@@ -653,7 +653,8 @@ def mood_trend(points: list[tuple[str, int]], today: date, lang: Lang) -> str:
     mood) points: "3,0 ↗ 4,0/5", "4,0/5" without an earlier week, "-" without a recent one."""
 
     def mean(first: date, last: date) -> float | None:
-        moods = [mood for day, mood in points if first.isoformat() <= day <= last.isoformat()]
+        low, high = first.isoformat(), last.isoformat()
+        moods = [mood for day, mood in points if low <= day <= high]
         return sum(moods) / len(moods) if moods else None
 
     recent = mean(today - timedelta(TREND_DAYS - 1), today)
