@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from storage import journey as journey_store
+from storage import web as web_store
 
 from .helpers import reflect
 from .test_coach import clock, settle  # noqa: F401
@@ -121,3 +122,13 @@ async def test_the_managers_page_costs_the_same_queries_for_one_manager_or_many(
     db.conn.set_trace_callback(None)
     assert body.count('<th scope="row">') == 9
     assert len(statements) == few, statements[few:]
+
+
+async def test_forget_erases_which_chat_got_a_coachs_menu(web):  # noqa: F811
+    _, services, _, world = web
+    db = services.conversation.db
+    chat = int(world.coach.key.removeprefix("telegram:"))
+    web_store.remember_menu(db, chat, True, "2026-12-01T09:00:00.000+00:00")
+    assert web_store.menus(db) == {chat: True}
+    services.coach.forget(world.coach)
+    assert web_store.menus(db) == {}
