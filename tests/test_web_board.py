@@ -132,3 +132,27 @@ async def test_forget_erases_which_chat_got_a_coachs_menu(web):  # noqa: F811
     assert web_store.menus(db) == {chat: True}
     services.coach.forget(world.coach)
     assert web_store.menus(db) == {}
+
+
+async def test_the_board_reads_the_moods_the_chart_reads(web, clock):  # noqa: F811
+    from bot.flows.state import Answer, Back, Pick
+    from storage import checkins as checkin_store
+
+    _, services, _, world = web
+    db, conversation = services.conversation.db, services.conversation
+    clock.advance(days=1)
+    due = services.checkins.claim_today_for_terminal(world.ana)
+    assert due is not None
+    services.checkins.start(due)
+    conversation.handle(world.ana, Answer("2"))
+    reply = conversation.handle(world.ana, Back())  # she changes her mind: 5, not 2
+    reply = conversation.handle(world.ana, Answer("5"))
+    for _ in range(10):
+        if reply.question is None:
+            break
+        answer = Pick(reply.question.options[0].id) if reply.question.options else Answer("Bien.")
+        reply = conversation.handle(world.ana, answer)
+    since = "2000-01-01"
+    chart = checkin_store.moods(db, world.ana.id, since)
+    assert chart[-1][1] == 5 and len(chart) == 6
+    assert web_store.board_moods(db, world.coach.id, since) == {world.ana.id: chart}
