@@ -79,7 +79,7 @@ def template_reflection(services) -> tuple[list[Recorded], str, str, str | None]
     return walk(services.conversation.playbook, "lost_client")
 
 
-def _answers(recorded: list[Recorded], key: str) -> list[NewAnswer]:
+def new_answers(recorded: list[Recorded], key: str) -> list[NewAnswer]:
     return [
         NewAnswer(
             answer.step,
@@ -136,7 +136,7 @@ def generate(path: Path, managers: int, answers: int, checkin_days: int = 90) ->
                 summary,
                 day,
                 day,
-                _answers(recorded, f"{manager.id}:{r}"),
+                new_answers(recorded, f"{manager.id}:{r}"),
                 shared_at=day,
             )
             for r, day in enumerate(days)
@@ -180,7 +180,7 @@ def generate(path: Path, managers: int, answers: int, checkin_days: int = 90) ->
                     None,
                     to_stored(moment),
                     to_stored(moment),
-                    _answers(walked[0], f"{manager.id}:c{d}"),
+                    new_answers(walked[0], f"{manager.id}:c{d}"),
                 )
                 for d, (moment, walked) in enumerate(zip(local, picked, strict=True))
             ],
