@@ -160,10 +160,15 @@ async def measure(
     cookie = {"Cookie": f"rebond={token}"}
     links = coach_store.managers_overview(db, coach.id, "9999")
     managers = [f"/managers/{link.link_id}" for link in links[:20]]
+    real = services.conversation.playbook.version  # not a long one a kept database holds
     sessions = [
         f"/reflections/{s.id}"
         for link in links[:20]
-        for s in coach_store.shared_reflections(db, link.manager_id, "9999")[:5]
+        for s in [
+            s
+            for s in coach_store.shared_reflections(db, link.manager_id, "9999")
+            if s.playbook_version == real
+        ][:5]
     ]
     answers = exchanges(services, db, coach, int(sessions[0].rsplit("/", 1)[1]))
     with tempfile.TemporaryDirectory() as folder:
