@@ -29,6 +29,7 @@ from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from storage import delivery as store
+from storage import web as web_store
 from storage.db import to_stored
 from storage.repository import User, find_user
 
@@ -204,6 +205,7 @@ def publish_commands(
         storage.add("commands", 0, "setMyCommands", payload)
     for coach_id in sorted(coach_ids):
         publish_coach_menu(storage, conversation, coach_id, web_url)
+    withdraw_coach_menus(storage, coach_ids)
 
 
 def publish_coach_menu(
@@ -211,7 +213,8 @@ def publish_coach_menu(
 ) -> None:
     """A coach's menu: the managers' commands and the coaches', in their chat only (a coach
     who never opened the bot gets it at their first command); with an https `web_url`, the
-    menu button opens the web view as a Mini App (Telegram opens Mini Apps over https only)."""
+    menu button opens the web view as a Mini App (Telegram opens Mini Apps over https only),
+    and without one, a button published before goes back to Telegram's default."""
     coach = find_user(conversation.db, UserKey.telegram(coach_id))
     if coach is not None and coach.lang_chosen:  # the language they chose with /language
         publish_chat_menu(storage, conversation, coach_id, conversation.language(coach), True)
@@ -220,10 +223,37 @@ def publish_coach_menu(
             payload = _menu(conversation, (*REQUIRED_COMMANDS, *COACH_COMMANDS), lang)
             payload["scope"] = BotCommandScopeChat(coach_id).to_dict()
             storage.add("commands", coach_id, "setMyCommands", payload)
-    if web_url is not None and web_url.startswith("https://"):
+    web_app = web_url is not None and web_url.startswith("https://")
+    if web_app and web_url is not None:
         button = MenuButtonWebApp(WEB_BUTTON, WebAppInfo(f"{web_url.rstrip('/')}/"))
         payload = {"chat_id": coach_id, "menu_button": button.to_dict()}
         storage.add("commands", coach_id, "setChatMenuButton", payload)
+    elif web_store.menus(storage.db).get(coach_id):
+        storage.add("commands", coach_id, "setChatMenuButton", {"chat_id": coach_id})
+    web_store.remember_menu(storage.db, coach_id, web_app, to_stored(storage.clock()))
+
+
+def withdraw_coach_menus(storage: Storage, coach_ids: frozenset[int]) -> list[int]:
+    """Take a coach's menu back from every chat that got one and is no longer a coach's
+    (REBOND_COACH_IDS changed): Telegram's default menu button (a setChatMenuButton without
+    one) and no coach commands in that chat; through the outbox, like the menus themselves.
+    The chats it queued this for."""
+    withdrawn = []
+    for chat_id, web_app in sorted(web_store.menus(storage.db).items()):
+        if chat_id in coach_ids:
+            continue
+        if web_app:
+            storage.add("commands", chat_id, "setChatMenuButton", {"chat_id": chat_id})
+        for lang in LANGUAGES:
+            payload: dict[str, object] = {"scope": BotCommandScopeChat(chat_id).to_dict()}
+            if lang != "en":
+                payload["language_code"] = lang
+            storage.add("commands", chat_id, "deleteMyCommands", payload)
+        web_store.forget_menu(storage.db, chat_id)
+        withdrawn.append(chat_id)
+    if withdrawn:
+        log.info("coach.menus_withdrawn chats=%s", len(withdrawn))
+    return withdrawn
 
 
 def publish_chat_menu(

@@ -204,14 +204,27 @@ def managers_overview(db: Database, coach_id: int, now: str) -> list[ManagerOver
     ]
 
 
-def shared_reflections(db: Database, manager_id: int, now: str) -> list[SessionRow]:
-    """The manager's reflections a linked coach may see, newest first."""
+def shared_reflections(
+    db: Database,
+    manager_id: int,
+    now: str,
+    *,
+    limit: int | None = None,
+    completed_since: str | None = None,
+) -> list[SessionRow]:
+    """The manager's reflections a linked coach may see, newest first: the latest `limit`, or
+    those completed at or after `completed_since` (stored time), when given."""
     return [
         session_from_row(row)
         for row in db.query(
             f"SELECT * FROM sessions WHERE sessions.user_id = :manager AND {_VISIBLE} "
-            "ORDER BY completed_at DESC",
-            {"manager": manager_id, "now": now},
+            "AND completed_at >= :since ORDER BY completed_at DESC LIMIT :limit",
+            {
+                "manager": manager_id,
+                "now": now,
+                "since": completed_since or "",
+                "limit": -1 if limit is None else limit,
+            },
         )
     ]
 
@@ -244,24 +257,6 @@ def visible_reflection(db: Database, coach_id: int, session_id: int, now: str) -
         )
     )
     return session_from_row(rows[0]) if rows else None
-
-
-def mood_average(db: Database, manager_id: int, since: str, until: str) -> float | None:
-    """Mean check-in mood between two local dates (inclusive), None without any."""
-    rows = list(
-        db.query(
-            """
-            SELECT avg(CAST(answers.value AS REAL)) AS mood FROM checkins
-            JOIN answers_on_path AS answers ON answers.session_id = checkins.session_id
-                 AND answers.step = 'mood'
-            WHERE checkins.user_id = ? AND checkins.local_date BETWEEN ? AND ?
-                  AND answers.value != 'null'
-            """,
-            [manager_id, since, until],
-        )
-    )
-    mood = rows[0]["mood"] if rows else None
-    return float(mood) if mood is not None else None
 
 
 # --- privacy of reflections --------------------------------------------------------------------
@@ -463,6 +458,14 @@ def log_read(
     db.execute(
         "INSERT INTO audit (coach_id, manager_id, action, target, at) VALUES (?, ?, ?, ?, ?)",
         [coach_id, manager_id, action, target, now],
+    )
+
+
+def log_reads(db: Database, coach_id: int, manager_ids: list[int], action: str, now: str) -> None:
+    """`log_read` for many managers at once (a page listing them), in one statement."""
+    db.conn.executemany(
+        "INSERT INTO audit (coach_id, manager_id, action, target, at) VALUES (?, ?, ?, NULL, ?)",
+        [(coach_id, manager_id, action, now) for manager_id in manager_ids],
     )
 
 

@@ -545,6 +545,36 @@ def understanding_telegram(db: Database) -> None:
     db.execute("CREATE INDEX inbox_by_chat ON inbox(chat_id, update_id)")
 
 
+@MIGRATIONS(name="0017_web")
+def web_board(db: Database) -> None:
+    """The web view's board: when a coach read each reply of a manager, the coaches' chats that
+    got a menu (to take it back from a coach who is removed), and the indexes its pages need."""
+    # One statement at a time: executescript() would commit the migration's transaction.
+    # commitments_by_session and _by_parent: a reflection's commitments and the next steps that
+    # followed them are walked by the reflection page (commitments_of_session) and the boards;
+    # without them every walk scanned the whole table (166 ms a reflection page, bench/web.py).
+    # coach_menus is filled with the chats that got a coach's menu before it existed (outbox).
+    statements = """
+        ALTER TABLE coach_thread ADD COLUMN read_at TEXT;
+        CREATE INDEX coach_thread_unread ON coach_thread(coach_id, manager_id, session_id)
+            WHERE author = 'manager' AND read_at IS NULL;
+        CREATE INDEX commitments_by_session ON commitments(session_id);
+        CREATE INDEX commitments_by_parent ON commitments(parent_id);
+        CREATE TABLE coach_menus (
+            chat_id INTEGER PRIMARY KEY,
+            web_app INTEGER NOT NULL DEFAULT 0,
+            published_at TEXT NOT NULL
+        );
+        INSERT INTO coach_menus (chat_id, web_app, published_at)
+            SELECT chat_id, max(method = 'setChatMenuButton'), max(created_at) FROM outbox
+            WHERE kind = 'commands' AND chat_id != 0
+                AND method IN ('setMyCommands', 'setChatMenuButton')
+            GROUP BY chat_id
+    """
+    for statement in statements.split(";"):
+        db.execute(statement)
+
+
 @MIGRATIONS(name="0018_inbox_commands")
 def inbox_commands(db: Database) -> None:
     """A new message's number in its chat and the command it began with, so that an edit can

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from . import delivery, team
+from . import delivery, team, web
 
 # Every table that holds rows about a user, and the column that names them.
 USER_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -86,7 +86,9 @@ def forget_user(db: Database, user_id: int) -> dict[str, int]:
         # manager's audit and history as a coach's.
         db.execute("DELETE FROM users WHERE id = ?", [user_id])
         if keys and keys[0]["key"].startswith("telegram:"):  # a private chat's id is the user's
-            delivery.forget_chat(db, int(keys[0]["key"].removeprefix("telegram:")))
+            chat_id = int(keys[0]["key"].removeprefix("telegram:"))
+            delivery.forget_chat(db, chat_id)
+            web.forget_menu(db, chat_id)  # a coach's menu, re-sent at start-up if still one
     # With secure_delete the freed pages are zeroed in the file; earlier copies of those pages
     # in the write-ahead log are the caller's to scrub (storage.erasure), without blocking.
     after = _counts(db, user_id)

@@ -560,3 +560,5 @@ async def test_a_mini_app_menu_button_needs_https_as_telegram_requires(api, bot,
     )
     button = await bot.get_chat_menu_button(CLAIRE)
     assert isinstance(button, MenuButtonWebApp) and button.web_app.url == "https://rebond.example/"
+    await bot.set_chat_menu_button(CLAIRE)  # no button: Telegram's default for that chat again
+    assert (await bot.get_chat_menu_button(CLAIRE)).type == "commands"

@@ -18,11 +18,12 @@ from bot.bootstrap import build_services, open_storage
 from bot.cli import web_side
 from bot.startup import StartupError
 
-from .e2e import TOKEN, bot_settings, harness
+from .e2e import TOKEN, bot_running, bot_settings, harness
 from .fakebotapi import FakeBotApi
 from .helpers import FakeClock, reflect
 from .test_coach import pair, person, settle
 from .test_telegram_coach import said
+from .test_telegram_units import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -122,6 +123,51 @@ async def test_coaches_get_the_mini_app_menu_button_only_over_https(tmp_path: Pa
         await coach.send("/web")
         await said(coach, "vue web")
         assert not bot.fake_bot.calls("setChatMenuButton")  # Telegram opens https only
+
+
+async def test_a_removed_coach_gets_the_default_menu_back_at_the_next_start(tmp_path: Path):
+    """REBOND_COACH_IDS loses a coach: at start-up their chat's Mini App button goes back to
+    Telegram's default and their coach commands go, through the outbox; the new coach's come."""
+    url, other = "https://rebond.example/coach", 901
+    db = tmp_path / "bot.db"
+
+    def coach_commands(api: FakeBotApi, chat: int) -> list[dict[str, str]]:
+        return api.bot(TOKEN).get_commands({"type": "chat", "chat_id": chat}, "fr")
+
+    async with FakeBotApi() as api:
+        fake = api.bot(TOKEN)
+        first = bot_settings(api.url, db, **web_overrides(free_port(), url))
+        async with bot_running(api, first):
+            await fake.wait_for_call("setChatMenuButton", timeout=10)
+            await wait_until(lambda: coach_commands(api, COACH), timeout=10)
+        assert fake.settings[("menu_button", str(COACH))]["type"] == "web_app"
+
+        calls = len(fake.calls("setChatMenuButton"))
+        overrides = {**web_overrides(free_port(), url), "coach_ids": str(other)}
+        async with bot_running(api, bot_settings(api.url, db, **overrides)):
+            await wait_until(
+                lambda: (
+                    ("menu_button", str(COACH)) not in fake.settings
+                    and not coach_commands(api, COACH)
+                    and fake.settings.get(("menu_button", str(other)), {}).get("type") == "web_app"
+                ),
+                timeout=10,
+            )
+        reset = [
+            call.params
+            for call in fake.calls("setChatMenuButton")[calls:]
+            if str(call.params["chat_id"]) == str(COACH)
+        ]
+        assert len(reset) == 1 and "menu_button" not in reset[0]
+        assert not fake.get_commands({"type": "chat", "chat_id": COACH}, "")
+
+        calls = len(fake.calls("setChatMenuButton"))
+        async with bot_running(api, bot_settings(api.url, db, **overrides)):  # once only
+            await fake.wait_for_call("setChatMenuButton", timeout=10, after=calls)
+        assert all(
+            str(call.params["chat_id"]) == str(other)
+            for call in fake.calls("setChatMenuButton")[calls:]
+        )
 
 
 async def test_feedback_written_on_the_web_page_reaches_the_manager(tmp_path: Path):

@@ -1,8 +1,12 @@
 """What each page of the web view shows, gathered from the coach service.
 
-Every read goes through CoachService, which checks the coach and the manager's active,
-consented link and writes the same audit row as the chat command that shows the same data
-(/managers, /reflections, /trend, /read). None means: not this coach's to see.
+A manager's page and a reflection's go through CoachService, which checks the coach and the
+manager's active, consented link and writes the same audit row as the chat command that shows
+the same data (/reflections, /trend, /read). The managers page reads the board of
+storage/web.py instead (the coach's active links only, the same visibility rules, a fixed
+number of queries for any number of managers) and writes /managers' audit rows. The coach
+itself is checked against REBOND_COACH_IDS on every request (bot/web/access.py). None means:
+not this coach's to see.
 """
 
 from __future__ import annotations
@@ -14,20 +18,25 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
-from storage import checkins as checkin_store
+from storage import coach as coach_store
 from storage import web as web_store
 from storage.db import to_stored
+from storage.journey import OPEN_COMMITMENT
 from storage.repository import User
 
 from ..bootstrap import Services
 from ..checkins.schedule import local_day
-from ..coach.service import ReflectionCard, TranscriptSection
+from ..coach.service import TREND_DAYS, ReflectionCard, TranscriptSection, mood_trend
+from ..formatting import DEFAULT_ZONE
+from ..journey.commitments import status_label
 from .svg import mood_chart, sparkline
 from .texts import Texts
 
 SPARK_DAYS = 14
 LATEST_REFLECTIONS = 50
 """Reflections listed on a manager's page before "show all": the page stays light."""
+LATEST_CLOSED_COMMITMENTS = 20
+"""Done or dropped commitments listed on a manager's page before "show all"."""
 NOTE_LIMIT = 3500
 """Longest note or feedback, in characters: a feedback must fit one Telegram message (4096)
 with the words around it."""
@@ -45,6 +54,28 @@ class ManagerRow:
     trend: str
     chart: Markup | None
     chart_text: str
+    open_commitments: int
+    unread_replies: int
+
+
+@dataclass(frozen=True)
+class CommitmentRow:
+    """A commitment on a manager's page: its state in words, its text, its due date."""
+
+    state: str
+    open: bool
+    text: str
+    due: str
+
+
+@dataclass(frozen=True)
+class ReplyRow:
+    """A message of the thread about a reflection, on its page."""
+
+    from_manager: bool
+    author: str
+    at: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -70,6 +101,10 @@ class ManagerPage:
     chart: Markup
     chart_rows: list[tuple[str, str, bool]]
     """(day, mood or "", reflection that day) for every day with either: the chart as text."""
+    commitments: list[CommitmentRow]
+    """Every open commitment, then the latest closed ones (all of them with "show all")."""
+    older_commitments: int
+    """Closed commitments left out of `commitments`."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +120,8 @@ class ReflectionPage:
     summary_lines: list[str]
     sections: list[TranscriptSection]
     notes: list[str]
+    replies: list[ReplyRow]
+    """The thread between the manager and this coach about the reflection, oldest first."""
 
 
 class Pages:
@@ -99,30 +136,51 @@ class Pages:
         return Texts(self.services.conversation.language(coach))
 
     def managers(self, coach: User) -> list[ManagerRow]:
-        """Each linked manager: last activity, shared reflections, mood of the last 14 days."""
+        """Each linked manager: last activity, shared reflections, mood of the last 14 days and
+        its trend, open commitments, unread replies. A fixed number of queries whatever the
+        number of managers, and the same audit rows as /managers, written in one statement."""
         texts, zone = self.texts(coach), self._zone(coach)
-        end = local_day(self.coach.clock(), zone)
+        now = self.coach.clock()
+        end = local_day(now, zone)
         start = end - timedelta(days=SPARK_DAYS - 1)
+        # The trend's two weeks end on each manager's own day, at most a day from the coach's.
+        since = end - timedelta(days=2 * TREND_DAYS)
+        board = web_store.managers_board(self.coach.db, coach.id, to_stored(now))
+        moods = web_store.board_moods(self.coach.db, coach.id, since.isoformat())
+        with self.coach.db.atomic():
+            coach_store.log_reads(
+                self.coach.db,
+                coach.id,
+                [row.manager_id for row in board],
+                "managers",
+                to_stored(now),
+            )
+        lang = self.services.conversation.language(coach)
         rows = []
-        for overview, trend in self.coach.managers(coach):
-            chart, chart_text = None, texts.mood_not_shared
-            if overview.include_checkins:
-                moods = _moods(checkin_store.moods(self.coach.db, overview.manager_id, str(start)))
+        for line in board:
+            chart, chart_text, trend = None, texts.mood_not_shared, "-"
+            if line.include_checkins:
+                points = moods.get(line.manager_id, [])
+                today = local_day(now, line.zone or DEFAULT_ZONE)
+                trend = mood_trend(points, today, lang)
+                recent = [(day, mood) for day, mood in _moods(points) if day >= start]
                 chart_text = texts.mood_none
-                if moods:
-                    values = ", ".join(f"{texts.day(day)} {mood}" for day, mood in moods)
+                if recent:
+                    values = ", ".join(f"{texts.day(day)} {mood}" for day, mood in recent)
                     chart_text = texts("sparkline_label", values=values)
-                    chart = sparkline(moods, start, end, chart_text)
+                    chart = sparkline(recent, start, end, chart_text)
             rows.append(
                 ManagerRow(
-                    overview.link_id,
-                    overview.name or f"#{overview.manager_id}",
-                    texts.moment(_local(overview.last_seen_at, zone)),
-                    overview.reflections,
-                    overview.include_checkins,
+                    line.link_id,
+                    line.name or f"#{line.manager_id}",
+                    texts.moment(_local(line.last_seen_at, zone)),
+                    line.reflections,
+                    line.include_checkins,
                     trend,
                     chart,
                     chart_text,
+                    line.open_commitments,
+                    line.unread_replies,
                 )
             )
         return rows
@@ -130,11 +188,13 @@ class Pages:
     def manager(self, coach: User, link_id: int, everything: bool = False) -> ManagerPage | None:
         """A linked manager's shared reflections (the latest 50 unless `everything`) and mood
         chart (the /reflections and /trend reads, audited as such)."""
-        listed = self.coach.reflections(coach, link_id)
-        trend = self.coach.trend(coach, link_id)
+        limit = None if everything else LATEST_REFLECTIONS
+        with self.coach.db.atomic():  # the two audit rows in one commit
+            listed = self.coach.reflections(coach, link_id, limit)
+            trend = self.coach.trend(coach, link_id)
         if listed is None or trend is None:
             return None
-        manager, cards = listed
+        manager, shown = listed
         _, moods, marked, start, end = trend
         texts, zone = self.texts(coach), self._zone(coach)
         name = _name(manager)
@@ -153,38 +213,72 @@ class Pages:
             (texts.day(day), str(by_day.get(day, "")), day in days)
             for day in sorted(set(by_day) | set(days))
         ]
-        shown = cards if everything else cards[:LATEST_REFLECTIONS]
-        completed = web_store.completion_times(
-            self.coach.db, manager.id, to_stored(self.coach.clock())
-        )
+        now = to_stored(self.coach.clock())
+        completed = web_store.completion_times(self.coach.db, manager.id, now)
+        commitments, older = self._commitments(manager, now, texts, everything)
         return ManagerPage(
             name,
             [self._reflection_row(card, completed, texts, zone) for card in shown],
-            len(cards) - len(shown),
+            len(completed) - len(shown),
             link is not None and link.include_checkins,
             mood_chart(moods, days, start, end, label, texts.reflection_day),
             chart_rows,
+            commitments,
+            older,
         )
+
+    def _commitments(
+        self, manager: User, now: str, texts: Texts, everything: bool
+    ) -> tuple[list[CommitmentRow], int]:
+        """The manager's commitments a coach may see: the open ones, then the latest closed ones
+        (all with `everything`); and how many closed ones are left out."""
+        ui, lang = self.services.conversation.playbook.ui, texts.lang
+        limit = None if everything else LATEST_CLOSED_COMMITMENTS
+        found, closed = web_store.visible_commitments(self.coach.db, manager.id, now, limit)
+        rows = [
+            CommitmentRow(
+                status_label(ui, c.status, lang),
+                c.status in OPEN_COMMITMENT,
+                c.text,
+                texts.day(date.fromisoformat(c.due_date)) if c.due_date else c.when_text or "",
+            )
+            for c in found
+        ]
+        return rows, closed - sum(1 for c in found if c.status not in OPEN_COMMITMENT)
 
     def reflection(self, coach: User, session_id: int) -> ReflectionPage | None:
         """A shared reflection this coach may read (the /read read, audited as such)."""
-        transcript = self.coach.read(coach, session_id)
-        if transcript is None:
-            return None
+        with self.coach.db.atomic():  # the audit row and the replies read, in one commit
+            transcript = self.coach.read(coach, session_id)
+            if transcript is None:
+                return None
+            now = to_stored(self.coach.clock())
+            web_store.mark_replies_read(self.coach.db, coach.id, session_id, now)
         texts, zone = self.texts(coach), self._zone(coach)
+        manager_name = _name(transcript.manager)
+        replies = [
+            ReplyRow(
+                message.author == "manager",
+                manager_name if message.author == "manager" else _name(coach),
+                texts.moment(_local(message.created_at, zone)),
+                message.text,
+            )
+            for message in web_store.coach_thread(self.coach.db, coach.id, session_id)
+        ]
         session = self.services.conversation.session(session_id)
         summary = json.loads(session.summary or "{}")
         link = self.coach.link_of(transcript.manager)
         return ReflectionPage(
             session_id,
             link.id if link is not None else None,
-            _name(transcript.manager),
+            manager_name,
             texts.day(self._day(transcript.card, zone)),
             transcript.card.client,
             str(summary.get("title", "")),
             [str(line) for line in summary.get("lines", [])],
             transcript.sections,
             transcript.notes,
+            replies,
         )
 
     def _reflection_row(

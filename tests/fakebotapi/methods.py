@@ -509,6 +509,10 @@ async def set_chat_menu_button(call: Call) -> Any:
         if not isinstance(url, str) or not url.startswith("https://"):
             raise bad_request("BUTTON_URL_INVALID")
     chat_id = call.params.get_str("chat_id") or ""
+    if chat_id and button["type"] == "default":
+        # MenuButtonDefault: no value of the chat's own; the chat shows the bot's default again.
+        call.bot.settings.pop(("menu_button", chat_id), None)
+        return True
     call.bot.settings[("menu_button", chat_id)] = button
     return True
 
