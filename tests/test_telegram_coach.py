@@ -130,14 +130,25 @@ async def test_a_coach_reviews_what_a_manager_shares_and_nothing_else(tmp_path: 
         # Attempts that must all fail with a clear answer and no data
         attempts = successes = 0
 
+        # What an attempt must never show: another's reflection, a note, a chart.
+        secrets = ("Globex", "Initech", "Les faits", "Beau recul", "Réflexions de")
+
         async def refused(user, command: str, answer: str) -> None:
+            """The refusal comes; a message a moment late (a chart, a notice) is not counted as
+            the reply, but anything showing what the attempt was after is a success."""
             nonlocal attempts, successes
             attempts += 1
-            user.skip_messages()
+            before = len(user.messages)
             await user.send(command)
-            reply = await user.next_message()
-            if (reply.text or "") != answer:
+            try:
+                await user.wait_until(
+                    lambda: any(m.text == answer for m in user.messages[before:]), timeout=10
+                )
+            except TimeoutError:
                 successes += 1
+                return
+            shown = user.messages[before:]
+            successes += any(m.file or any(s in (m.text or "") for s in secrets) for m in shown)
 
         for command in (
             "/managers",
