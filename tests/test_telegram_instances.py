@@ -54,7 +54,12 @@ async def test_repeated_409_conflicts_from_another_poller_end_with_one_line(tmp_
         first = start_bot(api.url, tmp_path / "one.db")
         second = start_bot(api.url, tmp_path / "two.db")  # another machine, same token
         try:
-            codes = await asyncio.gather(exited(first, 40), exited(second, 40))
+            # One of them gives up (the other then polls alone and stays): wait for the first.
+            deadline = asyncio.get_running_loop().time() + 40
+            while first.poll() is None and second.poll() is None:
+                assert asyncio.get_running_loop().time() < deadline, "neither gave up in 40 s"
+                await asyncio.sleep(0.1)
+            codes = [first.poll(), second.poll()]
             assert 1 in codes, codes
         finally:
             outputs = [stop(first), stop(second)]
