@@ -33,6 +33,7 @@ from .userkey import UserKey
 if TYPE_CHECKING:
     from .app import WebSide
     from .bootstrap import Services
+    from .delivery.instance import InstanceLock
     from .web import WebServer
 
 Command = Callable[[Settings, argparse.Namespace], int]
@@ -50,13 +51,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     """Start on Telegram when a token is set, else the terminal chat."""
     if settings.telegram_bot_token is None:
         return cmd_chat(settings, args)
-    from .delivery.instance import AlreadyRunning, InstanceLock
-
-    lock = InstanceLock(settings.db_path)  # one bot process per database, before anything
-    try:
-        lock.acquire()
-    except AlreadyRunning as error:
-        print(f"rebond: {error}", file=sys.stderr)
+    lock = _instance_lock(settings)  # one bot process per database, before anything
+    if lock is None:
         return 1
     from .app import run_telegram
     from .bootstrap import build_services, open_storage
@@ -70,6 +66,27 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         db.close()
         lock.release()
+
+
+def _instance_lock(settings: Settings) -> InstanceLock | None:
+    """The database's instance lock, taken: every process that writes the database (the
+    Telegram bot, the terminal chat, the check-in) holds it, so that a second one, or a
+    restore, is refused. None, after one line naming the holder, when another process has it."""
+    from .delivery.instance import AlreadyRunning, InstanceLock
+    from .startup import StartupError
+
+    lock = InstanceLock(settings.db_path)
+    try:
+        lock.acquire()
+    except AlreadyRunning as error:
+        print(f"rebond: {error}", file=sys.stderr)
+        return None
+    except OSError as error:
+        raise StartupError(
+            f"cannot create the lock file {lock.path} ({error.strerror or error}): set "
+            "REBOND_DB (or --db) to a file in a folder Rebond may write to"
+        ) from None
+    return lock
 
 
 def web_side(settings: Settings, services: Services) -> WebSide | None:
@@ -95,7 +112,14 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     from .startup import warm_places
     from .terminal import ChatOptions, run_chat
 
-    db = open_storage(settings)
+    lock = _instance_lock(settings)  # as the Telegram bot: one writer, no restore underneath
+    if lock is None:
+        return 1
+    try:
+        db = open_storage(settings)
+    except BaseException:
+        lock.release()
+        raise
     try:
         services = build_services(settings, db)
         warm_places()
@@ -107,6 +131,7 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
         return run_chat(services.conversation, options, services=services)
     finally:
         db.close()
+        lock.release()
 
 
 def cmd_checkin(settings: Settings, args: argparse.Namespace) -> int:
@@ -116,7 +141,14 @@ def cmd_checkin(settings: Settings, args: argparse.Namespace) -> int:
     from .startup import warm_places
     from .terminal import ChatOptions, run_chat
 
-    db = open_storage(settings)
+    lock = _instance_lock(settings)  # it writes: as the chat, one writer at a time
+    if lock is None:
+        return 1
+    try:
+        db = open_storage(settings)
+    except BaseException:
+        lock.release()
+        raise
     try:
         services = build_services(settings, db)
         warm_places()
@@ -135,6 +167,7 @@ def cmd_checkin(settings: Settings, args: argparse.Namespace) -> int:
         return run_chat(services.conversation, options, opening, services)
     finally:
         db.close()
+        lock.release()
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:

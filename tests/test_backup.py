@@ -217,3 +217,44 @@ def test_restore_refuses_while_the_bot_runs(tmp_path, current, capsys):
     assert line.startswith("rebond restore: another Rebond process (pid ")
     assert line.endswith("; nothing was replaced")
     assert not [p for p in tmp_path.iterdir() if "before-restore" in p.name]
+
+
+def test_restore_refuses_while_a_terminal_chat_writes_the_database(
+    tmp_path, current, capsys, monkeypatch
+):
+    """From the second trial: restore replaced the database under a running terminal chat,
+    which then kept writing into the restored file (only the Telegram bot took the lock)."""
+    copy = tmp_path / "copy.db"
+    assert main(["backup", str(copy), "--db", str(current)]) == 0
+    during: list[int] = []
+
+    def chatting(*args: object, **kwargs: object) -> int:
+        # what a person would do from another terminal while the chat waits for an answer
+        during.append(main(["restore", "--yes", str(copy), "--db", str(current)]))
+        during.append(main(["chat", "--db", str(current)]))  # a second chat on that database
+        during.append(main(["checkin", "--db", str(current)]))
+        return 0
+
+    monkeypatch.setattr("bot.terminal.run_chat", chatting)
+    capsys.readouterr()
+    assert main(["chat", "--db", str(current), "--user", "ana"]) == 0
+    assert during == [1, 1, 1]
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 3, err
+    assert err[0].startswith("rebond restore: another Rebond process (pid ")
+    assert err[0].endswith("; nothing was replaced")
+    for line in err[1:]:  # the same line as the Telegram bot's second instance
+        assert line.startswith("rebond: another Rebond process (pid ")
+    assert not [p for p in tmp_path.iterdir() if "before-restore" in p.name]
+    # the chat ended (end of input, or Ctrl-C): its lock is free for the next one
+    assert main(["restore", "--yes", str(copy), "--db", str(current)]) == 0
+
+    def interrupted(*args: object, **kwargs: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("bot.terminal.run_chat", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        main(["chat", "--db", str(current)])
+    lock = InstanceLock(current)
+    lock.acquire()  # free again
+    lock.release()
