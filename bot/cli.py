@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from collections.abc import Callable
 from importlib import metadata
@@ -175,6 +176,8 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from .bootstrap import build_services, open_storage
     from .export import ExportError, export
 
+    if not _database_exists(settings, "export"):
+        return 2
     db = open_storage(settings)
     try:
         services = build_services(settings, db)
@@ -188,6 +191,19 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         db.close()
     print(export_line(summary.managers, summary.reflections, len(summary.files), args.out))
     return 0
+
+
+def _database_exists(settings: Settings, command: str) -> bool:
+    """True when the database is there; else one line, and False: a command that only reads
+    it (export, backup) must not create an empty one and report on it."""
+    path = settings.db_path
+    if str(path) == ":memory:" or path.exists():
+        return True
+    print(
+        f"rebond {command}: no database at {path}: check REBOND_DB or --db; nothing was written",
+        file=sys.stderr,
+    )
+    return False
 
 
 def export_line(managers: int, reflections: int, files: int, out: str) -> str:
@@ -206,9 +222,18 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
 
     from .bootstrap import system_clock
 
+    if not _database_exists(settings, "backup"):
+        return 2
     destination = Path(args.path)
-    if destination.is_dir():
+    if destination.is_dir() or args.path.endswith(("/", os.sep)):  # a folder, made or meant
         destination /= backup_name(file_stamp(system_clock()))
+    if not destination.parent.is_dir():
+        print(
+            f"rebond backup: the folder {destination.parent} does not exist: create it or "
+            "choose another path; nothing was written",
+            file=sys.stderr,
+        )
+        return 2
     try:
         written = backup(settings.db_path, destination, overwrite=args.force)
     except BackupExists as error:

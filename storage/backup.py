@@ -38,9 +38,10 @@ def backup(db_path: Path, destination: Path, *, overwrite: bool = False) -> Path
         raise BackupError("the backup cannot be the database itself: choose another path")
     if not overwrite and (destination.exists() or destination.is_symlink()):
         raise BackupExists(f"{destination} already exists")
+    if not destination.parent.is_dir():
+        raise BackupError(f"the folder {destination.parent} does not exist: create it first")
     partial = destination.with_name(destination.name + ".partial")
     try:
-        destination.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
         os.close(descriptor)
         source = sqlite3.connect(db_path, timeout=5)

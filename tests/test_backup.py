@@ -258,3 +258,37 @@ def test_restore_refuses_while_a_terminal_chat_writes_the_database(
     lock = InstanceLock(current)
     lock.acquire()  # free again
     lock.release()
+
+
+def test_export_and_backup_of_a_missing_database_refuse_and_create_nothing(tmp_path, capsys):
+    """From the second trial: `export --db missing.db` reported "exported 0 managers" and left
+    an empty missing.db behind."""
+    missing = tmp_path / "missing.db"
+    for args, command in [
+        (["export", "--format", "csv", "--out", str(tmp_path / "x1")], "export"),
+        (["export", "--format", "json", "--out", str(tmp_path / "x1")], "export"),
+        (["backup", str(tmp_path / "copy.db")], "backup"),
+    ]:
+        assert main([*args, "--db", str(missing)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err.splitlines() == [
+            f"rebond {command}: no database at {missing}: check REBOND_DB or --db; "
+            "nothing was written"
+        ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_backup_into_a_missing_folder_is_refused(tmp_path, current, capsys):
+    """From the second trial: `backup /nonexistent/dir/x.db` made the folders (`chat` refuses
+    such a path)."""
+    for given, folder in [
+        (tmp_path / "no" / "dir" / "x.db", tmp_path / "no" / "dir"),
+        (f"{tmp_path / 'backups'}/", tmp_path / "backups"),
+    ]:
+        assert main(["backup", str(given), "--db", str(current)]) == 2
+        assert capsys.readouterr().err.splitlines() == [
+            f"rebond backup: the folder {folder} does not exist: create it or choose another "
+            "path; nothing was written"
+        ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current.db"]
