@@ -70,13 +70,18 @@ def export(
     elif reader is not None:
         managers = services.coach.linked_managers(reader)
     else:
-        managers = repository.all_users(db)
+        managers = repository.managers(db)  # team members answered a round, nothing more
     if reader is not None:
         unlinked = [m for m in managers if m not in services.coach.linked_managers(reader)]
         if unlinked:
             raise ExportError(
                 f"manager {manager} does not share with coach {coach}: nothing to export"
             )
+    if manager and managers[0].id not in _manager_ids(db):
+        raise ExportError(
+            f"'{manager}' is not a manager (a team member's answers are exported only in their "
+            "round's summary): nothing to export"
+        )
     _writable(out)
     reflections = {m.id: services.coach.exportable(reader, m) for m in managers}
     for person in managers:
@@ -102,6 +107,10 @@ def _find(db: Any, given: str, role: str) -> User:
             "terminal:alice"
         )
     return found
+
+
+def _manager_ids(db: Any) -> set[int]:
+    return {person.id for person in repository.managers(db)}
 
 
 def _writable(out: Path) -> None:

@@ -140,6 +140,19 @@ def all_users(db: Database) -> list[User]:
     return [_user(row) for row in db.query("SELECT * FROM users ORDER BY id")]
 
 
+def managers(db: Database) -> list[User]:
+    """The managers, in the order they first came: the users who went through the onboarding
+    or began a conversation flow. A person who only answered a team round through its link
+    (or a coach who never reflected) is not one."""
+    return [
+        _user(row)
+        for row in db.query(
+            "SELECT * FROM users WHERE onboarded_at IS NOT NULL "
+            "OR EXISTS (SELECT 1 FROM sessions WHERE sessions.user_id = users.id) ORDER BY id"
+        )
+    ]
+
+
 def get_user(db: Database, user_id: int) -> User:
     """The user with that id (KeyError if none)."""
     rows = list(db.query("SELECT * FROM users WHERE id = ?", [user_id]))

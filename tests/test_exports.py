@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jsonschema
 import pytest
 from markdown_it import MarkdownIt
 
-from bot.export import export, spreadsheet_cell
+from bot.export import ExportError, export, spreadsheet_cell
 from bot.flows.state import Answer, Back, Pick
 
 from .helpers import ROOT, reflect
@@ -169,3 +170,39 @@ def test_markdown_shows_what_a_manager_typed_as_text(services, clock, tmp_path):
     )
     assert "href=" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # shown, as typed
+
+
+def test_team_members_are_neither_counted_nor_exported_as_managers(
+    services, clock, tmp_path, capsys
+):
+    """From the second trial: three people who only answered a team round through its link
+    made "exported 4 managers", and managers.csv listed them beside the real manager."""
+    from bot.cli import export_line
+
+    from . import test_team
+
+    clock.now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    services.team.bot_username = test_team.BOT
+    coach = person(services, COACH_TELEGRAM_ID, "Coach")  # a coach is no manager either
+    manager = person(services, 1, "Gilles")
+    test_team.reflect_until(services, manager, "team_talk_when")
+    _, parameter = test_team.open_round(services, manager)
+    members = [person(services, 200 + n, f"Membre{n}") for n in range(3)]
+    for n, member in enumerate(members):
+        test_team.answer_round(services, member, parameter, n + 2, f"Souci {n}", None, None, False)
+    clock.advance(days=6)
+    test_team.deliver(services.team)
+    test_team.finish_reflection(services, manager, services.conversation.resume(manager))
+    out = tmp_path / "csv"
+    summary = export(services, "csv", out, progress=False)
+    assert (summary.managers, summary.reflections) == (1, 1)
+    assert export_line(summary.managers, summary.reflections, 5, "x1") == (
+        "exported 1 manager and 1 reflection: 5 files in x1"
+    )
+    assert [row["name"] for row in read_csv(out / "managers.csv")] == ["Gilles"]
+    assert len(read_csv(out / "team_rounds.csv")) == 1  # their answers: the summary only
+    tables = read_json(export(services, "json", tmp_path / "json", progress=False).files[0])
+    assert [row["name"] for row in tables["managers"]] == ["Gilles"]
+    with pytest.raises(ExportError, match="is not a manager"):
+        export(services, "csv", tmp_path / "one", manager="200", progress=False)
+    assert coach.id not in {row["id"] for row in tables["managers"]}
