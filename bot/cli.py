@@ -275,6 +275,14 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
                 f"Replace {target} with {source} (schema {applied[-1]})? "
                 f"The current database will be kept as {kept}. [y/N] "
             )
+            if not args.yes and not sys.stdin.isatty():
+                # Piped input is not a person's answer: a script says --yes (README).
+                print(
+                    "rebond restore: no terminal to ask for confirmation: add --yes; "
+                    "nothing was replaced",
+                    file=sys.stderr,
+                )
+                return 1
             if not (args.yes or _confirmed(question)):
                 print(
                     "rebond restore: not confirmed (answer y, or add --yes); nothing was replaced",

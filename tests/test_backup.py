@@ -179,10 +179,14 @@ def test_restore_asks_first_and_keeps_the_database_it_replaces(
         connection.execute("UPDATE users SET key = 'telegram:2'")  # written after the backup
     capsys.readouterr()
 
-    # no terminal to ask on, and no --yes: nothing happens
+    # no terminal to ask on (`echo y | rebond restore ...`), and no --yes: nothing happens,
+    # and the line says why rather than "not confirmed" for a question never asked
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
     line = refused(["restore", str(copy), "--db", str(current)], capsys)
-    assert line == "rebond restore: not confirmed (answer y, or add --yes); nothing was replaced"
+    assert line == (
+        "rebond restore: no terminal to ask for confirmation: add --yes; nothing was replaced"
+    )
+    assert "Replace" not in capsys.readouterr().out
     # asked on a terminal, answered no
     monkeypatch.setattr("sys.stdin", Terminal("n\n"))
     refused(["restore", str(copy), "--db", str(current)], capsys)
