@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.command(settings, args))
     except PlaybookError as error:
         print(f"rebond: the playbook has problems:\n{error}", file=sys.stderr)
-        return 1
+        return 2  # a start-up problem, as the settings and the database (README)
     except (StorageError, StartupError) as error:
         print(f"rebond: cannot start: {error}", file=sys.stderr)
         return 2

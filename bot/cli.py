@@ -397,7 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
     checkin.set_defaults(command=cmd_checkin)
 
     export = commands.add_parser("export", help="export reflections for a coach or the operator")
-    export.add_argument("--format", required=True, choices=["md", "csv", "json"])
+    export.add_argument(
+        "--format",
+        required=True,
+        choices=["md", "csv", "json"],
+        help="md: a Markdown file per reflection; csv: a file per table; json: export.json",
+    )
     export.add_argument("--out", required=True, help="folder to write into (created if needed)")
     export.add_argument("--manager", help="one manager: Telegram user id, or a key")
     export.add_argument("--coach", help="only what managers share with this coach (Telegram id)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import typing
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_PLAYBOOK = Path(__file__).resolve().parent.parent / "content" / "playbook.yaml"
 ENV_FILE = ".env"
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+DB_ENV = "REBOND_DB"
 TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 
 
@@ -152,6 +154,9 @@ class Settings(BaseSettings):
 
 
 ENV_NAMES = {name: str(field.validation_alias) for name, field in Settings.model_fields.items()}
+FIELD_NAMES = {env: name for name, env in ENV_NAMES.items()}
+COMMAND_LINE = {"db_path": "--db"}
+"""Settings the command line can give: an error names the option, not the variable."""
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -164,17 +169,63 @@ def load_settings(**overrides: object) -> Settings:
             f"{TOKEN_ENV}: is set but empty; paste the token from @BotFather, or remove the "
             "line to chat in the terminal"
         )
+    if "db_path" not in overrides and _set_but_empty(DB_ENV):
+        # As the token: an empty path is a mistake, not a wish for ./rebond.db.
+        lines.append(
+            f"{DB_ENV}: is set but empty; write the database file's path, or remove the line "
+            "to use rebond.db in the working folder"
+        )
     try:
         settings = Settings.model_validate(overrides)
     except ValidationError as error:
         for detail in error.errors(include_url=False):
             field = str(detail["loc"][0]) if detail["loc"] else "settings"
-            name = ENV_NAMES.get(field, field)
-            message = str(detail["msg"]).removeprefix("Value error, ")
+            field = FIELD_NAMES.get(field, field)  # from the environment: by its variable
+            name = COMMAND_LINE.get(field, field) if field in overrides else None
+            name = name or ENV_NAMES.get(field, field)
+            expected = _expected(field)
+            if expected is not None and detail["type"] != "value_error":
+                message = f"'{detail['input']}' is not {expected}"
+            else:
+                message = str(detail["msg"]).removeprefix("Value error, ")
             lines.append(f"{name}: {message}")
     if lines:
         raise SettingsError("\n".join(lines))
     return settings
+
+
+def _expected(field: str) -> str | None:
+    """What a numeric or yes/no setting takes, in words: "a number from 0 to 12"; else None."""
+    info = Settings.model_fields.get(field)
+    if info is None:
+        return None
+    kinds = typing.get_args(info.annotation) or (info.annotation,)
+    if bool in kinds:
+        return "yes or no (true or false, 1 or 0, on or off)"
+    if int in kinds:
+        kind = "a whole number"
+    elif float in kinds:
+        kind = "a number"
+    else:
+        return None
+    bounds: dict[str, float] = {
+        key: value
+        for constraint in info.metadata
+        for key in ("ge", "gt", "le", "lt")
+        if (value := getattr(constraint, key, None)) is not None
+    }
+    low = "ge" in bounds and f"{bounds['ge']:g}"
+    above = "gt" in bounds and f"above {bounds['gt']:g}"
+    high = "le" in bounds and f"{bounds['le']:g}"
+    if low and high:
+        return f"{kind} from {low} to {high}"
+    if above and high:
+        return f"{kind} {above}, up to {high}"
+    if low:
+        return f"{kind} of {low} or more"
+    if above:
+        return f"{kind} {above}"
+    return f"{kind} up to {high}" if high else kind
 
 
 def _set_but_empty(name: str) -> bool:

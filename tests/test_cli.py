@@ -155,3 +155,10 @@ def test_an_unreachable_bot_api_stops_start_up_with_one_clear_line(monkeypatch, 
     err = capsys.readouterr().err
     assert err.startswith("rebond: cannot reach the Bot API at http://127.0.0.1:9 (")
     assert "Traceback" not in err
+
+
+def test_every_export_option_has_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "md: a Markdown file per reflection; csv: a file per table; json: export.json" in text

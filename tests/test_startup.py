@@ -93,3 +93,76 @@ def test_a_webhook_port_in_use_is_explained_in_one_line():
         "proxy at it"
     )
     assert port_in_use("127.0.0.1", port, OSError(errno.EACCES, "denied")) is None
+
+
+@pytest.mark.parametrize("where", ["environment", ".env"])
+def test_an_empty_database_path_is_a_setting_error(monkeypatch, capsys, tmp_path: Path, where):
+    """From the second trial: `REBOND_DB=` silently used ./rebond.db, while an empty token is
+    refused; both are refused now."""
+    if where == "environment":
+        monkeypatch.setenv("REBOND_DB", "")
+    else:
+        (tmp_path / ".env").write_text("REBOND_DB=\n")
+    assert main(["chat"]) == 2
+    assert error_lines(capsys) == [
+        "rebond: cannot start, fix these settings:",
+        "REBOND_DB: is set but empty; write the database file's path, or remove the line to use "
+        "rebond.db in the working folder",
+    ]
+    assert not (tmp_path / "rebond.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("REBOND_CHECKIN_GRACE_HOURS", "abc", "'abc' is not a number from 0 to 12"),
+        ("REBOND_CHECKIN_GRACE_HOURS", "13", "'13' is not a number from 0 to 12"),
+        ("REBOND_CHECKIN_TICK_SECONDS", "0", "'0' is not a number above 0, up to 3600"),
+        ("REBOND_CHECKIN_BATCH", "1.5", "'1.5' is not a whole number from 1 to 10000"),
+        ("REBOND_RETENTION_DAYS", "soon", "'soon' is not a whole number of 1 or more"),
+        ("REBOND_MAX_MESSAGES_PER_SECOND", "-1", "'-1' is not a number of 0 or more"),
+        ("REBOND_WEB_PORT", "http", "'http' is not a whole number from 1 to 65535"),
+        (
+            "REBOND_DURABLE_WRITES",
+            "maybe",
+            "'maybe' is not yes or no (true or false, 1 or 0, on or off)",
+        ),
+    ],
+)
+def test_a_bad_number_names_the_variable_the_value_and_what_is_expected(
+    monkeypatch, capsys, name, value, expected
+):
+    """From the second trial: pydantic's own words ("Input should be a valid number, unable
+    to parse string as a number") reached the operator."""
+    monkeypatch.setenv(name, value)
+    assert main(["check"]) == 2
+    assert error_lines(capsys) == [
+        "rebond: cannot start, fix these settings:",
+        f"{name}: {expected}",
+    ]
+
+
+def test_a_db_option_into_a_missing_folder_names_the_option(capsys, tmp_path: Path):
+    missing = tmp_path / "nope" / "x.db"
+    assert main(["chat", "--db", str(missing)]) == 2
+    assert error_lines(capsys) == [
+        "rebond: cannot start, fix these settings:",
+        f"--db: the folder {missing.parent} does not exist; create it or choose another",
+    ]
+
+
+def test_a_bad_playbook_at_start_up_exits_2_as_every_start_up_problem(
+    monkeypatch, capsys, tmp_path: Path
+):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: 1\nflows: [\n")
+    monkeypatch.setenv("REBOND_PLAYBOOK", str(broken))
+    assert main(["chat", "--db", str(tmp_path / "c.db")]) == 2
+    lines = error_lines(capsys)
+    assert lines[0] == "rebond: the playbook has problems:"
+    # the chat took the instance lock before it failed: it is free again
+    from bot.delivery.instance import InstanceLock
+
+    lock = InstanceLock(tmp_path / "c.db")
+    lock.acquire()
+    lock.release()
