@@ -482,7 +482,7 @@ def _version() -> str:
 def settings_overrides(args: argparse.Namespace) -> dict[str, object]:
     """Settings given on the command line, which win over the environment."""
     overrides: dict[str, object] = {}
-    if getattr(args, "db", None):
+    if getattr(args, "db", None) is not None:  # `--db ""` is a mistake, refused, not unset
         overrides["db_path"] = Path(args.db)
     return overrides
 

@@ -146,6 +146,8 @@ class Settings(BaseSettings):
     @field_validator("db_path")
     @classmethod
     def _db_directory_exists(cls, path: Path) -> Path:
+        if str(path) == ".":  # Path("") is "."
+            raise ValueError("is empty or a folder; give the database file's path, like rebond.db")
         if str(path) != ":memory:" and not path.parent.exists():
             raise ValueError(
                 f"the folder {path.parent} does not exist; create it or choose another"

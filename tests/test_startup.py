@@ -166,3 +166,12 @@ def test_a_bad_playbook_at_start_up_exits_2_as_every_start_up_problem(
     lock = InstanceLock(tmp_path / "c.db")
     lock.acquire()
     lock.release()
+
+
+def test_an_empty_db_option_is_refused_not_taken_as_unset(capsys, tmp_path: Path):
+    assert main(["export", "--format", "md", "--out", "x", "--db", ""]) == 2
+    assert error_lines(capsys) == [
+        "rebond: cannot start, fix these settings:",
+        "--db: is empty or a folder; give the database file's path, like rebond.db",
+    ]
+    assert list(tmp_path.iterdir()) == []
