@@ -58,24 +58,45 @@ def notes(outputs) -> list[object]:
 # --- the safety net ---------------------------------------------------------------------------
 
 SAFETY = safety_table()
+PATHS = ("typed", "edited", "check-in")
+"""Where a manager's words reach the net: a typed answer, an edited one, a check-in's free text."""
 
 
+def at_counter_fact(lang: str):
+    """A daily check-in waiting on its free-text question (a middling day, in progress)."""
+    state, _ = start(PLAYBOOK, "daily_checkin", lang, {"commitment": "Appeler Paul"})
+    state, _ = advance(PLAYBOOK, state, Pick("3"), NOW)
+    state, _ = advance(PLAYBOOK, state, Pick("progressing"), NOW)
+    assert state.step == "counter_fact"
+    return state
+
+
+def say(path: str, lang: str, phrase: str):
+    """The outputs of `phrase` said along `path`."""
+    if path == "edited":
+        state, _ = advance(PLAYBOOK, at_client(lang), Answer("Acme"), NOW)
+        return advance(PLAYBOOK, state, Amend("client", phrase), NOW)[1]
+    state = at_counter_fact(lang) if path == "check-in" else at_client(lang)
+    return advance(PLAYBOOK, state, Answer(phrase), NOW)[1]
+
+
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(
     ("lang", "phrase"),
     [(lang, phrase) for lang, table in SAFETY.items() for phrase in table["distress"]],
 )
-def test_every_distress_phrasing_brings_the_note(lang, phrase):
-    _, outputs = advance(PLAYBOOK, at_client(lang), Answer(phrase), NOW)
+def test_every_distress_phrasing_brings_the_note(lang, phrase, path):
+    outputs = say(path, lang, phrase)
     assert isinstance(outputs[0], SafetyNote), phrase
 
 
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(
     ("lang", "phrase"),
     [(lang, phrase) for lang, table in SAFETY.items() for phrase in table["business"]],
 )
-def test_no_business_sentence_brings_the_note(lang, phrase):
-    _, outputs = advance(PLAYBOOK, at_client(lang), Answer(phrase), NOW)
-    assert not notes(outputs), phrase
+def test_no_business_sentence_brings_the_note(lang, phrase, path):
+    assert not notes(say(path, lang, phrase)), phrase
 
 
 def test_the_tables_have_enough_phrasings_in_both_languages():
