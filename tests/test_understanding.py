@@ -14,7 +14,7 @@ from bot.conversation import Conversation
 from bot.flows.answers import ZONE_PICK, Rejected, grapheme_length
 from bot.flows.engine import advance, start
 from bot.flows.model import Playbook
-from bot.flows.safety import PatternError, compile_pattern
+from bot.flows.safety import PatternError, build_matcher, compile_pattern
 from bot.flows.state import (
     Amend,
     Answer,
@@ -158,6 +158,21 @@ def test_text_after_the_end_is_checked_and_an_edit_there_is_told_it_is_too_late(
     _, outputs = advance(PLAYBOOK, finished, Amend("client", "je suis à bout"), NOW)
     assert isinstance(outputs[0], SafetyNote)
     assert outputs[-1] == Invalid(PLAYBOOK.ui.amend_after_end.get("fr"))
+
+
+@pytest.mark.parametrize(
+    ("text", "heard"),
+    [
+        ("sales are depressed", False),
+        ("sales down, depressed", True),  # the exclusion would reach past the comma
+        ("sales down I'm depressed", True),  # ...or take in the manager
+        ("sales down, me depressed", True),
+        ("depressed. Sales are depressed too", True),
+    ],
+)
+def test_an_exclusion_stays_in_its_clause_and_never_takes_in_the_manager(text, heard):
+    matcher = build_matcher(["depressed"], ["sales ... depressed"])
+    assert matcher.matches(text) is heard
 
 
 @pytest.mark.parametrize(
