@@ -180,3 +180,25 @@ def test_docs_diagrams_are_the_generated_ones(playbook: Playbook):
     assert doc[doc.index(DIAGRAMS_HEADING) :] == diagrams_section(playbook), (
         "run: rebond graph --update-docs docs/playbook.md"
     )
+
+
+@pytest.mark.parametrize("mood", ["1", "2", "3", "5"])
+@pytest.mark.parametrize("progress", ["done", "progressing", "not_started"])
+def test_a_check_in_asks_a_done_step_for_its_next_one_and_tells_a_hard_day_so(
+    playbook: Playbook, mood: str, progress: str
+):
+    """A "done" always gets the next-step question (the README's promise), and a mood of 2 or
+    less the hard-day message, both on a hard day with a done step (refs #9)."""
+    flow = playbook.flows["daily_checkin"]
+    hard_day = flow.step_by_id["hard_day"].text.get("en")
+    state, outputs = start(playbook, "daily_checkin", "en", {"commitment": "Call Paul"})
+    asked: list[str] = []
+    said = [o.text for o in outputs if isinstance(o, Say)]
+    answers = {"mood": Pick(mood), "commitment_progress": Pick(progress)}
+    while not state.done:
+        assert state.step is not None
+        asked.append(state.step)
+        state, outputs = advance(playbook, state, answers.get(state.step, Skip()))
+        said += [o.text for o in outputs if isinstance(o, Say)]
+    assert ("next_step" in asked) == (progress == "done"), asked
+    assert (hard_day in said) == (int(mood) <= 2), said

@@ -14,7 +14,7 @@ from bot.conversation import Conversation
 from bot.flows.answers import ZONE_PICK, Rejected, grapheme_length
 from bot.flows.engine import advance, start
 from bot.flows.model import Playbook
-from bot.flows.safety import PatternError, compile_pattern
+from bot.flows.safety import PatternError, build_matcher, compile_pattern
 from bot.flows.state import (
     Amend,
     Answer,
@@ -58,24 +58,45 @@ def notes(outputs) -> list[object]:
 # --- the safety net ---------------------------------------------------------------------------
 
 SAFETY = safety_table()
+PATHS = ("typed", "edited", "check-in")
+"""Where a manager's words reach the net: a typed answer, an edited one, a check-in's free text."""
 
 
+def at_counter_fact(lang: str):
+    """A daily check-in waiting on its free-text question (a middling day, in progress)."""
+    state, _ = start(PLAYBOOK, "daily_checkin", lang, {"commitment": "Appeler Paul"})
+    state, _ = advance(PLAYBOOK, state, Pick("3"), NOW)
+    state, _ = advance(PLAYBOOK, state, Pick("progressing"), NOW)
+    assert state.step == "counter_fact"
+    return state
+
+
+def say(path: str, lang: str, phrase: str):
+    """The outputs of `phrase` said along `path`."""
+    if path == "edited":
+        state, _ = advance(PLAYBOOK, at_client(lang), Answer("Acme"), NOW)
+        return advance(PLAYBOOK, state, Amend("client", phrase), NOW)[1]
+    state = at_counter_fact(lang) if path == "check-in" else at_client(lang)
+    return advance(PLAYBOOK, state, Answer(phrase), NOW)[1]
+
+
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(
     ("lang", "phrase"),
     [(lang, phrase) for lang, table in SAFETY.items() for phrase in table["distress"]],
 )
-def test_every_distress_phrasing_brings_the_note(lang, phrase):
-    _, outputs = advance(PLAYBOOK, at_client(lang), Answer(phrase), NOW)
+def test_every_distress_phrasing_brings_the_note(lang, phrase, path):
+    outputs = say(path, lang, phrase)
     assert isinstance(outputs[0], SafetyNote), phrase
 
 
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(
     ("lang", "phrase"),
     [(lang, phrase) for lang, table in SAFETY.items() for phrase in table["business"]],
 )
-def test_no_business_sentence_brings_the_note(lang, phrase):
-    _, outputs = advance(PLAYBOOK, at_client(lang), Answer(phrase), NOW)
-    assert not notes(outputs), phrase
+def test_no_business_sentence_brings_the_note(lang, phrase, path):
+    assert not notes(say(path, lang, phrase)), phrase
 
 
 def test_the_tables_have_enough_phrasings_in_both_languages():
@@ -137,6 +158,21 @@ def test_text_after_the_end_is_checked_and_an_edit_there_is_told_it_is_too_late(
     _, outputs = advance(PLAYBOOK, finished, Amend("client", "je suis à bout"), NOW)
     assert isinstance(outputs[0], SafetyNote)
     assert outputs[-1] == Invalid(PLAYBOOK.ui.amend_after_end.get("fr"))
+
+
+@pytest.mark.parametrize(
+    ("text", "heard"),
+    [
+        ("sales are depressed", False),
+        ("sales down, depressed", True),  # the exclusion would reach past the comma
+        ("sales down I'm depressed", True),  # ...or take in the manager
+        ("sales down, me depressed", True),
+        ("depressed. Sales are depressed too", True),
+    ],
+)
+def test_an_exclusion_stays_in_its_clause_and_never_takes_in_the_manager(text, heard):
+    matcher = build_matcher(["depressed"], ["sales ... depressed"])
+    assert matcher.matches(text) is heard
 
 
 @pytest.mark.parametrize(

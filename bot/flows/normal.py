@@ -37,6 +37,8 @@ _WITHOUT_APOSTROPHE = {
     "jsuis": "je suis",
     "chui": "je suis",
     "jpeux": "je peux",
+    "jveux": "je veux",
+    "jvais": "je vais",
 }
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 """The Unicode blocks of combining marks: the accents NFKD splits off."""

@@ -9,7 +9,10 @@ answer (case, accents, elisions, contractions, plural s and silent e folded):
 - `...` stands for up to three other words ("je suis ... epuise": "je suis vraiment très épuisé").
 
 `safety.exclusions` use the same syntax: the words they match are taken out before the keywords
-are looked for, so "la dépression du marché" is no distress while "ma dépression" still is.
+are looked for, so "la dépression du marché" is no distress while "ma dépression" still is. An
+exclusion never reaches past a clause ("Je suis épuisé, le budget aussi": "épuisé le" is not the
+business sense) nor takes in the manager as subject or object ("prices down I'm depressed", "le
+marché me déprime"): distress said in the same message is still heard.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ _LETTER = re.compile(r"[^\W\d_]")
 GAP = "..."
 GAP_WORDS = 3
 """How many other words `...` stands for, at most."""
+_CLAUSE_BREAK = re.compile(r"[.,;:!?()\[\]{}\"\n\r\u2026\u00ab\u00bb\u201c\u201d\u2013\u2014]+")
+"""Punctuation that ends a clause: an exclusion's words all lie within one."""
+_PERSON = frozenset({"i", "me", "myself", "je", "moi"})
+"""Words that make the manager the subject or object: a span holding one is never business."""
 
 
 class PatternError(ValueError):
@@ -64,9 +71,28 @@ class Matcher:
         candidates = self.found.candidates(form, words)
         if not candidates:
             return False
-        for exclusion in self.excluded.candidates(form, words):
-            form = exclusion.sub(" # ", form)
+        exclusions = self.excluded.candidates(form, words)
+        if exclusions:
+            form = _without_business(text, exclusions)
         return any(expression.search(form) for expression in candidates)
+
+
+def _without_business(text: str, exclusions: list[re.Pattern[str]]) -> str:
+    """`match_form(text)` with the words of each exclusion found within a clause, and not about
+    the manager, replaced by "#"."""
+    clauses = []
+    for clause in _CLAUSE_BREAK.split(text):
+        form = match_form(clause)
+        for exclusion in exclusions:
+            form = exclusion.sub(_business_sense, form)
+        if form.strip():
+            clauses.append(form.strip())
+    return f" {' '.join(clauses)} "
+
+
+def _business_sense(found: re.Match[str]) -> str:
+    words = found.group(0)
+    return " # " if _PERSON.isdisjoint(words.split()) else words
 
 
 def compile_pattern(pattern: str) -> str:
