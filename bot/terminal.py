@@ -367,6 +367,10 @@ class TerminalChat:
             session = self.conversation.open_session(user, REFLECTION)
             if session is not None:
                 reply = self.conversation.focus(user, session.id)
+        if reply.question is None and self.services is not None:
+            restored = self.services.journey.restore(user)  # the reflection dropped with /cancel
+            if restored.question is not None:
+                return restored
         if reply.question is None:
             self._say(self.ui.in_(lang).nothing_in_progress)
         else:
@@ -525,7 +529,11 @@ class TerminalChat:
         self._say(self.services.journey.confirm_cancel(user, drop=chosen.id == "drop"))
         if chosen.id == "keep":
             return self.conversation.resume(user)
-        return self.conversation.return_to_reflection(user)
+        back = self.conversation.return_to_reflection(user)
+        if back.question is None and user.onboarded_at:
+            self._show(back, user)
+            return self._home(user)  # nothing else waits: the chat goes on, on the home
+        return back
 
     def _act(self, user: User, chosen: Choice) -> Reply:
         """What a home item does in the terminal."""

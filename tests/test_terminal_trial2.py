@@ -1,0 +1,49 @@
+"""The terminal chat after the second new-user trial (refs #11, #13): a dropped reflection
+comes back with /resume, a team member is never asked the onboarding, numbered choices and
+dates survive a restart, and nothing shown is a dead end."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from bot.bootstrap import build_services
+from bot.playbooks import for_terminal
+from bot.settings import load_settings
+from bot.terminal import ChatOptions, TerminalChat
+from storage.db import open_database
+
+from .helpers import REAL_PLAYBOOK
+from .test_terminal import ONBOARDING_LINES, PLAYBOOK
+
+
+def chat(db: Path, lines: list[str], user: str = "dan", lang: str | None = None) -> str:
+    """`rebond chat` as its command builds it, in this process, answers through a pipe."""
+    settings = load_settings(db_path=db, playbook_path=REAL_PLAYBOOK)
+    services = build_services(settings, open_database(db))
+    services.conversation.library.use_variant(for_terminal)
+    stdout = io.StringIO()
+    options = ChatOptions(user=user, lang=lang)  # type: ignore[arg-type]
+    stdin = io.StringIO("\n".join(lines) + "\n")
+    try:
+        chat = TerminalChat(services.conversation, options, stdin, stdout, services=services)
+        assert chat.run() == 0
+    finally:
+        services.conversation.db.close()
+    return stdout.getvalue()
+
+
+def test_the_chat_goes_on_after_a_drop_and_resume_brings_the_reflection_back(tmp_path: Path):
+    db = tmp_path / "drop.db"
+    ui = PLAYBOOK.ui
+    out = chat(db, [*ONBOARDING_LINES, "Umbrella", "/cancel", "1", "/resume", "/help"])
+    assert ui.cancelled_restorable.fr in out
+    after = out.split(ui.cancelled_restorable.fr, 1)[1]
+    assert "> /resume" in after and "> /help" in after  # the chat read on after the drop
+    assert ui.restored.fr in after and "Depuis quand" in after
+    assert ui.nothing_in_progress.fr not in out
+
+    chat(db, ["/cancel", "1"])
+    out = chat(db, ["/resume"])  # a relaunch: /resume, not only the home's item
+    assert ui.nothing_in_progress.fr not in out
+    assert ui.restored.fr in out and "Depuis quand" in out
