@@ -256,15 +256,30 @@ class TerminalChat:
             if session is not None:
                 return self._resumed(user, self.conversation.focus(user, session.id))
             return self.conversation.start(user, wanted)
+        if self.team is not None and self.team.answering(user):
+            # a team member half-way through a round's answers: its question, never their own
+            # onboarding (what they type goes to the round)
+            self._say(self.ui.in_(self._lang(user)).resumed)
+            return Reply(None, tuple(o for o in [self.team.question(user)] if o is not None))
         reply = self.conversation.resume(user)
         if reply.question is not None:
             return self._resumed(user, reply)
+        return self._where_left(user)
+
+    def _where_left(self, user: User) -> Reply:
+        """Where the chat goes on when nothing else is shown: the question in progress, else
+        the home (nothing in progress), else the first flow."""
+        reply = self.conversation.resume(user)
+        if reply.question is not None:
+            return reply
         if self.services is not None and user.onboarded_at:
             return self._home(user)  # nothing in progress: the manager chooses
         return self.conversation.start(user, REFLECTION if user.onboarded_at else ONBOARDING)
 
     def _resumed(self, user: User, reply: Reply) -> Reply:
-        self._say(self.ui.in_(self._lang(user)).resumed)
+        current = self.conversation.current(user)
+        if current is not None and (current[1].history or current[1].turn):
+            self._say(self.ui.in_(self._lang(user)).resumed)  # not when nothing was answered
         return reply
 
     def _step(self, user: User, line: str) -> Reply | None:
@@ -274,10 +289,11 @@ class TerminalChat:
         lang = self._lang(user)
         if self.team is not None and (self.menu is None or command.startswith("/")):
             # a waiting menu (pause or go on after the safety note) takes its number first
+            waiting, self.menu = self.menu, None
             handled = self._team_step(user, line.strip())
             if handled is not None:
-                self.menu = None
                 return handled
+            self.menu = waiting
         if self.menu is not None and not command.startswith("/"):
             return self._choose(user, line)
         waiting, self.menu = self.menu, None
@@ -430,7 +446,11 @@ class TerminalChat:
         words = line.split()
         command = words[0].lower() if words else ""
         if command == "/start" and len(words) == 2 and words[1].startswith("team_"):
-            return team.join(user, words[1])
+            joined = team.join(user, words[1])
+            if joined.question is not None:
+                return joined
+            self._show(joined, user)  # a link refused (their own, closed, unknown)
+            return self._where_left(user)
         if team.answering(user):
             if command in ("/help", "/start"):
                 self._say(
@@ -455,7 +475,7 @@ class TerminalChat:
             return team.handle(user, event)
         if command == "/forget" and words[1:] == ["team"]:
             self._say(team.forget(user))
-            return self.conversation.resume(user)
+            return self._where_left(user)
         if command != "/team":
             return None
         for message in team.due():  # no scheduler here: rounds close when the manager looks
@@ -468,7 +488,7 @@ class TerminalChat:
             last = team.last_closed(user)
             extended = team.extend(user, last.id) if last is not None else None
             self._say(extended or team.texts.not_yours.get(self._lang(user)))
-            return self.conversation.resume(user)
+            return self._where_left(user)
         if status is None:
             return team.start_setup(user)
         if action == "close":
@@ -483,7 +503,7 @@ class TerminalChat:
                 f"{status.text}\n/team close: {status.close_label} · /team extend: "
                 f"{status.extend_label}"
             )
-        return self.conversation.resume(user)
+        return self._where_left(user)
 
     # --- the journey: home, /checkin, /commitments, /cancel ------------------------------------
 

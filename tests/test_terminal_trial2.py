@@ -47,3 +47,39 @@ def test_the_chat_goes_on_after_a_drop_and_resume_brings_the_reflection_back(tmp
     out = chat(db, ["/resume"])  # a relaunch: /resume, not only the home's item
     assert ui.nothing_in_progress.fr not in out
     assert ui.restored.fr in out and "Depuis quand" in out
+
+
+def open_round(db: Path, manager: str = "ana") -> str:
+    """A manager opens a team round from the terminal; its code, as `/start team_<code>`."""
+    out = chat(db, [*ONBOARDING_LINES, "/team", "1", "", "", "", "", ""], user=manager)
+    start = out.index("/start team_")
+    return out[start:].split()[1]
+
+
+def test_a_member_who_comes_back_sees_the_round_question_never_the_onboarding(tmp_path: Path):
+    db = tmp_path / "member.db"
+    code = open_round(db)
+    team = PLAYBOOK.team
+    assert team is not None
+    out = chat(db, [f"/start {code}"], user="luc")
+    assert "Comment vivez-vous la nouvelle" in out
+    out = chat(db, ["1", "2"], user="luc")  # a relaunch half-way through the round
+    language_question = PLAYBOOK.ui.language_prompt.fr
+    assert language_question not in out and "Dans quelle langue" not in out
+    opening = out.split("> 1", 1)[0]
+    assert "Comment vivez-vous la nouvelle" in opening  # the round's question, where it was
+    after = out.split("> 1", 1)[1]
+    assert "Qu'est-ce qui vous inquiète" in after  # the 1 answered the question shown
+
+
+def test_a_manager_opening_their_own_link_is_told_in_their_language_and_goes_on(
+    tmp_path: Path,
+):
+    db = tmp_path / "own.db"
+    code = open_round(db)
+    team = PLAYBOOK.team
+    assert team is not None
+    out = chat(db, ["/language", "2", f"/start {code}", "/help"], user="ana")
+    assert team.join_own.en in out and team.join_own.fr not in out
+    assert "> /help" in out.split(team.join_own.en, 1)[1]  # the chat read on
+    assert PLAYBOOK.ui.help_terminal.en in out
