@@ -83,3 +83,27 @@ def test_a_manager_opening_their_own_link_is_told_in_their_language_and_goes_on(
     assert team.join_own.en in out and team.join_own.fr not in out
     assert "> /help" in out.split(team.join_own.en, 1)[1]  # the chat read on
     assert PLAYBOOK.ui.help_terminal.en in out
+
+
+def test_no_pause_or_go_on_once_the_last_answer_ended_the_flow():
+    from bot.flows.engine import advance, start
+    from bot.flows.model import TextStep
+    from bot.flows.state import Answer, Done, SafetyNote, SafetyOffer
+
+    from .test_terminal import typed_answer
+
+    state, _ = start(PLAYBOOK, "daily_checkin", "en", {"commitment": "call Acme"})
+    flow = PLAYBOOK.flows["daily_checkin"]
+    outputs: tuple = ()
+    while not state.done:
+        step = flow.step_by_id[state.step]
+        if isinstance(step, TextStep):  # said at the question that ends the check-in?
+            ended, said = advance(PLAYBOOK, state, Answer("I can't take it anymore"))
+            if ended.done:
+                state, outputs = ended, said
+                break
+        state, outputs = advance(PLAYBOOK, state, Answer(typed_answer(step, 0)))
+    assert any(isinstance(o, SafetyNote) for o in outputs)  # the note is still said
+    assert not any(isinstance(o, SafetyOffer) for o in outputs)  # no choice left to answer
+    assert not state.safety_offered
+    assert isinstance(outputs[-1], Done)

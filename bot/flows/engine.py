@@ -120,7 +120,11 @@ def advance(
         # Someone in distress is not told first that their answer was malformed: the note and
         # the offer come, then the question again.
         outputs = tuple(output for output in outputs if not isinstance(output, Invalid))
-    if notes:
+    if notes and new_state.done:
+        # The flow ended with this answer: nothing is left to pause or go on with, so the note
+        # comes without the choice (it would be a dead end before the closing words).
+        notes = tuple(note for note in notes if not isinstance(note, SafetyOffer))
+    elif notes:
         new_state = new_state.model_copy(update={"safety_offered": True})
     elif new_state.safety_offered and new_state is not state:
         new_state = new_state.model_copy(update={"safety_offered": False})  # answered: went on
