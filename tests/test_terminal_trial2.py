@@ -5,6 +5,7 @@ dates survive a restart, and nothing shown is a dead end."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.bootstrap import build_services
@@ -13,14 +14,17 @@ from bot.settings import load_settings
 from bot.terminal import ChatOptions, TerminalChat
 from storage.db import open_database
 
-from .helpers import REAL_PLAYBOOK
-from .test_terminal import ONBOARDING_LINES, PLAYBOOK
+from .helpers import REAL_PLAYBOOK, FakeClock
+from .test_terminal import ONBOARDING_LINES, PLAYBOOK, scripted_reflection
+
+TUESDAY = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+"""A Tuesday: "next friday" may mean the 4th or the 11th."""
 
 
 def chat(db: Path, lines: list[str], user: str = "dan", lang: str | None = None) -> str:
     """`rebond chat` as its command builds it, in this process, answers through a pipe."""
     settings = load_settings(db_path=db, playbook_path=REAL_PLAYBOOK)
-    services = build_services(settings, open_database(db))
+    services = build_services(settings, open_database(db), FakeClock(TUESDAY))
     services.conversation.library.use_variant(for_terminal)
     stdout = io.StringIO()
     options = ChatOptions(user=user, lang=lang)  # type: ignore[arg-type]
@@ -107,3 +111,26 @@ def test_no_pause_or_go_on_once_the_last_answer_ended_the_flow():
     assert not any(isinstance(o, SafetyOffer) for o in outputs)  # no choice left to answer
     assert not state.safety_offered
     assert isinstance(outputs[-1], Done)
+
+
+def test_the_dates_offered_for_next_friday_survive_a_restart(tmp_path: Path):
+    db = tmp_path / "friday.db"
+    lines, steps, _ = scripted_reflection("en")
+    before = lines[: steps.index("contact_when")]
+    out = chat(db, ["2", "6", "yes", *before, "next friday"])  # English, France, ready
+    assert "  1. Friday 4 December\n  2. Friday 11 December" in out
+    out = chat(db, ["2"])  # a relaunch: the same two choices, and 2 picks the second
+    opening = out.split("> 2", 1)[0]
+    assert "  1. Friday 4 December\n  2. Friday 11 December" in opening
+    assert "couldn't read a date" not in out
+    services = build_services(
+        load_settings(db_path=db, playbook_path=REAL_PLAYBOOK), open_database(db)
+    )
+    try:
+        user = services.conversation.user("terminal:dan")
+        current = services.conversation.current(user)
+        assert current is not None
+        assert current[1].answers["contact_when"] == "2026-12-11"
+        assert not current[1].choices
+    finally:
+        services.conversation.db.close()
