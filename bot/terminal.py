@@ -21,6 +21,7 @@ another local user answers it with `/start team_<code>`; /forget team erases the
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,6 +91,8 @@ TELEGRAM_ONLY = tuple(
 """Telegram's commands that make no sense here (sharing with a coach, the coach's own): the
 terminal says they work on Telegram rather than call them unknown."""
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+SENTENCE = re.compile(r"(?<=[.!?])\s+")
+"""Where one sentence of a UI text ends and the next begins."""
 PICKED_BY_NUMBER = frozenset({"time", "timezone"})
 """Question kinds whose numbered options are picked by number ("2" is not 02:00 there)."""
 
@@ -274,11 +277,27 @@ class TerminalChat:
             return reply
         if self.services is not None and user.onboarded_at:
             return self._home(user)  # nothing in progress: the manager chooses
-        return self.conversation.start(user, REFLECTION if user.onboarded_at else ONBOARDING)
+        return self._start(user, REFLECTION if user.onboarded_at else ONBOARDING)
+
+    def _start(self, user: User, flow: str) -> Reply:
+        """Begin `flow`; the onboarding's language question is answered already when the chat
+        was launched with --lang."""
+        reply = self.conversation.start(user, flow)
+        question, lang = reply.question, self.options.lang
+        if question is None or lang is None or flow != ONBOARDING:
+            return reply
+        step = self.conversation.playbook.flows[flow].step_by_id.get(question.step)
+        if not getattr(step, "sets_language", False):
+            return reply
+        if lang not in {option.id for option in question.options}:
+            return reply
+        chosen = self.conversation.handle(user, Pick(lang))
+        shown = tuple(o for o in reply.outputs if not isinstance(o, Ask))
+        return Reply(chosen.session_id, (*shown, *chosen.outputs), completed=chosen.completed)
 
     def _resumed(self, user: User, reply: Reply) -> Reply:
         current = self.conversation.current(user)
-        if current is not None and (current[1].history or current[1].turn):
+        if current is not None and (current[1].history or current[1].answers):
             self._say(self.ui.in_(self._lang(user)).resumed)  # not when nothing was answered
         return reply
 
@@ -358,7 +377,7 @@ class TerminalChat:
                 return self._home(user)
         if session is None:
             flow = REFLECTION if user.onboarded_at or fresh else ONBOARDING
-            return self.conversation.start(user, flow)
+            return self._start(user, flow)
         options = (
             Choice("resume", self.ui.in_(lang).resume_button),
             Choice("restart", self.ui.in_(lang).restart_button),
@@ -587,7 +606,12 @@ class TerminalChat:
         lang = self._lang(user)
         sessions = self.conversation.history(user)
         if not sessions:
-            return self.ui.in_(lang).history_empty
+            empty = self.ui.in_(lang).history_empty
+            if self.conversation.open_session(user, REFLECTION) is None:
+                return empty
+            # one in progress: "type /reflect to start one" would be wrong, the rest is said
+            kept = [part for part in SENTENCE.split(empty) if "/reflect" not in part]
+            return " ".join(kept) if kept else empty
         parts = [self.ui.in_(lang).history_title]
         for row in sessions:
             summary = json.loads(row.summary or "{}")

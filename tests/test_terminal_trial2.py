@@ -134,3 +134,24 @@ def test_the_dates_offered_for_next_friday_survive_a_restart(tmp_path: Path):
         assert not current[1].choices
     finally:
         services.conversation.db.close()
+
+
+def test_welcome_back_only_when_something_was_answered(tmp_path: Path):
+    db = tmp_path / "welcome.db"
+    resumed = PLAYBOOK.ui.resumed
+    chat(db, [])  # opened, then closed at the first question
+    out = chat(db, [])
+    assert resumed.fr not in out and "Dans quelle langue" in out
+    chat(db, ["1"])
+    assert chat(db, []).startswith(resumed.fr)
+
+
+def test_lang_answers_the_language_question_and_history_mid_reflection(tmp_path: Path):
+    db = tmp_path / "lang.db"
+    out = chat(db, ["6", "yes", "/history"], lang="en")
+    assert "Which language would you like to use?" not in out
+    assert out.startswith("Which country are you in?")
+    history = out.split("> /history\n", 1)[1]
+    assert "/reflect" not in history  # a reflection is in progress: no "type /reflect"
+    assert history.startswith("You have not finished a reflection yet.")
+    assert "Which client has just left?" in history
