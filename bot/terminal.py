@@ -10,12 +10,15 @@ and says that check-ins come through Telegram or `rebond checkin`; Telegram's sh
 commands are said to work on Telegram; any other /command is refused with the list, and never
 taken as an answer. The choice after a safety note waits across restarts (it is stored).
 Ctrl-D or Ctrl-C saves and exits, and the next launch resumes at the same question. With nothing
-in progress, the chat opens on the home. Every numbered menu (the home, /cancel's question,
-pause or go on after a safety note, /language) takes the number or the option's words.
+in progress, the chat opens on the home (and comes back to it once a reflection is dropped;
+/resume brings a dropped one back). `--lang` answers the onboarding's language question. Every
+numbered menu (the home, /cancel's question, pause or go on after a safety note, /language)
+takes the number or the option's words.
 Standard input may be a pipe, one answer per line.
 
 The team round works here too: /team opens one (or shows it: /team close, /team extend), and
-another local user answers it with `/start team_<code>`; /forget team erases their answers.
+another local user answers it with `/start team_<code>`; /forget team erases their answers. A
+member who relaunches the chat half-way through is shown the round's question again.
 """
 
 from __future__ import annotations
