@@ -342,6 +342,9 @@ class Conversation:
             return self._restart(user, row, new_state, outputs)
         if new_state is state:  # rejected input: nothing changed, nothing to store
             return Reply(row.id, outputs)
+        if _rejected(outputs):  # refused, with choices to keep for a restart (two Fridays)
+            repository.set_session_state(self.db, row.id, new_state.model_dump_json(), self._now())
+            return Reply(row.id, outputs)
         answered = engine.ask(playbook, state) if not isinstance(event, Amend) else None
         return self._store(
             user, row, new_state, outputs, receipt=receipt, source_ref=source_ref, answered=answered
@@ -524,6 +527,12 @@ class Conversation:
         )
         log.info("flow.restarted user=%s flow=%s session=%s", user.id, row.flow, fresh.id)
         return Reply(fresh.id, outputs)
+
+
+def _rejected(outputs: tuple[Output, ...]) -> bool:
+    """True when the engine refused the input (it says why, and nothing was recorded)."""
+    refused = any(isinstance(output, Invalid) for output in outputs)
+    return refused and not any(isinstance(output, Recorded | Done) for output in outputs)
 
 
 def _answer_kind(recorded: Recorded) -> str:

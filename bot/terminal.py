@@ -10,17 +10,21 @@ and says that check-ins come through Telegram or `rebond checkin`; Telegram's sh
 commands are said to work on Telegram; any other /command is refused with the list, and never
 taken as an answer. The choice after a safety note waits across restarts (it is stored).
 Ctrl-D or Ctrl-C saves and exits, and the next launch resumes at the same question. With nothing
-in progress, the chat opens on the home. Every numbered menu (the home, /cancel's question,
-pause or go on after a safety note, /language) takes the number or the option's words.
+in progress, the chat opens on the home (and comes back to it once a reflection is dropped;
+/resume brings a dropped one back). `--lang` answers the onboarding's language question. Every
+numbered menu (the home, /cancel's question, pause or go on after a safety note, /language)
+takes the number or the option's words.
 Standard input may be a pipe, one answer per line.
 
 The team round works here too: /team opens one (or shows it: /team close, /team extend), and
-another local user answers it with `/start team_<code>`; /forget team erases their answers.
+another local user answers it with `/start team_<code>`; /forget team erases their answers. A
+member who relaunches the chat half-way through is shown the round's question again.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,6 +94,8 @@ TELEGRAM_ONLY = tuple(
 """Telegram's commands that make no sense here (sharing with a coach, the coach's own): the
 terminal says they work on Telegram rather than call them unknown."""
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+SENTENCE = re.compile(r"(?<=[.!?])\s+")
+"""Where one sentence of a UI text ends and the next begins."""
 PICKED_BY_NUMBER = frozenset({"time", "timezone"})
 """Question kinds whose numbered options are picked by number ("2" is not 02:00 there)."""
 
@@ -256,15 +262,46 @@ class TerminalChat:
             if session is not None:
                 return self._resumed(user, self.conversation.focus(user, session.id))
             return self.conversation.start(user, wanted)
+        if self.team is not None and self.team.answering(user):
+            # a team member half-way through a round's answers: its question, never their own
+            # onboarding (what they type goes to the round)
+            self._say(self.ui.in_(self._lang(user)).resumed)
+            return Reply(None, tuple(o for o in [self.team.question(user)] if o is not None))
         reply = self.conversation.resume(user)
         if reply.question is not None:
             return self._resumed(user, reply)
+        return self._where_left(user)
+
+    def _where_left(self, user: User) -> Reply:
+        """Where the chat goes on when nothing else is shown: the question in progress, else
+        the home (nothing in progress), else the first flow."""
+        reply = self.conversation.resume(user)
+        if reply.question is not None:
+            return reply
         if self.services is not None and user.onboarded_at:
             return self._home(user)  # nothing in progress: the manager chooses
-        return self.conversation.start(user, REFLECTION if user.onboarded_at else ONBOARDING)
+        return self._start(user, REFLECTION if user.onboarded_at else ONBOARDING)
+
+    def _start(self, user: User, flow: str) -> Reply:
+        """Begin `flow`; the onboarding's language question is answered already when the chat
+        was launched with --lang."""
+        reply = self.conversation.start(user, flow)
+        question, lang = reply.question, self.options.lang
+        if question is None or lang is None or flow != ONBOARDING:
+            return reply
+        step = self.conversation.playbook.flows[flow].step_by_id.get(question.step)
+        if not getattr(step, "sets_language", False):
+            return reply
+        if lang not in {option.id for option in question.options}:
+            return reply
+        chosen = self.conversation.handle(user, Pick(lang))
+        shown = tuple(o for o in reply.outputs if not isinstance(o, Ask))
+        return Reply(chosen.session_id, (*shown, *chosen.outputs), completed=chosen.completed)
 
     def _resumed(self, user: User, reply: Reply) -> Reply:
-        self._say(self.ui.in_(self._lang(user)).resumed)
+        current = self.conversation.current(user)
+        if current is not None and (current[1].history or current[1].answers):
+            self._say(self.ui.in_(self._lang(user)).resumed)  # not when nothing was answered
         return reply
 
     def _step(self, user: User, line: str) -> Reply | None:
@@ -274,10 +311,11 @@ class TerminalChat:
         lang = self._lang(user)
         if self.team is not None and (self.menu is None or command.startswith("/")):
             # a waiting menu (pause or go on after the safety note) takes its number first
+            waiting, self.menu = self.menu, None
             handled = self._team_step(user, line.strip())
             if handled is not None:
-                self.menu = None
                 return handled
+            self.menu = waiting
         if self.menu is not None and not command.startswith("/"):
             return self._choose(user, line)
         waiting, self.menu = self.menu, None
@@ -342,7 +380,7 @@ class TerminalChat:
                 return self._home(user)
         if session is None:
             flow = REFLECTION if user.onboarded_at or fresh else ONBOARDING
-            return self.conversation.start(user, flow)
+            return self._start(user, flow)
         options = (
             Choice("resume", self.ui.in_(lang).resume_button),
             Choice("restart", self.ui.in_(lang).restart_button),
@@ -367,6 +405,10 @@ class TerminalChat:
             session = self.conversation.open_session(user, REFLECTION)
             if session is not None:
                 reply = self.conversation.focus(user, session.id)
+        if reply.question is None and self.services is not None:
+            restored = self.services.journey.restore(user)  # the reflection dropped with /cancel
+            if restored.question is not None:
+                return restored
         if reply.question is None:
             self._say(self.ui.in_(lang).nothing_in_progress)
         else:
@@ -426,7 +468,11 @@ class TerminalChat:
         words = line.split()
         command = words[0].lower() if words else ""
         if command == "/start" and len(words) == 2 and words[1].startswith("team_"):
-            return team.join(user, words[1])
+            joined = team.join(user, words[1])
+            if joined.question is not None:
+                return joined
+            self._show(joined, user)  # a link refused (their own, closed, unknown)
+            return self._where_left(user)
         if team.answering(user):
             if command in ("/help", "/start"):
                 self._say(
@@ -451,7 +497,7 @@ class TerminalChat:
             return team.handle(user, event)
         if command == "/forget" and words[1:] == ["team"]:
             self._say(team.forget(user))
-            return self.conversation.resume(user)
+            return self._where_left(user)
         if command != "/team":
             return None
         for message in team.due():  # no scheduler here: rounds close when the manager looks
@@ -464,7 +510,7 @@ class TerminalChat:
             last = team.last_closed(user)
             extended = team.extend(user, last.id) if last is not None else None
             self._say(extended or team.texts.not_yours.get(self._lang(user)))
-            return self.conversation.resume(user)
+            return self._where_left(user)
         if status is None:
             return team.start_setup(user)
         if action == "close":
@@ -479,7 +525,7 @@ class TerminalChat:
                 f"{status.text}\n/team close: {status.close_label} · /team extend: "
                 f"{status.extend_label}"
             )
-        return self.conversation.resume(user)
+        return self._where_left(user)
 
     # --- the journey: home, /checkin, /commitments, /cancel ------------------------------------
 
@@ -525,7 +571,11 @@ class TerminalChat:
         self._say(self.services.journey.confirm_cancel(user, drop=chosen.id == "drop"))
         if chosen.id == "keep":
             return self.conversation.resume(user)
-        return self.conversation.return_to_reflection(user)
+        back = self.conversation.return_to_reflection(user)
+        if back.question is None and user.onboarded_at:
+            self._show(back, user)
+            return self._home(user)  # nothing else waits: the chat goes on, on the home
+        return back
 
     def _act(self, user: User, chosen: Choice) -> Reply:
         """What a home item does in the terminal."""
@@ -559,7 +609,12 @@ class TerminalChat:
         lang = self._lang(user)
         sessions = self.conversation.history(user)
         if not sessions:
-            return self.ui.in_(lang).history_empty
+            empty = self.ui.in_(lang).history_empty
+            if self.conversation.open_session(user, REFLECTION) is None:
+                return empty
+            # one in progress: "type /reflect to start one" would be wrong, the rest is said
+            kept = [part for part in SENTENCE.split(empty) if "/reflect" not in part]
+            return " ".join(kept) if kept else empty
         parts = [self.ui.in_(lang).history_title]
         for row in sessions:
             summary = json.loads(row.summary or "{}")

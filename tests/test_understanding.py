@@ -311,11 +311,16 @@ def test_an_ambiguous_place_offers_its_candidates_as_buttons_and_a_pick_takes_on
     state, _ = start(playbook, "setup", "en")
     state, _ = advance(playbook, state, Pick("0830"), NOW)
     after, outputs = advance(playbook, state, Answer("Springfield"), NOW)
-    assert after is state and isinstance(outputs[0], Invalid)
+    assert isinstance(outputs[0], Invalid)
+    assert after == state.model_copy(update={"choices": after.choices})  # kept for a restart
     ask = outputs[-1]
     assert isinstance(ask, Ask) and all(o.id.startswith(ZONE_PICK) for o in ask.options)
     assert len(ask.options) >= 2
-    chosen, outputs = advance(playbook, state, Pick(ask.options[1].id), NOW)
+    assert [(o.id, o.label) for o in ask.options] == list(after.choices)
+    chosen, outputs = advance(playbook, after, Pick(ask.options[1].id), NOW)
+    assert chosen.answers["zone"] == ask.options[1].id.removeprefix(ZONE_PICK)
+    assert not chosen.choices
+    chosen, outputs = advance(playbook, after, Answer("2"), NOW)  # the number typed, too
     assert chosen.answers["zone"] == ask.options[1].id.removeprefix(ZONE_PICK)
 
 

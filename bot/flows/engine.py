@@ -115,16 +115,38 @@ def advance(
         if isinstance(event, Answer) and COMMAND.match(event.text):
             return state, (Invalid(unknown_command(playbook, event.text, state.lang)),)
         return state, (*notes, Invalid(ui.in_(state.lang).flow_finished))
-    new_state, outputs = _advance(playbook, state, event, now)
-    if notes and new_state is state and isinstance(event, Answer):
+    if state.choices:
+        picked = _numbered_choice(state.choices, event)
+        event = Pick(picked) if picked is not None else event
+        base = state.model_copy(update={"choices": ()})  # shown once more only if asked again
+        new_state, outputs = _advance(playbook, base, event, now)
+    else:
+        new_state, outputs = _advance(playbook, state, event, now)
+    rejected = new_state is state or any(isinstance(o, Invalid) for o in outputs)
+    if notes and rejected and isinstance(event, Answer):
         # Someone in distress is not told first that their answer was malformed: the note and
         # the offer come, then the question again.
         outputs = tuple(output for output in outputs if not isinstance(output, Invalid))
-    if notes:
+    if notes and new_state.done:
+        # The flow ended with this answer: nothing is left to pause or go on with, so the note
+        # comes without the choice (it would be a dead end before the closing words).
+        notes = tuple(note for note in notes if not isinstance(note, SafetyOffer))
+    elif notes:
         new_state = new_state.model_copy(update={"safety_offered": True})
     elif new_state.safety_offered and new_state is not state:
         new_state = new_state.model_copy(update={"safety_offered": False})  # answered: went on
     return new_state, (*notes, *outputs)
+
+
+def _numbered_choice(choices: tuple[tuple[str, str], ...], event: Event) -> str | None:
+    """The id of the offered choice whose number was typed, if one was."""
+    if not isinstance(event, Answer):
+        return None
+    typed = event.text.strip()
+    if not typed.isdigit() or len(typed) > 3:
+        return None
+    index = int(typed) - 1
+    return choices[index][0] if 0 <= index < len(choices) else None
 
 
 def safety_choice(playbook: Playbook, state: SessionState, event: Event) -> str | None:
@@ -418,6 +440,8 @@ def _ask(playbook: Playbook, flow: Flow, state: SessionState, step: InputStep) -
         options = tuple(
             Choice(parse.zone_option_id(i), place(z, lang)) for i, z in enumerate(zones)
         )
+    if state.choices:  # what the last answer could mean, offered instead (kept on restart)
+        options = tuple(Choice(i, label) for i, label in state.choices)
     if step.optional:
         hints.append(ui.in_(lang).optional_hint)
     previous = None
@@ -450,6 +474,7 @@ def _reject(
     question = _ask(playbook, flow, state, step)
     if choices:  # the places a name may mean, offered instead of the usual suggestions
         question = replace(question, options=tuple(Choice(i, label) for i, label in choices))
+        return state.model_copy(update={"choices": choices}), (Invalid(reason), question)
     return state, (Invalid(reason), question)
 
 

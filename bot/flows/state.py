@@ -35,6 +35,10 @@ class SessionState(BaseModel):
     country: str | None = None
     """The manager's country as answered once (lower-case ISO code or 'other'), for the safety
     note's helplines; None when never asked (the note gives France's numbers, and says so)."""
+    choices: tuple[tuple[str, str], ...] = ()
+    """(option id, label) pairs offered at the current question when the last answer could mean
+    several things (two Fridays, two places): kept with the state so that a restart shows them
+    again and "2" still picks the second; cleared by the next accepted event."""
     safety_offered: bool = False
     """The safety note's "pause here or go on" waits for the manager's choice: kept with the
     state so that a restart shows the choice again rather than take "2" as an answer."""

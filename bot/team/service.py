@@ -278,8 +278,8 @@ class TeamService:
         if found is None:
             log.info("team.join_refused reason=unknown")
             return _said(team.join_unknown.get(lang))
-        if found.manager_id == member.id:
-            return _said(team.join_own.get(lang))
+        if found.manager_id == member.id:  # the manager: in their language, not the round's
+            return _said(team.join_own.get(self._lang(member)))
         if found.status != "open" or found.closes_at <= self._now():
             manager = repository.get_user(self.db, found.manager_id)
             return _said(fill(team.join_closed.get(lang), {"manager": _name(manager)}))
