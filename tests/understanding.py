@@ -37,6 +37,9 @@ _PROMPT = Localized(fr="?", en="?")
 STEPS: dict[str, InputStep] = {
     "whole": NumberStep(id="n", type="number", prompt=_PROMPT, max=10_000_000),
     "decimal": NumberStep(id="n", type="number", prompt=_PROMPT, max=10_000_000, integer=False),
+    "years": NumberStep(
+        id="n", type="number", prompt=_PROMPT, max=100, unit=Localized(fr="ans", en="years")
+    ),
     "scale": ScaleStep(id="s", type="scale", prompt=_PROMPT),
     "time": TimeStep(id="t", type="time", prompt=_PROMPT),
     "zone": TimezoneStep(id="z", type="timezone", prompt=_PROMPT),

@@ -153,11 +153,12 @@ def _parse_choice(ui: UiTexts, step: ChoiceStep, text: str, lang: Lang) -> str |
     """An option by number (as the options are numbered on screen), id or label; else, at
     options that name ranges ("De 10 à 25 %"), the one whose range holds the number typed
     ("12", "douze", "12 %"); a bound two ranges share is asked back."""
-    percent = "%" in text and normalise(text).isdigit()  # "3 %" is a share, not option 3
+    bare = _PERCENT.sub("", text).strip()
+    percent = bare != text.strip() and normalise(bare).isdigit()  # "3 %" is a share, not option 3
     option = None if percent else match_option(step.options, text)
     if option is not None:
         return option.id
-    ranged = _options_holding(step.options, text, lang)
+    ranged = _options_holding(step.options, bare, lang)
     if len(ranged) == 1:
         return ranged[0].id
     if ranged:
@@ -265,7 +266,7 @@ def _parse_yes_no(ui: UiTexts, text: str, lang: Lang) -> bool | Rejected:
 
 
 def _parse_number(ui: UiTexts, step: NumberStep, text: str, lang: Lang) -> AnswerValue | Rejected:
-    number = read_number(text, lang, whole=step.integer)
+    number = read_number(_without_unit(text, step), lang, whole=step.integer)
     if isinstance(number, Ambiguous):
         first, second = (_plain(reading) for reading in number.readings)
         values = {"text": text.strip(), "first": first, "second": second}
@@ -278,6 +279,23 @@ def _parse_number(ui: UiTexts, step: NumberStep, text: str, lang: Lang) -> Answe
         bounds = {"min": _plain(step.min), "max": _plain(step.max)}
         return Rejected(fill(ui.in_(lang).number_out_of_range, bounds))
     return int(number) if step.integer else number
+
+
+_PERCENT = re.compile(r"\s*(?:%|percent|per\s+cent|pour\s*cent|pct)\.?\s*$", re.IGNORECASE)
+"""A share's sign or word at the end: "12 %", "twelve percent", "douze pour cent"."""
+
+
+def _without_unit(text: str, step: NumberStep) -> str:
+    """The number without the question's unit after it, in either language, singular too:
+    "8 years", "huit ans", "1 an" at a question counted in years (another unit stays, and the
+    answer is asked again: "8 months" is no number of years)."""
+    if step.unit is None:
+        return text
+    forms = {form for unit in (step.unit.fr, step.unit.en) for form in (unit, unit.rstrip("s"))}
+    if "%" in forms:
+        return _PERCENT.sub("", text)
+    words = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True) if form)
+    return re.sub(rf"\s+(?:{words})\.?\s*$", "", text.strip(), flags=re.IGNORECASE)
 
 
 def _is_iso_day(text: str) -> bool:
