@@ -35,6 +35,7 @@ from storage.repository import User
 from .checkins.service import SETUP
 from .conversation import ONBOARDING, REFLECTION, Conversation, Reply
 from .flows.contract import COACH_COMMANDS, REQUIRED_COMMANDS
+from .flows.contract import TERMINAL_COMMANDS as TERMINAL_COMMAND_NAMES
 from .flows.engine import SKIP_OPTION, unknown_command
 from .flows.model import LANGUAGES, Lang, UiTexts
 from .flows.numbers import MAX_NUMBER_CHARACTERS
@@ -66,25 +67,7 @@ if TYPE_CHECKING:
     from .team.service import TeamService
 
 COMMANDS: dict[str, Event] = {"/back": Back(), "/skip": Skip(), "/restart": Restart()}
-TERMINAL_COMMANDS = (
-    "/start",
-    "/reflect",
-    "/resume",
-    "/back",
-    "/skip",
-    "/restart",
-    "/pause",
-    "/cancel",
-    "/home",
-    "/quit",
-    "/history",
-    "/progress",
-    "/commitments",
-    "/language",
-    "/checkin",
-    "/team",
-    "/help",
-)
+TERMINAL_COMMANDS = tuple(f"/{name}" for name in TERMINAL_COMMAND_NAMES)
 """The commands the terminal runs (Telegram's others are answered with TELEGRAM_ONLY)."""
 TELEGRAM_ONLY = tuple(
     f"/{name}"

@@ -488,3 +488,20 @@ def test_reminder_delays_grow_and_quote_only_the_section():
         "nudges.text.fr: '{client}' is not available here (available: {section})",
         "nudges.text: French and English quote different answers ({client}, {section}); align them",
     ]
+
+
+def test_a_command_a_text_names_must_be_one_rebond_runs():
+    """A coach's typo in a text ("/reflekt") sent managers to an unknown command; `rebond
+    check` said "valid" (a new-user trial, refs #9)."""
+    from .helpers import REAL_PLAYBOOK
+
+    original = REAL_PLAYBOOK.read_text(encoding="utf-8")
+    assert "/reflect :" in original
+    text = original.replace("/reflect :", "/reflekt :", 1).replace("t.me/", "t.me/x", 1)
+    try:
+        parse_playbook(text, "content/playbook.yaml", REQUIRED_FLOWS)
+    except PlaybookError as error:
+        found = [f"{issue.path}: {issue.message}" for issue in error.issues]
+    assert found == [
+        "ui.help_terminal.fr: /reflekt is not a command of Rebond (did you mean 'reflect'?)"
+    ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from .analysis import Problem, did_you_mean, step_path, team_texts, ui_texts
+from .analysis import Problem, all_texts, did_you_mean, step_path, team_texts, ui_texts
 from .model import LANGUAGES, ChoiceStep, Playbook, TextStep
 from .text import placeholders
 
@@ -100,6 +100,28 @@ COACH_COMMANDS = (
 )
 """The commands added to coaches' menus."""
 ALL_COMMANDS = (*REQUIRED_COMMANDS, *COACH_COMMANDS)
+TERMINAL_COMMANDS = (
+    "start",
+    "reflect",
+    "resume",
+    "back",
+    "skip",
+    "restart",
+    "pause",
+    "cancel",
+    "home",
+    "quit",
+    "history",
+    "progress",
+    "commitments",
+    "language",
+    "checkin",
+    "team",
+    "help",
+)
+"""The commands the terminal chat runs (bot.terminal)."""
+MENTIONED_COMMAND = re.compile(r"(?<![\w/.:])/([A-Za-z][A-Za-z_]*)")
+"""A command named in a text: "/history", not "t.me/bot", "and/or" or "1/5"."""
 
 UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "share_preview": frozenset({"coach"}),
@@ -284,6 +306,18 @@ def commands_are_described(playbook: Playbook) -> Iterator[Problem]:
                 f"/{command} is not a command of Rebond{did_you_mean(command, REQUIRED_COMMANDS)}"
                 f"; known: {known}",
             )
+
+
+def commands_in_texts_exist(playbook: Playbook) -> Iterator[Problem]:
+    """Every /command a text names is one Rebond runs, on Telegram or in the terminal: a
+    coach's typo would send managers to a command that answers "unknown"."""
+    known = set(ALL_COMMANDS) | set(TERMINAL_COMMANDS)
+    for path, text in all_texts(playbook):
+        for lang in LANGUAGES:
+            for name in MENTIONED_COMMAND.findall(text.get(lang)):
+                if name not in known:
+                    hint = did_you_mean(name, sorted(known))
+                    yield Problem((*path, lang), f"/{name} is not a command of Rebond{hint}")
 
 
 def required_flows_present(playbook: Playbook, required: Iterable[str]) -> Iterator[Problem]:
