@@ -151,8 +151,9 @@ def _markdown(
 ) -> list[Path]:
     files = []
     ui = services.conversation.playbook.ui
-    lang = services.conversation.language(reader) if reader is not None else "fr"
     for manager in managers:
+        # A coach reads in their language; the operator's export, in the manager's own.
+        lang = services.conversation.language(reader if reader is not None else manager)
         folder = out / f"{_slug(manager.display_name or 'manager')}-{manager.id}"
         for session in reflections[manager.id]:
             transcript = services.coach.transcript(session, reader)

@@ -206,3 +206,14 @@ def test_team_members_are_neither_counted_nor_exported_as_managers(
     with pytest.raises(ExportError, match="is not a manager"):
         export(services, "csv", tmp_path / "one", manager="200", progress=False)
     assert coach.id not in {row["id"] for row in tables["managers"]}
+
+
+def test_the_operator_s_markdown_is_in_each_manager_s_language(services, clock, tmp_path):
+    """An English manager's file began "# marie · Acme · 1 déc. 2026" above English text (a
+    new-user trial, refs #10): without a coach reading, each file is in its manager's language."""
+    marie = services.conversation.user("telegram:1", "Marie", "en")
+    reflect(services, marie)
+    [path] = export(services, "md", tmp_path / "md", progress=False).files
+    title = path.read_text(encoding="utf-8").splitlines()[0]
+    assert title.startswith("# Marie · Acme · ") and "2026" in title
+    assert not any(month in title for month in ("janv.", "févr.", "nov.", "déc."))
