@@ -155,3 +155,14 @@ def test_lang_answers_the_language_question_and_history_mid_reflection(tmp_path:
     assert "/reflect" not in history  # a reflection is in progress: no "type /reflect"
     assert history.startswith("You have not finished a reflection yet.")
     assert "Which client has just left?" in history
+
+
+def test_the_terminal_help_names_every_command_the_terminal_runs():
+    """/help left out /cancel, /history, /progress, /commitments, /language, /team and /home
+    (a new-user trial, refs #11); /start and /checkin explain themselves when typed."""
+    from bot.flows.contract import TERMINAL_COMMANDS
+
+    for lang in ("fr", "en"):
+        text = PLAYBOOK.ui.help_terminal.get(lang)
+        missing = [f"/{name}" for name in TERMINAL_COMMANDS if f"/{name}" not in text]
+        assert missing == ["/start", "/checkin"], (lang, missing)
