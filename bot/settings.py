@@ -183,7 +183,7 @@ def load_settings(**overrides: object) -> Settings:
         for detail in error.errors(include_url=False):
             field = str(detail["loc"][0]) if detail["loc"] else "settings"
             field = FIELD_NAMES.get(field, field)  # from the environment: by its variable
-            name = COMMAND_LINE.get(field, field) if field in overrides else None
+            name = COMMAND_LINE.get(field) if field in overrides else None
             name = name or ENV_NAMES.get(field, field)
             expected = _expected(field)
             if expected is not None and detail["type"] != "value_error":
