@@ -13,7 +13,7 @@ import pytest
 from bot.conversation import Conversation
 from bot.flows.analysis import all_texts
 from bot.flows.answers import DATE_PICK, Rejected, parse_text
-from bot.flows.contract import COACH_COMMANDS, REQUIRED_COMMANDS
+from bot.flows.contract import COACH_COMMANDS, MENTIONED_COMMAND, REQUIRED_COMMANDS
 from bot.flows.engine import advance, safety_choice, start
 from bot.flows.state import GO_ON, PAUSE, Answer, Ask, Invalid, Pick, SafetyOffer, Say
 from bot.flows.timezones import place
@@ -101,7 +101,6 @@ def test_the_engine_marks_and_clears_the_waiting_choice():
 
 # --- 2. every command a text mentions is understood where the text is shown -------------------
 
-COMMAND = re.compile(r"(?<![\w/.:])/([a-z][a-z_]*)")
 TERMINAL_ONLY_TEXTS = ("ui.help_terminal", "ui.checkin_terminal", "ui.terminal.")
 TELEGRAM_ONLY_TEXTS = (
     "ui.help_telegram",
@@ -119,7 +118,9 @@ def mentioned() -> list[tuple[str, str, str]]:
     for path, text in all_texts(PLAYBOOK):
         name = ".".join(str(part) for part in path)
         for lang in ("fr", "en"):
-            found += [(name, lang, command) for command in COMMAND.findall(text.get(lang))]
+            found += [
+                (name, lang, command) for command in MENTIONED_COMMAND.findall(text.get(lang))
+            ]
     return found
 
 

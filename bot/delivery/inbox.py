@@ -219,8 +219,8 @@ class Inbox:
         return True
 
     def _scrub_soon(self) -> None:
-        """Empty the write-ahead log within `scrub_seconds`: its older pages still hold the
-        payloads just emptied (one scrub at a time covers every update processed until it)."""
+        """Start the scrub unless one runs (it goes on until no processed payload is left, so
+        one at a time covers every update processed meanwhile)."""
         if self._db_path is None or self._stopping:
             return
         if self._scrubbing is None or self._scrubbing.done():
