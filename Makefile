@@ -36,9 +36,10 @@ run: $(VENV)/.installed-run
 ## install: set up .venv with Rebond and its dependencies, without starting it (servers)
 install: $(VENV)/.installed-run
 
-## test: install what the tests need and run the whole suite
+## test: install what the tests need and run the whole suite (one worker per core, up to 4:
+## most tests wait on a bot process or a fake Telegram, so two workers halve the time on 2 cores)
 test: $(VENV)/.installed-test browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses=4
 
 ## browser: the browser tests' Chromium (the system's: Playwright's own download is not used)
 ## and axe-core (npm); says in one line how to get them when it cannot install them itself

@@ -19,6 +19,12 @@ from .helpers import playbook_yaml
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `slow` tests first (a stable sort: otherwise in file order), so that with several
+    workers (`make test` runs pytest-xdist) they run beside the many short ones, not last."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def make_playbook() -> Callable[[str], Playbook]:
     """Build a checked playbook from the YAML of its flows."""

@@ -37,6 +37,7 @@ def test_a_traceback_quoting_the_url_is_redacted():
 
 
 @pytest.mark.e2e
+@pytest.mark.slow  # a bot process at DEBUG
 async def test_the_bot_at_debug_logs_neither_the_token_nor_an_answer(tmp_path: Path):
     env = {
         **os.environ,

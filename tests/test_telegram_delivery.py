@@ -157,6 +157,7 @@ async def test_with_the_disk_full_for_a_while_every_update_is_processed_once(tmp
         assert bot.query("SELECT count(*) AS n FROM inbox WHERE processed_at IS NULL")[0]["n"] == 0
 
 
+@pytest.mark.slow  # 150 managers
 async def test_150_managers_press_at_once_while_one_chat_is_slow(tmp_path: Path):
     # Without Telegram's 30 messages/s (the fake has no limit): what is measured is the bot.
     async with harness(tmp_path, max_messages_per_second=0) as bot:

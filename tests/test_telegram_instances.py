@@ -26,6 +26,7 @@ def stop(process: subprocess.Popen) -> str:
     return stop_bot(process).decode()
 
 
+@pytest.mark.slow  # two bot processes started
 async def test_a_second_process_on_the_same_database_exits_at_once_naming_the_first(
     tmp_path: Path,
 ):
@@ -49,6 +50,7 @@ async def test_a_second_process_on_the_same_database_exits_at_once_naming_the_fi
     assert "Traceback" not in errors
 
 
+@pytest.mark.slow  # about 15 s: two pollers until one gives up
 async def test_repeated_409_conflicts_from_another_poller_end_with_one_line(tmp_path: Path):
     async with FakeBotApi() as api:
         first = start_bot(api.url, tmp_path / "one.db")

@@ -116,6 +116,7 @@ def test_the_whole_reflection_through_a_pipe(tmp_path: Path):
     ]
 
 
+@pytest.mark.slow  # terminal processes killed and relaunched
 def test_killed_mid_flow_then_relaunched_loses_and_doubles_nothing(tmp_path: Path):
     db_path = tmp_path / "killed.db"
     lines, steps, done = scripted_reflection()
