@@ -78,8 +78,9 @@ def managers_board(db: Database, coach_id: int, now: str) -> list[BoardRow]:
         f"""
         SELECT links.id AS link_id, users.id AS manager_id, users.display_name AS name,
                users.last_seen_at, links.include_checkins, checkin_settings.timezone AS zone,
-               (SELECT count(*) FROM sessions WHERE sessions.user_id = users.id AND {VISIBLE})
-                   AS reflections,
+               -- INDEXED BY: the planner would take sessions_visible, 2.5x slower here.
+               (SELECT count(*) FROM sessions INDEXED BY sessions_shared
+                WHERE sessions.user_id = users.id AND {VISIBLE}) AS reflections,
                (SELECT count(*) FROM coach_thread AS reply
                 -- CROSS JOIN: the few unread replies lead, not the many visible reflections.
                 CROSS JOIN sessions ON sessions.id = reply.session_id
