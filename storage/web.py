@@ -149,7 +149,8 @@ def board_moods(db: Database, coach_id: int, since: str) -> dict[int, list[tuple
     the same value answers_on_path gives (the latest answer to the step, if the step is in
     the state), without that view's scan of every state's answers (3x faster on the board).
     """
-    rows = db.query(
+    # Tuples, unsorted: one check-in a day (checkins_one_per_day), each manager's sorted here.
+    rows = db.execute(
         """
         SELECT checkins.user_id, checkins.local_date AS day,
                json_extract(sessions.state, '$.answers.mood') AS value
@@ -157,13 +158,12 @@ def board_moods(db: Database, coach_id: int, since: str) -> dict[int, list[tuple
         JOIN sessions ON sessions.id = checkins.session_id
         WHERE links.coach_id = ? AND links.ended_at IS NULL AND links.include_checkins = 1
               AND checkins.local_date >= ? AND value IS NOT NULL
-        ORDER BY checkins.user_id, checkins.local_date
         """,
         [coach_id, since],
     )
     latest: dict[int, dict[str, int]] = {}
-    for row in rows:  # one check-in a day
-        latest.setdefault(row["user_id"], {})[row["day"]] = int(row["value"])
+    for manager, day, value in rows:
+        latest.setdefault(manager, {})[day] = int(value)
     return {manager: sorted(days.items()) for manager, days in latest.items()}
 
 
