@@ -82,8 +82,10 @@ def managers_board(db: Database, coach_id: int, now: str) -> list[BoardRow]:
                (SELECT count(*) FROM sessions INDEXED BY sessions_shared
                 WHERE sessions.user_id = users.id AND {VISIBLE}) AS reflections,
                (SELECT count(*) FROM coach_thread AS reply
-                -- CROSS JOIN: the few unread replies lead, not the many visible reflections.
-                CROSS JOIN sessions ON sessions.id = reply.session_id
+                -- CROSS JOIN: the few unread replies lead, not the many visible reflections;
+                -- INDEXED BY: the reflection's visibility from the index, not its long row.
+                CROSS JOIN sessions INDEXED BY sessions_shared_by_id
+                    ON sessions.id = reply.session_id
                 WHERE reply.coach_id = :coach AND reply.manager_id = users.id
                       AND reply.author = 'manager' AND reply.read_at IS NULL
                       AND sessions.user_id = users.id AND {VISIBLE}
@@ -118,7 +120,8 @@ def managers_board(db: Database, coach_id: int, now: str) -> list[BoardRow]:
                 WHERE up.session_id IS NULL
             )
             SELECT up.user_id, count(DISTINCT up.id) AS open FROM up
-            JOIN sessions ON sessions.id = up.session_id AND sessions.user_id = up.user_id
+            JOIN sessions INDEXED BY sessions_shared_by_id
+                ON sessions.id = up.session_id AND sessions.user_id = up.user_id
             WHERE {VISIBLE}
             GROUP BY up.user_id
             """,
