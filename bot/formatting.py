@@ -86,7 +86,13 @@ def short_day(day: date, lang: str, with_year: bool = False) -> str:
 
 def hour_text(local: datetime, lang: str) -> str:
     """The time of day of a local moment: "09:30" (CLDR skeleton Hm)."""
-    return format_skeleton("Hm", local, locale=_locale(lang))
+    return _hour_minute(local.hour, local.minute, lang)
+
+
+@lru_cache(maxsize=4096)  # one per manager on the managers page; Babel takes ~6 us a call
+def _hour_minute(hour: int, minute: int, lang: str) -> str:
+    """hour_text of any moment at hour:minute: the skeleton Hm reads those two fields only."""
+    return format_skeleton("Hm", datetime(2000, 1, 1, hour, minute), locale=_locale(lang))
 
 
 def time_text(stored: str | datetime, zone: str, lang: str) -> str:

@@ -78,11 +78,14 @@ def managers_board(db: Database, coach_id: int, now: str) -> list[BoardRow]:
         f"""
         SELECT links.id AS link_id, users.id AS manager_id, users.display_name AS name,
                users.last_seen_at, links.include_checkins, checkin_settings.timezone AS zone,
-               (SELECT count(*) FROM sessions WHERE sessions.user_id = users.id AND {VISIBLE})
-                   AS reflections,
+               -- INDEXED BY: the planner would take sessions_visible, 2.5x slower here.
+               (SELECT count(*) FROM sessions INDEXED BY sessions_shared
+                WHERE sessions.user_id = users.id AND {VISIBLE}) AS reflections,
                (SELECT count(*) FROM coach_thread AS reply
-                -- CROSS JOIN: the few unread replies lead, not the many visible reflections.
-                CROSS JOIN sessions ON sessions.id = reply.session_id
+                -- CROSS JOIN: the few unread replies lead, not the many visible reflections;
+                -- INDEXED BY: the reflection's visibility from the index, not its long row.
+                CROSS JOIN sessions INDEXED BY sessions_shared_by_id
+                    ON sessions.id = reply.session_id
                 WHERE reply.coach_id = :coach AND reply.manager_id = users.id
                       AND reply.author = 'manager' AND reply.read_at IS NULL
                       AND sessions.user_id = users.id AND {VISIBLE}
@@ -101,6 +104,9 @@ def managers_board(db: Database, coach_id: int, now: str) -> list[BoardRow]:
     )
     board = list(rows)
     # From each open commitment up to the reflection it came from (next steps have a parent).
+    # count(*), not count(DISTINCT up.id) (its temporary index was half the query): each open
+    # commitment appears once (one active link per manager, one_active_link_per_manager), and
+    # its walk ends at the first commitment that has a reflection, the only row that can join.
     opened = {
         row["user_id"]: row["open"]
         for row in db.query(
@@ -116,8 +122,9 @@ def managers_board(db: Database, coach_id: int, now: str) -> list[BoardRow]:
                 FROM up JOIN commitments AS parent ON parent.id = up.parent_id
                 WHERE up.session_id IS NULL
             )
-            SELECT up.user_id, count(DISTINCT up.id) AS open FROM up
-            JOIN sessions ON sessions.id = up.session_id AND sessions.user_id = up.user_id
+            SELECT up.user_id, count(*) AS open FROM up
+            JOIN sessions INDEXED BY sessions_shared_by_id
+                ON sessions.id = up.session_id AND sessions.user_id = up.user_id
             WHERE {VISIBLE}
             GROUP BY up.user_id
             """,
@@ -148,7 +155,8 @@ def board_moods(db: Database, coach_id: int, since: str) -> dict[int, list[tuple
     the same value answers_on_path gives (the latest answer to the step, if the step is in
     the state), without that view's scan of every state's answers (3x faster on the board).
     """
-    rows = db.query(
+    # Tuples, unsorted: one check-in a day (checkins_one_per_day), each manager's sorted here.
+    rows = db.execute(
         """
         SELECT checkins.user_id, checkins.local_date AS day,
                json_extract(sessions.state, '$.answers.mood') AS value
@@ -156,13 +164,12 @@ def board_moods(db: Database, coach_id: int, since: str) -> dict[int, list[tuple
         JOIN sessions ON sessions.id = checkins.session_id
         WHERE links.coach_id = ? AND links.ended_at IS NULL AND links.include_checkins = 1
               AND checkins.local_date >= ? AND value IS NOT NULL
-        ORDER BY checkins.user_id, checkins.local_date
         """,
         [coach_id, since],
     )
     latest: dict[int, dict[str, int]] = {}
-    for row in rows:  # one check-in a day
-        latest.setdefault(row["user_id"], {})[row["day"]] = int(row["value"])
+    for manager, day, value in rows:
+        latest.setdefault(manager, {})[day] = int(value)
     return {manager: sorted(days.items()) for manager, days in latest.items()}
 
 

@@ -1,5 +1,7 @@
 """Upgrades: a database built by each migration set as it shipped reaches today's schema, and
-the coach commands work on it (0004 was edited after it landed; 0007 repairs what it left)."""
+the coach commands work on it (0004 was edited after it landed; 0007 repairs what it left); a
+database left by any prefix of today's migrations gets today's schema and indexes, and the web
+view's board (which names an index) works on it."""
 
 from __future__ import annotations
 
@@ -13,13 +15,15 @@ from sqlite_utils.migrations import Migrations
 
 from bot.bootstrap import build_services
 from bot.settings import load_settings
-from storage.db import open_database
-from storage.migrations import checkin_tables, core_tables, telegram_delivery
+from storage import web as web_store
+from storage.db import open_database, to_stored
+from storage.migrations import MIGRATIONS, checkin_tables, core_tables, telegram_delivery
 
 from .fixtures.shipped_0004 import coach_tables_6e1842a, coach_tables_7b077eb
 from .helpers import REAL_PLAYBOOK, FakeClock, reflect
 from .test_coach import COACH_TELEGRAM_ID, pair, person, settle
 
+EVERY = [migration.name for migration in MIGRATIONS.pending(Database(memory=True))]
 NAMES = ("0001_core", "0002_telegram", "0003_checkins", "0004_coach")
 SHIPPED: dict[str, tuple[Callable[[Database], None], ...]] = {
     "0001": (core_tables,),
@@ -49,6 +53,14 @@ def build_shipped(path: Path, functions: tuple[Callable[[Database], None], ...])
         shipped(name=name)(function)
     shipped.apply(db)
     db.close()
+
+
+def indexes(db: Database) -> list[tuple[str, str]]:
+    """Every index, with the SQL that made it (None for a UNIQUE column's own)."""
+    return sorted(
+        (row[0], " ".join(str(row[1]).split()))
+        for row in db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'")
+    )
 
 
 def schema(db: Database) -> dict[str, object]:
@@ -151,3 +163,28 @@ def test_the_repair_keeps_feedback_and_audit_and_a_deleted_coach_no_longer_takes
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     finally:
         db.close()
+
+
+@pytest.mark.parametrize("before", EVERY)
+def test_a_database_stopped_before_any_migration_gets_todays_schema_and_indexes(
+    tmp_path: Path, before: str, fresh_schema: dict[str, object]
+):
+    path = tmp_path / "old.db"
+    old = Database(path)
+    MIGRATIONS.apply(old, stop_before=before)
+    old.close()
+    clock = FakeClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    settings = load_settings(
+        db_path=path, playbook_path=REAL_PLAYBOOK, coach_ids=str(COACH_TELEGRAM_ID)
+    )
+    services = build_services(settings, open_database(path), clock)
+    fresh = open_database(tmp_path / "fresh.db")
+    try:
+        db = services.conversation.db
+        assert schema(db) == fresh_schema
+        assert indexes(db) == indexes(fresh)
+        # Its count names sessions_shared (INDEXED BY): preparing it fails without the index.
+        assert web_store.managers_board(db, 1, to_stored(clock())) == []
+    finally:
+        fresh.close()
+        services.conversation.db.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -73,7 +74,7 @@ def mood_chart(
             f"{escape(reflection_legend)}</text>"
         )
     means = daily_means(moods, start, end)
-    parts += _line(means, x, y, span, width=2.5, radius=4)
+    parts += _line(means, lambda o: f"{x(o):.1f}", lambda v: f"{y(v):.1f}", width=2.5, radius=4)
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -81,48 +82,66 @@ def mood_chart(
 def sparkline(moods: list[tuple[date, int]], start: date, end: date, label: str) -> Markup:
     """A small SVG of the daily mean mood from start to end, for the managers' table."""
     span = max((end - start).days, 1)
-    low, high = MOOD_RANGE
-
-    def x(offset: float) -> float:
-        return 3 + (SPARK_WIDTH - 6) * offset / span
-
-    def y(value: float) -> float:
-        return 3 + (SPARK_HEIGHT - 6) * (high - value) / (high - low)
-
     parts = [
         f'<svg class="spark" viewBox="0 0 {SPARK_WIDTH} {SPARK_HEIGHT}" width="{SPARK_WIDTH}" '
         f'height="{SPARK_HEIGHT}" role="img" aria-label="{escape(label)}" '
         'xmlns="http://www.w3.org/2000/svg">',
-        f'<line x1="0" x2="{SPARK_WIDTH}" y1="{y(3):.1f}" y2="{y(3):.1f}" stroke="{GRID_COLOUR}"/>',
+        f'<line x1="0" x2="{SPARK_WIDTH}" y1="{_spark_y(3)}" y2="{_spark_y(3)}" '
+        f'stroke="{GRID_COLOUR}"/>',
     ]
-    parts += _line(daily_means(moods, start, end), x, y, span, width=2, radius=2.5)
+    xs = _spark_xs(span)
+    parts += _line(daily_means(moods, start, end), xs.__getitem__, _spark_y, width=2, radius=2.5)
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
+@lru_cache(maxsize=16)
+def _spark_xs(span: int) -> tuple[str, ...]:
+    """Each day's x in a sparkline of `span` days, written: the same few on every row."""
+    return tuple(f"{3 + (SPARK_WIDTH - 6) * offset / span:.1f}" for offset in range(span + 1))
+
+
+@lru_cache(maxsize=256)
+def _spark_y(value: float) -> str:
+    """A mood's y in a sparkline, written (a mean of one check-in a day: a whole mood)."""
+    low, high = MOOD_RANGE
+    return f"{3 + (SPARK_HEIGHT - 6) * (high - value) / (high - low):.1f}"
+
+
 def _line(
     means: dict[int, float],
-    x: Callable[[float], float],
-    y: Callable[[float], float],
-    span: int,
+    x: Callable[[int], str],
+    y: Callable[[float], str],
     width: float,
     radius: float,
 ) -> list[str]:
-    """Polylines through consecutive days (broken where a day has no value), a dot per day."""
+    """Polylines through consecutive days (broken where a day has no value), a dot per day;
+    `x` and `y` write a day's and a mood's coordinate.
+
+    Each point's coordinates are written once, for its line and its dot: the managers page
+    draws 50 of these per request, and formatting floats was most of their cost."""
+    points = [(offset, x(offset), y(value)) for offset, value in sorted(means.items())]
     parts: list[str] = []
     run: list[str] = []
-    for offset in range(span + 2):
-        if offset in means:
-            run.append(f"{x(offset):.1f},{y(means[offset]):.1f}")
-            continue
-        if len(run) > 1:
-            parts.append(
-                f'<polyline points="{" ".join(run)}" fill="none" stroke="{MOOD_COLOUR}" '
-                f'stroke-width="{width}"/>'
-            )
-        run = []
-    for offset, value in sorted(means.items()):
-        parts.append(
-            f'<circle cx="{x(offset):.1f}" cy="{y(value):.1f}" r="{radius}" fill="{MOOD_COLOUR}"/>'
-        )
+    previous = None
+    for offset, cx, cy in points:
+        if previous is not None and offset != previous + 1:
+            parts += _polyline(run, width)
+            run = []
+        run.append(f"{cx},{cy}")
+        previous = offset
+    parts += _polyline(run, width)
+    parts += [
+        f'<circle cx="{cx}" cy="{cy}" r="{radius}" fill="{MOOD_COLOUR}"/>' for _, cx, cy in points
+    ]
     return parts
+
+
+def _polyline(run: list[str], width: float) -> list[str]:
+    """A line through a run of consecutive days: none for a lone day (its dot is enough)."""
+    if len(run) < 2:
+        return []
+    return [
+        f'<polyline points="{" ".join(run)}" fill="none" stroke="{MOOD_COLOUR}" '
+        f'stroke-width="{width}"/>'
+    ]
