@@ -32,6 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -160,15 +161,19 @@ async def measure(
     cookie = {"Cookie": f"rebond={token}"}
     links = coach_store.managers_overview(db, coach.id, "9999")
     managers = [f"/managers/{link.link_id}" for link in links[:20]]
-    real = services.conversation.playbook.version  # not a long one a kept database holds
+    shared = {
+        link.manager_id: coach_store.shared_reflections(db, link.manager_id, "9999")
+        for link in links[:20]
+    }
+    # The generator's playbook version, not a long one a kept database holds: the most common.
+    # Not today's version: a database kept from before a playbook change holds an older one
+    # (stored, as the bot stores every version, so its pages still render).
+    versions = Counter(s.playbook_version for found in shared.values() for s in found)
+    real = versions.most_common(1)[0][0]
     sessions = [
         f"/reflections/{s.id}"
-        for link in links[:20]
-        for s in [
-            s
-            for s in coach_store.shared_reflections(db, link.manager_id, "9999")
-            if s.playbook_version == real
-        ][:5]
+        for found in shared.values()
+        for s in [s for s in found if s.playbook_version == real][:5]
     ]
     answers = exchanges(services, db, coach, int(sessions[0].rsplit("/", 1)[1]))
     with tempfile.TemporaryDirectory() as folder:
