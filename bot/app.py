@@ -37,7 +37,7 @@ from .bootstrap import Services
 from .checkins.sender import CheckinSender
 from .conversation import Conversation
 from .delivery.inbox import Inbox
-from .delivery.outbox import KINDS, Storage
+from .delivery.outbox import KINDS, Storage, bot_commands
 from .delivery.polling import Poller, PollingConflict
 from .delivery.ratelimit import SendLimiter, seconds
 from .delivery.sender import Sender
@@ -273,9 +273,10 @@ def publish_chat_menu(
 
 
 def _menu(conversation: Conversation, names: tuple[str, ...], lang: Lang) -> dict[str, object]:
-    """setMyCommands' parameters: (command, description) pairs, the language unless English."""
+    """setMyCommands' parameters: BotCommand objects, the language unless English."""
     described = conversation.playbook.ui.commands
-    payload: dict[str, object] = {"commands": [[n, described[n].get(lang)] for n in names]}
+    commands = bot_commands((name, described[name].get(lang)) for name in names)
+    payload: dict[str, object] = {"commands": commands}
     if lang != "en":
         payload["language_code"] = lang
     return payload

@@ -284,21 +284,18 @@ async def test_removing_the_bot_from_a_group_does_not_mark_anyone_blocked(tmp_pa
 
 class StubBot:
     """Answers each Bot API call with what `outcomes` says for its method: an exception to
-    raise, or a result."""
+    raise, or the raw result (the sender calls `do_api_request`, as for any method)."""
 
     def __init__(self, outcomes: dict[str, object]) -> None:
         self.outcomes = outcomes
         self.calls: list[str] = []
 
-    def __getattr__(self, name: str):
-        async def call(**kwargs):
-            self.calls.append(name)
-            outcome = self.outcomes[name]
-            if isinstance(outcome, BaseException):
-                raise outcome
-            return outcome
-
-        return call
+    async def do_api_request(self, method: str, api_kwargs: dict[str, object]) -> object:
+        self.calls.append(method)
+        outcome = self.outcomes[method]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
 
 async def deliver_all(storage: Storage, bot: StubBot) -> dict[str, int]:
@@ -318,13 +315,13 @@ async def test_a_moot_refusal_ends_a_cosmetic_row_as_done_and_fails_nothing_else
         storage.add("reply", 5, "sendMessage", {"chat_id": 5, "text": "next"})
     bot = StubBot(
         {
-            "edit_message_text": BadRequest("Message is not modified: specified new message"),
-            "answer_callback_query": BadRequest("Query is too old and response timeout expired"),
-            "send_message": SimpleNamespace(message_id=9),
+            "editMessageText": BadRequest("Message is not modified: specified new message"),
+            "answerCallbackQuery": BadRequest("Query is too old and response timeout expired"),
+            "sendMessage": {"message_id": 9},
         }
     )
     counts = await deliver_all(storage, bot)
-    assert bot.calls == ["edit_message_text", "answer_callback_query", "send_message"]
+    assert bot.calls == ["editMessageText", "answerCallbackQuery", "sendMessage"]
     assert counts == {"done": 2, "sent": 1}
 
 
@@ -333,9 +330,9 @@ async def test_a_403_marks_the_user_blocked_and_fails_their_pending_rows(storage
     async with storage.transaction():
         storage.add("checkin", 6, "sendMessage", {"chat_id": 6, "text": "mood?"})
         storage.add("checkin", 6, "sendMessage", {"chat_id": 6, "text": "and then?"})
-    bot = StubBot({"send_message": Forbidden("Forbidden: bot was blocked by the user")})
+    bot = StubBot({"sendMessage": Forbidden("Forbidden: bot was blocked by the user")})
     counts = await deliver_all(storage, bot)
-    assert counts == {"failed": 2} and bot.calls == ["send_message"]
+    assert counts == {"failed": 2} and bot.calls == ["sendMessage"]
     assert repository.get_user(storage.db, user.id).blocked_at is not None
 
 
@@ -373,7 +370,7 @@ async def test_the_sender_survives_a_locked_database_in_its_own_loop(storage, mo
     monkeypatch.setattr("bot.delivery.sender.LOOP_RETRY_SECONDS", 0.01)
     async with storage.transaction():
         storage.add("reply", 5, "sendMessage", {"chat_id": 5, "text": "still here"})
-    bot = StubBot({"send_message": SimpleNamespace(message_id=9)})
+    bot = StubBot({"sendMessage": {"message_id": 9}})
     sender = Sender(bot, storage, SendLimiter(rate=0))
     stop = asyncio.Event()
     running = asyncio.create_task(sender.run(stop))
@@ -382,7 +379,7 @@ async def test_the_sender_survives_a_locked_database_in_its_own_loop(storage, mo
     finally:
         stop.set()
         await running
-    assert len(failures) == 3 and bot.calls == ["send_message"]
+    assert len(failures) == 3 and bot.calls == ["sendMessage"]
 
 
 async def test_an_apology_that_fails_does_not_leave_the_chat_stuck(storage, monkeypatch):
@@ -430,8 +427,8 @@ async def test_a_callback_answer_written_late_is_not_tried_past_telegram_s_lifet
         else:
             await inbox.receive([message_update(11, 1)])
         await wait_until(lambda: processed(storage) == [11])
-        bot = StubBot({"send_message": SimpleNamespace(message_id=9)})
+        bot = StubBot({"sendMessage": {"message_id": 9}})
         counts = await deliver_all(storage, bot)
-        assert bot.calls == ["send_message"] and counts == {"expired": 1, "sent": 1}
+        assert bot.calls == ["sendMessage"] and counts == {"expired": 1, "sent": 1}
     finally:
         db.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -71,6 +71,8 @@ class Storage:
         self.clock = clock
         self.lock = asyncio.Lock()
         self.outbox_changed = asyncio.Event()
+        """Set when a row is added: the sender looks for due rows again (a write that only
+        records a delivery does not wake it; the sender notices its own sends ending)."""
         self._synchronous = store.synchronous(db)
 
     def now(self) -> str:
@@ -96,7 +98,6 @@ class Storage:
             finally:
                 if relaxed:
                     store.set_synchronous(self.db, self._synchronous)
-        self.outbox_changed.set()
 
     def add(
         self,
@@ -124,7 +125,11 @@ class Storage:
             ref_outbox_id=ref_outbox_id,
             subject=subject,
         )
-        return store.enqueue(self.db, outgoing, to_stored(now))
+        row_id = store.enqueue(self.db, outgoing, to_stored(now))
+        # The sender wakes now but reads the outbox only once it holds the connection, that
+        # is after the caller's transaction committed (or rolled back: it then finds nothing).
+        self.outbox_changed.set()
+        return row_id
 
 
 def file_field(data: bytes, filename: str) -> dict[str, str]:
@@ -136,3 +141,9 @@ def drawn_field(renderer: str, data: dict[str, Any], filename: str) -> dict[str,
     """A file the sender draws just before sending it (a chart), as an outbox payload value:
     `renderer` names one of the sender's renderers, `data` (JSON) is what it draws."""
     return {"render": renderer, "data": data, "filename": filename}
+
+
+def bot_commands(pairs: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
+    """setMyCommands' `commands` parameter from (command, description) pairs: the Bot API's
+    BotCommand objects (the sender passes parameters as they are, with no PTB conversion)."""
+    return [{"command": command, "description": description} for command, description in pairs]

@@ -10,20 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import warnings
 from typing import Any
 
 from telegram import Bot
 from telegram.error import Conflict, EndPointNotFound, InvalidToken, NetworkError, RetryAfter
-from telegram.warnings import PTBUserWarning
 
 from .inbox import Inbox
 from .ratelimit import seconds
 
 log = logging.getLogger(__name__)
-# do_api_request("getUpdates") is asked for on purpose (the raw JSON): PTB's hint to use
-# Bot.get_updates instead is not for us.
-warnings.filterwarnings("ignore", "Please use 'Bot.getUpdates'", PTBUserWarning)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 MAX_BACKOFF_SECONDS = 30.0

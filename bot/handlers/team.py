@@ -22,7 +22,7 @@ from storage.repository import User
 
 from ..coach.service import CoachService
 from ..conversation import Reply
-from ..delivery.outbox import Storage
+from ..delivery.outbox import Storage, bot_commands
 from ..flows.model import LANGUAGES
 from ..flows.state import PAUSE, Answer, Ask, Back, Event, Pick, Skip, Submit, Toggle
 from ..team.service import START_PREFIX, SummaryMessage, TeamService
@@ -305,7 +305,7 @@ class TeamHandlers:
         described = self.manager.conversation.playbook.ui.commands
         for lang in LANGUAGES:
             payload: dict[str, object] = {
-                "commands": [[name, described[name].get(lang)] for name in MEMBER_COMMANDS],
+                "commands": bot_commands((n, described[n].get(lang)) for n in MEMBER_COMMANDS),
                 "scope": BotCommandScopeChat(chat_id).to_dict(),
             }
             if lang != "en":
