@@ -5,13 +5,16 @@ Usage:
         [--levels 10,40,100] [--rates 30,100] [--profile rebond.prof]
 
 Both bots run as subprocesses polling the same fake Bot API server (tests/fakebotapi), which
-runs here with the simulated managers. The baseline (bench/echo_bot.py) makes, per update,
-Rebond's calls for a pressed button (answer the callback query, edit the question, send the
-next one) and one durable SQLite commit. A reply is the next question on screen.
+runs here with the simulated managers, each with its defaults: the same HTTP client (PTB's
+httpx), and Rebond with its production send limiter (replies never wait for it). The
+baseline (bench/echo_bot.py) makes, per update, Rebond's calls for a pressed button (answer the
+callback query, edit the question, send the next one) and one durable SQLite commit. A reply
+is the next question on screen.
 
 - Closed loop at 10, 40 and 100 concurrent managers (each answers as soon as its next
   question arrives): updates per second and bot CPU per update. Goals: Rebond / baseline
-  >= 0.9 at each level; Rebond's CPU per update at 100 managers within 1.2x of that at 10.
+  >= 0.9 at each level, in throughput and in CPU (baseline's CPU per update / Rebond's);
+  Rebond's CPU per update at 100 managers within 1.2x of that at 10.
 - Open loop from 100 managers paced to 30 and 100 updates a second in total: p50 and p99
   reply latency. Goals: at 30/s p50 < 50 ms and p99 < 250 ms; at 100/s p50 < 100 ms.
 Rebond's managers are onboarded before each measure; the figures count reflection answers.
@@ -276,7 +279,6 @@ async def main() -> int:
                     "REBOND_DB": str(rebond_db),
                     "REBOND_POLL_TIMEOUT": "1",
                     "REBOND_LOG_LEVEL": "WARNING",
-                    "REBOND_MAX_MESSAGES_PER_SECOND": "0",  # the fake has no limit either
                 },
             )
             echo = spawn(
@@ -325,11 +327,15 @@ async def main() -> int:
     for level in levels:
         base, mine = closed["baseline", level], closed["Rebond", level]
         ratios = [r[0] / b[0] for r, b in zip(mine, base, strict=True)]
+        # CPU read as efficiency (baseline CPU / Rebond CPU), so that >= 0.9 means the same.
+        thrift = [b[1] / r[1] for r, b in zip(mine, base, strict=True)]
         print(
             f"  {level:>3} managers: baseline {med(b[0] for b in base):6.1f} updates/s "
             f"{med(b[1] for b in base):5.2f} ms CPU, Rebond {med(r[0] for r in mine):6.1f} "
-            f"updates/s {med(r[1] for r in mine):5.2f} ms CPU; ratio {med(ratios):.2f} "
-            f"(runs: {', '.join(f'{x:.2f}' for x in ratios)}; goal >= 0.9)"
+            f"updates/s {med(r[1] for r in mine):5.2f} ms CPU\n"
+            f"                throughput ratio {med(ratios):.2f} "
+            f"(runs: {', '.join(f'{x:.2f}' for x in ratios)}), CPU ratio baseline/Rebond "
+            f"{med(thrift):.2f} (runs: {', '.join(f'{x:.2f}' for x in thrift)}); goals >= 0.9"
         )
     if len(levels) > 1:
         low, high = closed["Rebond", levels[0]], closed["Rebond", levels[-1]]

@@ -1,9 +1,12 @@
-"""Telegram's overall send limit for the sender, shared so that replies never wait for check-ins.
+"""Telegram's broadcast limit for the sender: unprompted sends wait for it, replies never do.
 
-A token bucket with two priorities: a background send (a check-in) takes a token only when no
-reply is waiting. A 429 from Telegram pauses every send until the latest end of all flood waits.
-Telegram's limits: about 30 messages a second overall, 1 a second per chat
-(https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this).
+Telegram allows "no more than 30 messages per second or so" to many users at once (bulk
+notifications), and advises no more than one a second in a single chat
+(https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this). A token
+bucket at `rate` a second holds the background sends (check-ins, follow-ups, the journey's
+nudges). A reply to a manager who is chatting never waits for it but spends it (down to one
+second of debt), so check-ins give way while managers chat. A 429 from Telegram pauses every
+send until the latest end of all flood waits.
 """
 
 from __future__ import annotations
@@ -20,34 +23,33 @@ def seconds(duration: float | timedelta) -> float:
 
 
 class SendLimiter:
-    """At most `rate` sends a second overall (0: no limit); replies first, background after."""
+    """At most `rate` background sends a second, less the replies sent meanwhile (0: no
+    limit); replies go at once."""
 
     def __init__(self, rate: float = 30.0) -> None:
         self.rate = rate
         self._tokens = 1.0
         self._stamp: float | None = None
-        self._replies_waiting = 0
         self._paused_until = 0.0
         self.flood_waits = 0
 
     async def acquire(self, background: bool = False) -> None:
-        """Wait for a token (and for any flood wait to end)."""
+        """Wait for any flood wait to end, then, for a background send, for a token."""
         await self._wait_out_flood()
         if self.rate <= 0:
             return
+        self._refill()
         if not background:
-            self._replies_waiting += 1
-        try:
-            while True:
-                self._refill()
-                if self._tokens >= 1 and (not background or self._replies_waiting == 0):
-                    self._tokens -= 1
-                    return
-                missing = max(0.0, 1 - self._tokens) / self.rate
-                await asyncio.sleep(max(missing, POLL_STEP_SECONDS))
-        finally:
-            if not background:
-                self._replies_waiting -= 1
+            # A reply spends the budget without waiting: at most one second of debt, so a
+            # burst of replies holds the check-ins back for a second, not for ever.
+            self._tokens = max(self._tokens - 1, -self.rate)
+            return
+        while True:
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return
+            await asyncio.sleep(max((1 - self._tokens) / self.rate, POLL_STEP_SECONDS))
+            self._refill()
 
     def pause(self, duration: float) -> None:
         """Telegram answered 429: no send before `duration` seconds from now (a shorter wait
@@ -64,6 +66,6 @@ class SendLimiter:
     def _refill(self) -> None:
         now = asyncio.get_running_loop().time()
         if self._stamp is not None:
-            # One token of burst: sends are spread evenly, never in a clump.
+            # One token of burst: background sends are spread evenly, never in a clump.
             self._tokens = min(1.0, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
