@@ -1,7 +1,7 @@
 """Telegram throughput, like for like: Rebond against an echo bot with Rebond's call mix.
 
 Usage:
-    python bench/telegram_throughput.py [--answers N] [--seconds S] [--repeats R]
+    python bench/telegram_throughput.py [--answers N] [--updates U] [--seconds S] [--repeats R]
         [--levels 10,40,100] [--rates 30,100] [--profile rebond.prof]
 
 Both bots run as subprocesses polling the same fake Bot API server (tests/fakebotapi), which
@@ -50,7 +50,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 from bot.flows.engine import advance, ask, start  # noqa: E402
 from bot.flows.loader import load_playbook  # noqa: E402
-from bot.flows.state import Answer, Pick, SessionState, Submit, Toggle  # noqa: E402
+from bot.flows.state import Answer, Ask, Event, Pick, SessionState, Submit, Toggle  # noqa: E402
 from tests.fakebotapi import FakeBotApi, FakeUser  # noqa: E402
 
 REBOND_TOKEN = "111111:rebond-bench-token"
@@ -89,6 +89,29 @@ async def newest(user: FakeUser, after: int, contains: str = "") -> int:
         return None
 
     return await user.wait_until(found, timeout=120)
+
+
+def first_choices() -> list[list[Event]]:
+    """The events of each answer a RebondManager gives, taking the first option every time,
+    until the reflection ends (so its answers per manager are at most that many)."""
+    state, _ = start(PLAYBOOK, "lost_client", "fr")
+    answers = []
+    while (question := ask(PLAYBOOK, state)) is not None:
+        events = answer_events(question)
+        for event in events:
+            state, _ = advance(PLAYBOOK, state, event)
+        answers.append(events)
+    return answers
+
+
+def answer_events(question: Ask) -> list[Event]:
+    """What a RebondManager answers to `question`: its first option (ticked then submitted
+    for a multiple choice), else "3" for a number and a short sentence for the rest."""
+    if question.kind == "multi_choice":
+        return [Toggle(question.options[0].id), Submit()]
+    if question.options:
+        return [Pick(question.options[0].id)]
+    return [Answer("3" if question.kind == "number" else "Une réponse")]
 
 
 class Manager:
@@ -137,29 +160,21 @@ class RebondManager(Manager):
         question = ask(PLAYBOOK, self.state)
         assert question is not None, "answers per manager exceed the reflection"
         message = next(m for m in self.user.messages if m.message_id == self.last)
-        if question.kind == "multi_choice":
-            await self.user.press(message, question.options[0].label)
-            await self.user.wait_until(
-                lambda: (
-                    "✓"
-                    in " ".join(
-                        next(
-                            m for m in self.user.messages if m.message_id == self.last
-                        ).button_texts
-                    )
-                ),
-                timeout=120,
-            )
-            fresh = next(m for m in self.user.messages if m.message_id == self.last)
-            await self.user.press(fresh, fresh.button_texts[-1])
-            events = [Toggle(question.options[0].id), Submit()]
-        elif question.options:
-            await self.user.press(message, question.options[0].label)
-            events = [Pick(question.options[0].id)]
-        else:
-            text = "3" if question.kind == "number" else "Une réponse"
-            await self.user.send(text)
-            events = [Answer(text)]
+        events = answer_events(question)
+        for event in events:
+            if isinstance(event, Answer):
+                await self.user.send(event.text)
+            elif isinstance(event, Submit):
+                # The tick's edit first: the submit button is pressed on the redrawn message.
+                def ticked() -> bool:
+                    shown = next(m for m in self.user.messages if m.message_id == self.last)
+                    return "✓" in " ".join(shown.button_texts)
+
+                await self.user.wait_until(ticked, timeout=120)
+                fresh = next(m for m in self.user.messages if m.message_id == self.last)
+                await self.user.press(fresh, fresh.button_texts[-1])
+            else:
+                await self.user.press(message, question.options[0].label)
         for event in events:
             self.state, _ = advance(PLAYBOOK, self.state, event)
         following = ask(PLAYBOOK, self.state)
@@ -245,6 +260,13 @@ def ms(values: list[float], fraction: float) -> str:
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answers", type=int, default=5, help="closed loop: answers each")
+    parser.add_argument(
+        "--updates",
+        type=int,
+        default=300,
+        help="closed loop: at least this many updates per level (more answers each at 10 "
+        "managers: CPU is read in 10 ms ticks, 50 updates read it to 5%%)",
+    )
     parser.add_argument("--seconds", type=float, default=8.0, help="open loop: per rate")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each measure (medians)")
     parser.add_argument(
@@ -257,6 +279,9 @@ async def main() -> int:
     args = parser.parse_args()
     levels = [int(n) for n in args.levels.split(",") if n]
     rates = [int(n) for n in args.rates.split(",") if n]
+    longest = len(first_choices())  # a manager cannot answer more than the reflection asks
+    wanted = {level: max(args.answers, -(-args.updates // level)) for level in levels}
+    answers = {level: min(count, longest) for level, count in wanted.items()}
     next_id = iter(range(10_000, 10_000_000))
 
     def crowd(api: FakeBotApi, token: str, kind: type[Manager], count: int) -> list[Manager]:
@@ -297,7 +322,7 @@ async def main() -> int:
                     for level in levels:
                         for name, (token, kind, pid) in order:
                             managers = crowd(api, token, kind, level)
-                            figures = await closed_loop(managers, args.answers, pid)
+                            figures = await closed_loop(managers, answers[level], pid)
                             closed[name, level].append(figures)
                             report(f"run {repeat + 1} closed {level:>3} {name}", *figures)
                     for rate in rates:
@@ -323,14 +348,15 @@ async def main() -> int:
                     process.send_signal(signal.SIGTERM)  # Rebond stops cleanly (its profile)
                     await asyncio.to_thread(process.wait, 60)
     med = statistics.median
-    print(f"\nclosed loop, {args.answers} answers per manager, medians of {args.repeats} runs:")
+    print(f"\nclosed loop, medians of {args.repeats} runs:")
     for level in levels:
         base, mine = closed["baseline", level], closed["Rebond", level]
         ratios = [r[0] / b[0] for r, b in zip(mine, base, strict=True)]
         # CPU read as efficiency (baseline CPU / Rebond CPU), so that >= 0.9 means the same.
         thrift = [b[1] / r[1] for r, b in zip(mine, base, strict=True)]
         print(
-            f"  {level:>3} managers: baseline {med(b[0] for b in base):6.1f} updates/s "
+            f"  {level:>3} managers, {answers[level]} answers each: baseline "
+            f"{med(b[0] for b in base):6.1f} updates/s "
             f"{med(b[1] for b in base):5.2f} ms CPU, Rebond {med(r[0] for r in mine):6.1f} "
             f"updates/s {med(r[1] for r in mine):5.2f} ms CPU\n"
             f"                throughput ratio {med(ratios):.2f} "
