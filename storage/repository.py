@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .db import select
+
 
 @dataclass(frozen=True)
 class User:
@@ -112,7 +114,7 @@ def get_or_create_user(
     db: Database, key: str, display_name: str | None = None, lang: str | None = None, *, now: str
 ) -> User:
     """The user with `key`, created on first contact; `last_seen_at` kept to the minute."""
-    rows = list(db.query("SELECT * FROM users WHERE key = ?", [key]))
+    rows = select(db, "SELECT * FROM users WHERE key = ?", [key])
     if rows:
         if rows[0]["last_seen_at"][:16] != now[:16]:  # one write a minute at most, not a message
             db.execute("UPDATE users SET last_seen_at = ? WHERE id = ?", [now, rows[0]["id"]])
@@ -131,13 +133,13 @@ def get_or_create_user(
 
 def find_user(db: Database, key: str) -> User | None:
     """The user with `key`, if any."""
-    rows = list(db.query("SELECT * FROM users WHERE key = ?", [key]))
+    rows = select(db, "SELECT * FROM users WHERE key = ?", [key])
     return _user(rows[0]) if rows else None
 
 
 def all_users(db: Database) -> list[User]:
     """Every user, in the order they first came."""
-    return [_user(row) for row in db.query("SELECT * FROM users ORDER BY id")]
+    return [_user(row) for row in select(db, "SELECT * FROM users ORDER BY id")]
 
 
 def managers(db: Database) -> list[User]:
@@ -146,16 +148,17 @@ def managers(db: Database) -> list[User]:
     (or a coach who never reflected) is not one."""
     return [
         _user(row)
-        for row in db.query(
+        for row in select(
+            db,
             "SELECT * FROM users WHERE onboarded_at IS NOT NULL "
-            "OR EXISTS (SELECT 1 FROM sessions WHERE sessions.user_id = users.id) ORDER BY id"
+            "OR EXISTS (SELECT 1 FROM sessions WHERE sessions.user_id = users.id) ORDER BY id",
         )
     ]
 
 
 def get_user(db: Database, user_id: int) -> User:
     """The user with that id (KeyError if none)."""
-    rows = list(db.query("SELECT * FROM users WHERE id = ?", [user_id]))
+    rows = select(db, "SELECT * FROM users WHERE id = ?", [user_id])
     if not rows:
         raise KeyError(f"no user {user_id}")
     return _user(rows[0])
@@ -193,7 +196,7 @@ def save_playbook_version(db: Database, version: str, text: str, source: str, *,
 
 def playbook_text(db: Database, version: str) -> str | None:
     """The stored text of a playbook version, if known."""
-    rows = list(db.query("SELECT text FROM playbook_versions WHERE version = ?", [version]))
+    rows = select(db, "SELECT text FROM playbook_versions WHERE version = ?", [version])
     return rows[0]["text"] if rows else None
 
 
@@ -225,7 +228,7 @@ def create_session(
 
 def get_session(db: Database, session_id: int) -> SessionRow:
     """The session with that id (KeyError if none)."""
-    rows = list(db.query("SELECT * FROM sessions WHERE id = ?", [session_id]))
+    rows = select(db, "SELECT * FROM sessions WHERE id = ?", [session_id])
     if not rows:
         raise KeyError(f"no session {session_id}")
     return session_from_row(rows[0])
@@ -233,27 +236,24 @@ def get_session(db: Database, session_id: int) -> SessionRow:
 
 def current_session(db: Database, user_id: int) -> SessionRow | None:
     """The open session the user's next message goes to, if any."""
-    rows = list(
-        db.query(
-            """
+    rows = select(
+        db,
+        """
             SELECT sessions.* FROM users JOIN sessions ON sessions.id = users.current_session_id
                 AND sessions.user_id = users.id
             WHERE users.id = ? AND sessions.status IN ('active', 'paused')
             """,
-            [user_id],
-        )
+        [user_id],
     )
     return session_from_row(rows[0]) if rows else None
 
 
 def open_session(db: Database, user_id: int, flow: str) -> SessionRow | None:
     """The user's open (active or paused) session of `flow`, if any."""
-    rows = list(
-        db.query(
-            "SELECT * FROM sessions WHERE user_id = ? AND flow = ? "
-            "AND status IN ('active', 'paused')",
-            [user_id, flow],
-        )
+    rows = select(
+        db,
+        "SELECT * FROM sessions WHERE user_id = ? AND flow = ? AND status IN ('active', 'paused')",
+        [user_id, flow],
     )
     return session_from_row(rows[0]) if rows else None
 
@@ -374,7 +374,7 @@ def _insert_answer(db: Database, session_id: int, answer: NewAnswer, now: str) -
 def update_status(db: Database, key: str) -> str | None:
     """'replied' once the update was handled and answered, 'processed' if stored but the reply
     may not have gone out (the bot stopped in between), None if never seen."""
-    rows = list(db.query("SELECT replied_at FROM processed_updates WHERE key = ?", [key]))
+    rows = select(db, "SELECT replied_at FROM processed_updates WHERE key = ?", [key])
     if not rows:
         return None
     return "replied" if rows[0]["replied_at"] else "processed"
@@ -390,13 +390,12 @@ def set_blocked(db: Database, user_id: int, blocked: bool, *, now: str) -> None:
 
 def answer_from_source(db: Database, session_id: int, source_ref: str) -> AnswerRow | None:
     """The latest answer of a session that came from this message, if any."""
-    rows = list(
-        db.query(
-            "SELECT id, session_id, step, section, kind, raw_text, value, created_at, "
-            "idempotency_key, source_ref FROM answers WHERE session_id = ? AND source_ref = ? "
-            "ORDER BY id DESC LIMIT 1",
-            [session_id, source_ref],
-        )
+    rows = select(
+        db,
+        "SELECT id, session_id, step, section, kind, raw_text, value, created_at, "
+        "idempotency_key, source_ref FROM answers WHERE session_id = ? AND source_ref = ? "
+        "ORDER BY id DESC LIMIT 1",
+        [session_id, source_ref],
     )
     return AnswerRow(**rows[0]) if rows else None
 
@@ -405,7 +404,8 @@ def answers_for(db: Database, session_id: int) -> list[AnswerRow]:
     """Every answer row of a session, oldest first."""
     return [
         AnswerRow(**row)
-        for row in db.query(
+        for row in select(
+            db,
             "SELECT id, session_id, step, section, kind, raw_text, value, created_at, "
             "idempotency_key, source_ref FROM answers WHERE session_id = ? ORDER BY id",
             [session_id],
@@ -418,7 +418,8 @@ def answers_on_path(db: Database, session_id: int) -> list[AnswerRow]:
     the session's state still holds (after /back, the abandoned branch is not an answer)."""
     return [
         AnswerRow(**row)
-        for row in db.query(
+        for row in select(
+            db,
             "SELECT id, session_id, step, section, kind, raw_text, value, created_at, "
             "idempotency_key, source_ref FROM answers_on_path WHERE session_id = ? ORDER BY id",
             [session_id],
@@ -435,5 +436,5 @@ def completed_sessions(db: Database, user_id: int, flow: str | None = None) -> l
         params.append(flow)
     return [
         session_from_row(row)
-        for row in db.query(sql + " ORDER BY completed_at DESC, id DESC", params)
+        for row in select(db, sql + " ORDER BY completed_at DESC, id DESC", params)
     ]

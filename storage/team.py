@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .db import select
+
 
 @dataclass(frozen=True)
 class Round:
@@ -46,7 +48,7 @@ def _round(row: dict[str, Any]) -> Round:
 
 
 def _one(db: Database, sql: str, params: list[Any]) -> Round | None:
-    rows = list(db.query(sql, params))
+    rows = select(db, sql, params)
     return _round(rows[0]) if rows else None
 
 
@@ -96,7 +98,8 @@ def latest_round(db: Database, manager_id: int) -> Round | None:
 
 def closed_rounds(db: Database, manager_id: int) -> list[Round]:
     """The manager's closed rounds, newest first."""
-    rows = db.query(
+    rows = select(
+        db,
         "SELECT * FROM team_rounds WHERE manager_id = ? AND status = 'closed' ORDER BY id DESC",
         [manager_id],
     )
@@ -105,7 +108,8 @@ def closed_rounds(db: Database, manager_id: int) -> list[Round]:
 
 def rounds_of_reflection(db: Database, reflection_id: int) -> list[Round]:
     """The closed rounds opened during (or after) that reflection, oldest first."""
-    rows = db.query(
+    rows = select(
+        db,
         "SELECT * FROM team_rounds WHERE reflection_id = ? AND status = 'closed' ORDER BY id",
         [reflection_id],
     )
@@ -114,7 +118,8 @@ def rounds_of_reflection(db: Database, reflection_id: int) -> list[Round]:
 
 def due_rounds(db: Database, now: str, limit: int) -> list[Round]:
     """Open rounds whose closing time has come, oldest first."""
-    rows = db.query(
+    rows = select(
+        db,
         "SELECT * FROM team_rounds WHERE status = 'open' AND closes_at <= ? "
         "ORDER BY closes_at LIMIT ?",
         [now, limit],
@@ -159,7 +164,8 @@ def mark_summary_sent(db: Database, round_id: int, now: str) -> None:
 
 def unsent_closed_rounds(db: Database, limit: int) -> list[Round]:
     """Closed rounds whose summary has not gone to the manager yet."""
-    rows = db.query(
+    rows = select(
+        db,
         "SELECT * FROM team_rounds WHERE status = 'closed' AND summary_sent_at IS NULL "
         "ORDER BY closed_at LIMIT ?",
         [limit],
@@ -172,7 +178,8 @@ def unsent_closed_rounds(db: Database, limit: int) -> list[Round]:
 
 def answer_count(db: Database, round_id: int) -> int:
     """How many members have given an answer (a finished one) to the round."""
-    rows = db.query(
+    rows = select(
+        db,
         "SELECT count(*) AS n FROM team_answers WHERE round_id = ? AND answer IS NOT NULL",
         [round_id],
     )
@@ -181,8 +188,8 @@ def answer_count(db: Database, round_id: int) -> int:
 
 def round_answers(db: Database, round_id: int) -> list[str]:
     """The finished answers of a round (JSON), without token, member or time."""
-    rows = db.query(
-        "SELECT answer FROM team_answers WHERE round_id = ? AND answer IS NOT NULL", [round_id]
+    rows = select(
+        db, "SELECT answer FROM team_answers WHERE round_id = ? AND answer IS NOT NULL", [round_id]
     )
     return [row["answer"] for row in rows]
 
@@ -192,11 +199,10 @@ def round_answers(db: Database, round_id: int) -> list[str]:
 
 def member_token(db: Database, round_id: int, member_key: str) -> str | None:
     """The member's token in that round, if they joined it."""
-    rows = list(
-        db.query(
-            "SELECT token FROM team_members WHERE round_id = ? AND member_key = ?",
-            [round_id, member_key],
-        )
+    rows = select(
+        db,
+        "SELECT token FROM team_members WHERE round_id = ? AND member_key = ?",
+        [round_id, member_key],
     )
     return rows[0]["token"] if rows else None
 
@@ -213,7 +219,7 @@ def join(db: Database, round_id: int, member_key: str, token: str) -> None:
 
 def previous_answer(db: Database, token: str) -> str | None:
     """The member's finished answer (JSON), if any."""
-    rows = list(db.query("SELECT answer FROM team_answers WHERE token = ?", [token]))
+    rows = select(db, "SELECT answer FROM team_answers WHERE token = ?", [token])
     return rows[0]["answer"] if rows else None
 
 
@@ -235,9 +241,9 @@ def submit(db: Database, token: str, answer: str) -> None:
 
 def current_draft(db: Database, member_key: str, now: str) -> Draft | None:
     """The member's answers in progress in a round still open, if any."""
-    rows = list(
-        db.query(
-            """
+    rows = select(
+        db,
+        """
             SELECT team_answers.token AS draft_token, team_answers.draft AS draft_state,
                    team_rounds.*
             FROM team_members
@@ -247,8 +253,7 @@ def current_draft(db: Database, member_key: str, now: str) -> Draft | None:
               AND team_rounds.status = 'open' AND team_rounds.closes_at > ?
             LIMIT 1
             """,
-            [member_key, now],
-        )
+        [member_key, now],
     )
     if not rows:
         return None
@@ -258,7 +263,8 @@ def current_draft(db: Database, member_key: str, now: str) -> Draft | None:
 
 def member_answers(db: Database, member_key: str) -> list[dict[str, Any]]:
     """What is stored about a member, for their /mydata: each round's code-less answer."""
-    rows = db.query(
+    rows = select(
+        db,
         """
         SELECT team_members.round_id, team_answers.answer, team_answers.draft
         FROM team_members JOIN team_answers ON team_answers.token = team_members.token
