@@ -16,6 +16,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from . import journey
+from .db import select
 
 PENDING, SENT, DONE, FAILED, EXPIRED = "pending", "sent", "done", "failed", "expired"
 """Outbox statuses: waiting; delivered; ended without effect on purpose (a cosmetic call
@@ -112,9 +113,10 @@ def unprocessed(db: Database) -> list[InboxRow]:
         InboxRow(
             row["update_id"], row["chat_id"], row["payload"], row["attempts"], row["received_at"]
         )
-        for row in db.query(
+        for row in select(
+            db,
             "SELECT update_id, chat_id, payload, attempts, received_at FROM inbox "
-            "WHERE processed_at IS NULL ORDER BY update_id"
+            "WHERE processed_at IS NULL ORDER BY update_id",
         )
     ]
 
@@ -141,8 +143,8 @@ def empty_processed_payloads(db: Database, processed_before: str) -> int:
         "AND payload != ''",
         [processed_before],
     )
-    rows = db.query(
-        "SELECT count(*) AS n FROM inbox WHERE processed_at IS NOT NULL AND payload != ''"
+    rows = select(
+        db, "SELECT count(*) AS n FROM inbox WHERE processed_at IS NOT NULL AND payload != ''"
     )
     return int(next(iter(rows))["n"])
 
@@ -153,7 +155,7 @@ def count_attempt(db: Database, update_id: int, error: str) -> int:
         "UPDATE inbox SET attempts = attempts + 1, last_error = ? WHERE update_id = ?",
         [error, update_id],
     )
-    rows = list(db.query("SELECT attempts FROM inbox WHERE update_id = ?", [update_id]))
+    rows = select(db, "SELECT attempts FROM inbox WHERE update_id = ?", [update_id])
     return int(rows[0]["attempts"]) if rows else 0
 
 
@@ -191,7 +193,8 @@ def due(db: Database, now: str, busy_chats: set[int], limit: int) -> list[Outbox
     A chat's later rows wait for its oldest one, so a chat reads its messages in order.
     """
     busy = ",".join(str(int(chat)) for chat in busy_chats)
-    rows = db.query(
+    rows = select(
+        db,
         f"""
         SELECT o.*, r.message_id AS ref_message_id, r.status AS ref_status
         FROM (SELECT min(id) AS id FROM outbox WHERE status = 'pending' GROUP BY chat_id) AS head
@@ -202,29 +205,46 @@ def due(db: Database, now: str, busy_chats: set[int], limit: int) -> list[Outbox
         """,
         [now, limit],
     )
-    return [
-        OutboxRow(
-            row["id"],
-            row["kind"],
-            row["priority"],
-            row["chat_id"],
-            row["method"],
-            row["payload"],
-            row["not_before"],
-            row["deadline"],
-            row["ref_outbox_id"],
-            row["ref_message_id"],
-            row["ref_status"],
-            row["subject"],
-            row["attempts"],
-        )
-        for row in rows
-    ]
+    return [_outbox_row(row) for row in rows]
+
+
+def next_in_chat(db: Database, chat_id: int, now: str) -> OutboxRow | None:
+    """The chat's oldest pending row, if it may go now (the sender goes on with a chat's rows
+    without looking at every chat's again)."""
+    rows = select(
+        db,
+        """
+        SELECT o.*, r.message_id AS ref_message_id, r.status AS ref_status
+        FROM outbox AS o LEFT JOIN outbox AS r ON r.id = o.ref_outbox_id
+        WHERE o.id = (SELECT min(id) FROM outbox WHERE status = 'pending' AND chat_id = ?)
+            AND o.not_before <= ?
+        """,
+        [chat_id, now],
+    )
+    return _outbox_row(rows[0]) if rows else None
+
+
+def _outbox_row(row: dict[str, Any]) -> OutboxRow:
+    return OutboxRow(
+        row["id"],
+        row["kind"],
+        row["priority"],
+        row["chat_id"],
+        row["method"],
+        row["payload"],
+        row["not_before"],
+        row["deadline"],
+        row["ref_outbox_id"],
+        row["ref_message_id"],
+        row["ref_status"],
+        row["subject"],
+        row["attempts"],
+    )
 
 
 def next_wake(db: Database) -> str | None:
     """The earliest `not_before` among pending rows (when the sender has work again)."""
-    rows = list(db.query("SELECT min(not_before) AS at FROM outbox WHERE status = 'pending'"))
+    rows = select(db, "SELECT min(not_before) AS at FROM outbox WHERE status = 'pending'")
     return rows[0]["at"] if rows else None
 
 
@@ -249,7 +269,7 @@ def finish(
             "WHERE id = ? AND status = 'pending'",
             [status, message_id, error, now, row_id],
         )
-        rows = list(db.query("SELECT subject FROM outbox WHERE id = ?", [row_id]))
+        rows = select(db, "SELECT subject FROM outbox WHERE id = ?", [row_id])
         subject = rows[0]["subject"] if rows else None
         if subject:
             _report(db, subject, status, now)
@@ -296,8 +316,8 @@ def drop_chat(db: Database, chat_id: int, now: str, error: str) -> int:
     """The user blocked the bot: fail every pending row of their chat; returns how many."""
     pending = [
         row["id"]
-        for row in db.query(
-            "SELECT id FROM outbox WHERE chat_id = ? AND status = 'pending'", [chat_id]
+        for row in select(
+            db, "SELECT id FROM outbox WHERE chat_id = ? AND status = 'pending'", [chat_id]
         )
     ]
     with db.atomic():
@@ -319,14 +339,15 @@ def outbox_counts(db: Database) -> dict[str, int]:
     """How many outbox rows have each status."""
     return {
         row["status"]: row["n"]
-        for row in db.query("SELECT status, count(*) AS n FROM outbox GROUP BY status")
+        for row in select(db, "SELECT status, count(*) AS n FROM outbox GROUP BY status")
     }
 
 
 def buttons_removed(db: Database, chat_id: int, message_id: int) -> bool:
     """Whether the bot already removed (or means to remove) that message's buttons: a second
     tap on them, pressed before they went, is then a repeat."""
-    rows = db.query(
+    rows = select(
+        db,
         "SELECT 1 FROM outbox WHERE chat_id = ? AND method = 'editMessageReplyMarkup' "
         "AND json_extract(payload, '$.message_id') = ? "
         "AND json_extract(payload, '$.reply_markup') IS NULL LIMIT 1",
@@ -356,14 +377,13 @@ class QuestionRef:
 
 def question_ref(db: Database, user_id: int) -> QuestionRef:
     """The message showing the user's question: its outbox row and, once sent, its id."""
-    rows = list(
-        db.query(
-            "SELECT u.question_outbox_id AS outbox_id, "
-            "coalesce(o.message_id, u.question_message_id) AS message_id "
-            "FROM users AS u LEFT JOIN outbox AS o ON o.id = u.question_outbox_id "
-            "WHERE u.id = ?",
-            [user_id],
-        )
+    rows = select(
+        db,
+        "SELECT u.question_outbox_id AS outbox_id, "
+        "coalesce(o.message_id, u.question_message_id) AS message_id "
+        "FROM users AS u LEFT JOIN outbox AS o ON o.id = u.question_outbox_id "
+        "WHERE u.id = ?",
+        [user_id],
     )
     if not rows:
         return QuestionRef(None, None)
@@ -375,7 +395,7 @@ def question_ref(db: Database, user_id: int) -> QuestionRef:
 
 def synchronous(db: Database) -> int:
     """The connection's `PRAGMA synchronous` level (1 NORMAL, 2 FULL)."""
-    rows = list(db.query("PRAGMA synchronous"))
+    rows = select(db, "PRAGMA synchronous")
     return int(rows[0]["synchronous"]) if rows else 1
 
 
@@ -444,7 +464,8 @@ def chats_with_pending(db: Database, chat_ids: set[int]) -> set[int]:
     if not chat_ids:
         return set()
     marks = ",".join("?" for _ in chat_ids)
-    rows = db.query(
+    rows = select(
+        db,
         f"SELECT DISTINCT chat_id FROM outbox WHERE status = 'pending' AND chat_id IN ({marks})",
         sorted(chat_ids),
     )

@@ -79,6 +79,7 @@ class Sender:
         self.parallel = parallel
         self.renderers = renderers or {}
         self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._stopping = False
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send what is due until `stop` is set, then let the sends in flight end."""
@@ -106,6 +107,7 @@ class Sender:
                 failures = 0
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(_first(changed, stop), timeout=wait)
+        self._stopping = True
         if self._in_flight:
             await asyncio.wait(self._in_flight.values(), timeout=5)
 
@@ -123,7 +125,8 @@ class Sender:
             self._in_flight[row.chat_id] = task
             task.add_done_callback(functools.partial(self._finished, row.chat_id))
         if wake is None or wake <= now:
-            return IDLE_SECONDS if not rows else 0.05
+            # Rows due now belong to chats in flight: their own sends take them in turn.
+            return IDLE_SECONDS
         delay = (datetime.fromisoformat(wake) - self.storage.clock()).total_seconds()
         return min(max(delay, 0.01), IDLE_SECONDS)
 
@@ -131,15 +134,27 @@ class Sender:
         self._in_flight.pop(chat_id, None)
         self.storage.outbox_changed.set()  # the chat's next row, if any, may go now
 
-    async def _deliver(self, row: OutboxRow) -> None:
-        try:
-            await self._attempt(row)
-        except sqlite3.Error as error:  # not recorded: the row stays pending, tried again
-            log.error("outbox.not_recorded row=%s error=%s", row.id, error)
-        except Exception:  # a bug here must not stop the other chats' deliveries
-            log.exception("outbox.crashed row=%s", row.id)
-            with contextlib.suppress(sqlite3.Error):
-                await self._finish(row, FAILED, error="crashed")
+    async def _deliver(self, first: OutboxRow) -> None:
+        """Deliver a chat's rows in order while they are due and not background (a check-in
+        queued after a reply goes back to the loop, where replies of other chats come first)."""
+        row: OutboxRow | None = first
+        while row is not None:
+            try:
+                await self._attempt(row)
+            except sqlite3.Error as error:  # not recorded: the row stays pending, tried again
+                log.error("outbox.not_recorded row=%s error=%s", row.id, error)
+                return
+            except Exception:  # a bug here must not stop the other chats' deliveries
+                log.exception("outbox.crashed row=%s", row.id)
+                with contextlib.suppress(sqlite3.Error):
+                    await self._finish(row, FAILED, error="crashed")
+                return
+            if self._stopping:
+                return
+            async with self.storage.lock:
+                row = store.next_in_chat(self.storage.db, row.chat_id, self.storage.now())
+            if row is not None and row.priority >= BACKGROUND_PRIORITY:
+                return
 
     async def _attempt(self, row: OutboxRow) -> None:
         if row.deadline < self.storage.now():
