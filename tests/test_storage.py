@@ -15,7 +15,7 @@ from bot.flows.loader import parse_playbook
 from bot.flows.state import Answer, Back, Pick, Restart, Skip
 from bot.playbooks import PlaybookLibrary
 from storage import repository
-from storage.db import open_database
+from storage.db import open_database, select
 from storage.repository import NewAnswer, Receipt
 
 from .helpers import FakeClock, playbook_yaml
@@ -270,3 +270,17 @@ def test_completion_commits_with_the_last_answer_or_not_at_all(db: Database, con
     reply = conversation.handle(user, Pick("3"), receipt=receipt)  # delivered again
     assert reply.stored and finished == [session_id]
     assert repository.get_session(db, session_id).status == "completed"
+
+
+def test_select_reads_rows_in_one_statement_and_refuses_what_is_not_a_plain_query():
+    db = Database(memory=True)
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+    db.execute("INSERT INTO t (name) VALUES ('a'), ('b')")
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    assert select(db, "SELECT id, name FROM t WHERE id > ?", [1]) == [{"id": 2, "name": "b"}]
+    assert statements == ["SELECT id, name FROM t WHERE id > 1"]  # no savepoint around it
+    with pytest.raises(ValueError, match="two columns share a name"):
+        select(db, "SELECT a.id, b.id FROM t AS a JOIN t AS b")
+    with pytest.raises(ValueError, match="not a query"):
+        select(db, "UPDATE t SET name = 'c' WHERE id = 0")
