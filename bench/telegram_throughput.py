@@ -12,7 +12,9 @@ callback query, edit the question, send the next one) and one durable SQLite com
 is the next question on screen.
 
 - Closed loop at 10, 40 and 100 concurrent managers (each answers as soon as its next
-  question arrives): updates per second and bot CPU per update. Goals: Rebond / baseline
+  question arrives; every level answers the same first `--answers` questions, 5, in as many
+  waves of managers as it takes to reach `--updates`, 300): updates per second and bot CPU
+  per update. Goals: Rebond / baseline
   >= 0.9 at each level, in throughput and in CPU (baseline's CPU per update / Rebond's);
   Rebond's CPU per update at 100 managers within 1.2x of that at 10.
 - Open loop from 100 managers paced to 30 and 100 updates a second in total: p50 and p99
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import pstats
 import random
@@ -41,6 +44,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -182,16 +186,23 @@ class RebondManager(Manager):
         return len(events)
 
 
-async def closed_loop(managers: list[Manager], answers: int, pid: int) -> tuple[float, float]:
-    """Each manager answers `answers` times back to back: (updates/s, CPU ms per update)."""
-    await asyncio.gather(*(m.ready() for m in managers))
-    cpu, began = cpu_seconds(pid), time.perf_counter()
+async def closed_loop(
+    crowd: Callable[[], list[Manager]], answers: int, waves: int, pid: int
+) -> tuple[float, float]:
+    """`waves` crowds one after the other, each manager answering `answers` times back to back
+    (onboarding between waves is not measured): (updates/s, CPU ms per update)."""
+    updates, elapsed, used = 0, 0.0, 0.0
+    for _ in range(waves):
+        managers = crowd()
+        await asyncio.gather(*(m.ready() for m in managers))
+        cpu, began = cpu_seconds(pid), time.perf_counter()
 
-    async def run(manager: Manager) -> int:
-        return sum([await manager.act() for _ in range(answers)])
+        async def run(manager: Manager) -> int:
+            return sum([await manager.act() for _ in range(answers)])
 
-    updates = sum(await asyncio.gather(*(run(m) for m in managers)))
-    elapsed, used = time.perf_counter() - began, cpu_seconds(pid) - cpu
+        updates += sum(await asyncio.gather(*(run(m) for m in managers)))
+        elapsed += time.perf_counter() - began
+        used += cpu_seconds(pid) - cpu
     return updates / elapsed, used / updates * 1000
 
 
@@ -264,8 +275,8 @@ async def main() -> int:
         "--updates",
         type=int,
         default=300,
-        help="closed loop: at least this many updates per level (more answers each at 10 "
-        "managers: CPU is read in 10 ms ticks, 50 updates read it to 5%%)",
+        help="closed loop: at least this many updates per level, in waves of managers (CPU "
+        "is read in 10 ms ticks: 50 updates read it to 5%%)",
     )
     parser.add_argument("--seconds", type=float, default=8.0, help="open loop: per rate")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each measure (medians)")
@@ -279,9 +290,11 @@ async def main() -> int:
     args = parser.parse_args()
     levels = [int(n) for n in args.levels.split(",") if n]
     rates = [int(n) for n in args.rates.split(",") if n]
-    longest = len(first_choices())  # a manager cannot answer more than the reflection asks
-    wanted = {level: max(args.answers, -(-args.updates // level)) for level in levels}
-    answers = {level: min(count, longest) for level, count in wanted.items()}
+    # Every level answers the same questions (a question's cost depends on its kind): a level
+    # of few managers reaches --updates with several waves of them.
+    if args.answers > len(first_choices()):
+        parser.error(f"--answers: the reflection asks {len(first_choices())} questions")
+    waves = {level: max(1, -(-args.updates // (level * args.answers))) for level in levels}
     next_id = iter(range(10_000, 10_000_000))
 
     def crowd(api: FakeBotApi, token: str, kind: type[Manager], count: int) -> list[Manager]:
@@ -321,8 +334,12 @@ async def main() -> int:
                     order = list(bots.items())[:: 1 if repeat % 2 == 0 else -1]
                     for level in levels:
                         for name, (token, kind, pid) in order:
-                            managers = crowd(api, token, kind, level)
-                            figures = await closed_loop(managers, answers[level], pid)
+                            figures = await closed_loop(
+                                functools.partial(crowd, api, token, kind, level),
+                                args.answers,
+                                waves[level],
+                                pid,
+                            )
                             closed[name, level].append(figures)
                             report(f"run {repeat + 1} closed {level:>3} {name}", *figures)
                     for rate in rates:
@@ -355,7 +372,7 @@ async def main() -> int:
         # CPU read as efficiency (baseline CPU / Rebond CPU), so that >= 0.9 means the same.
         thrift = [b[1] / r[1] for r, b in zip(mine, base, strict=True)]
         print(
-            f"  {level:>3} managers, {answers[level]} answers each: baseline "
+            f"  {level:>3} managers x {waves[level]} waves, {args.answers} answers each: baseline "
             f"{med(b[0] for b in base):6.1f} updates/s "
             f"{med(b[1] for b in base):5.2f} ms CPU, Rebond {med(r[0] for r in mine):6.1f} "
             f"updates/s {med(r[1] for r in mine):5.2f} ms CPU\n"
