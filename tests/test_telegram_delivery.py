@@ -21,8 +21,10 @@ from bot.app import serve
 from bot.bootstrap import build_services, open_storage
 from bot.delivery.sender import Sender
 from bot.delivery.supervise import TaskDied
+from bot.flows.engine import advance, ask
+from bot.flows.state import Answer
 
-from .e2e import TOKEN, bot_running, bot_settings, harness, message_by_id
+from .e2e import TOKEN, bot_running, bot_settings, harness, message_by_id, walk
 from .fakebotapi import FakeBotApi
 from .helpers import FakeClock
 from .test_telegram_checkins import message_with, onboard_and_set_up
@@ -326,3 +328,41 @@ def fill_the_inbox(db: Database) -> None:
             except sqlite3.OperationalError:
                 break
             update_id -= 1
+
+
+async def test_a_question_shown_twice_is_ticked_on_the_copy_pressed(tmp_path: Path):
+    # A send that timed out may still have reached Telegram: the sender sends it again and the
+    # question shows twice. A press on the copy the bot did not record used to tick the other
+    # one, leaving the pressed copy with its buttons (refs #8).
+    async with harness(tmp_path) as bot:
+        ana = bot.user(1301, "Ana", language_code="en")
+        await onboard(bot, ana, "en")
+        reflection = walk(ana, bot.playbook, "lost_client", "en")
+        first = ask(bot.playbook, reflection.state)
+        assert first is not None and not first.options  # typed: its reply is the next question
+        # The reply is the section's introduction, then the question. The question's send is
+        # held past PTB's 5 s read timeout: the call times out, the question arrives anyway.
+        bot.fake_bot.delay_next(0, method="sendMessage", chat_id=ana.id)
+        bot.fake_bot.delay_next(6, method="sendMessage", chat_id=ana.id)
+        await ana.send("Acme")
+        reflection.state, _ = advance(bot.playbook, reflection.state, Answer("Acme"))
+        question = ask(bot.playbook, reflection.state)
+        assert question is not None and question.options
+
+        def copies() -> list | None:
+            shown = [m for m in ana.messages if question.prompt in (m.text or "")]
+            return shown if len(shown) == 2 else None
+
+        shown = await ana.wait_until(copies, timeout=30)
+        known = bot.query(
+            "SELECT o.message_id FROM users AS u JOIN outbox AS o ON o.id = u.question_outbox_id "
+            "WHERE u.key = ?",
+            ["telegram:1301"],
+        )[0]["message_id"]
+        pressed = next(m for m in shown if m.message_id != known)
+        await ana.wait_for_answer(await ana.press(pressed, question.options[0].label))
+        await ana.wait_until(
+            lambda: TICK in (message_by_id(ana, pressed.message_id).text or ""), timeout=10
+        )
+        assert not message_by_id(ana, pressed.message_id).button_texts
+        assert stored_steps(bot, 1301, "lost_client") == [first.step, question.step]

@@ -55,6 +55,10 @@ class ChatView:
     user: User
     kind: str = "reply"
     """The outbox kind of messages sent (`checkin` for a scheduled check-in...)."""
+    pressed_message_id: int | None = None
+    """The message whose button answered the question (set by the button handlers): the
+    answered-question edit goes to it. A question can show twice (a send that timed out had
+    reached Telegram, and was sent again): the copy pressed is the one ticked."""
     extra_row: list[InlineKeyboardButton] | None = None
     """Buttons added under the next question (a check-in's "Later")."""
     subject: str | None = None
@@ -258,9 +262,11 @@ class ChatView:
         self._edit(answered_spans(answered, shown), None)
 
     def _edit(self, spans: list[Span], markup: InlineKeyboardMarkup | None) -> bool:
-        """Edit the question's message (found at send time); False if there is none."""
+        """Edit the question's message (the one pressed, else the one found at send time);
+        False if there is none."""
+        pressed, self.pressed_message_id = self.pressed_message_id, None
         ref = store.question_ref(self.storage.db, self.user.id)
-        if ref.outbox_id is None and ref.message_id is None:
+        if pressed is None and ref.outbox_id is None and ref.message_id is None:
             return False
         pieces = split_messages(spans)
         payload = {
@@ -270,8 +276,8 @@ class ChatView:
             "reply_markup": markup.to_dict() if markup is not None else None,
             "link_preview_options": {"is_disabled": True},
         }
-        if ref.message_id is not None:
-            payload["message_id"] = ref.message_id
+        if pressed is not None or ref.message_id is not None:
+            payload["message_id"] = pressed if pressed is not None else ref.message_id
             self._add("answered_edit", "editMessageText", payload)
         else:  # not sent yet: the sender takes the message id from that row once it is
             self.storage.add(

@@ -416,6 +416,8 @@ class ManagerHandlers:
                 view.answer(query.id, inactive)
             else:
                 view.answer(query.id)
+                # The press matched the session's turn: that message shows the question.
+                view.pressed_message_id = query.message.message_id if query.message else None
                 if isinstance(event, Toggle) and reply.question is not None:
                     view.refresh_question(reply.question, reply.session_id)
                 else:

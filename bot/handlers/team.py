@@ -279,6 +279,7 @@ class TeamHandlers:
             view.answer(query.id, inactive)
             return True
         view.answer(query.id)
+        view.pressed_message_id = query.message.message_id if query.message else None
         if isinstance(event, Toggle) and reply.question is not None:
             view.refresh_question(reply.question, None)
         else:
