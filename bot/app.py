@@ -427,7 +427,7 @@ async def send_disk_cleared(storage: Storage, services: Services) -> None:
             chat_id = UserKey(person.key).telegram_id
             if chat_id is not None:
                 payload = {"chat_id": chat_id, "text": person.text}
-                storage.add("reply", chat_id, "sendMessage", payload)
+                storage.add("notice", chat_id, "sendMessage", payload)
                 log.info("privacy.disk_cleared_queued")
 
 

@@ -67,6 +67,10 @@ class OutboxRow:
     ref_status: str | None
     subject: str | None
     attempts: int
+    chat_priority: int | None = None
+    """The most urgent priority among its chat's pending rows (lower first): a row queued
+    ahead of a more urgent one in its chat goes as urgently, so that a check-in waiting for
+    the broadcast budget never holds back the reply the manager waits for behind it."""
 
 
 # --- inbox -------------------------------------------------------------------------------------
@@ -188,7 +192,7 @@ def enqueue(db: Database, outgoing: Outgoing, now: str) -> int:
 
 
 def due(db: Database, now: str, busy_chats: set[int], limit: int) -> list[OutboxRow]:
-    """Each chat's oldest pending row, if it may go now: by priority, then age.
+    """Each chat's oldest pending row, if it may go now: by its chat's priority, then age.
 
     A chat's later rows wait for its oldest one, so a chat reads its messages in order.
     """
@@ -196,12 +200,16 @@ def due(db: Database, now: str, busy_chats: set[int], limit: int) -> list[Outbox
     rows = select(
         db,
         f"""
-        SELECT o.*, r.message_id AS ref_message_id, r.status AS ref_status
-        FROM (SELECT min(id) AS id FROM outbox WHERE status = 'pending' GROUP BY chat_id) AS head
+        SELECT o.*, r.message_id AS ref_message_id, r.status AS ref_status,
+            head.chat_priority
+        FROM (
+            SELECT min(id) AS id, min(priority) AS chat_priority FROM outbox
+            WHERE status = 'pending' GROUP BY chat_id
+        ) AS head
         JOIN outbox AS o ON o.id = head.id
         LEFT JOIN outbox AS r ON r.id = o.ref_outbox_id
         WHERE o.not_before <= ? AND o.chat_id NOT IN ({busy or "SELECT NULL WHERE 0"})
-        ORDER BY o.priority, o.id LIMIT ?
+        ORDER BY head.chat_priority, o.id LIMIT ?
         """,
         [now, limit],
     )
@@ -214,12 +222,14 @@ def next_in_chat(db: Database, chat_id: int, now: str) -> OutboxRow | None:
     rows = select(
         db,
         """
-        SELECT o.*, r.message_id AS ref_message_id, r.status AS ref_status
+        SELECT o.*, r.message_id AS ref_message_id, r.status AS ref_status,
+            (SELECT min(priority) FROM outbox WHERE status = 'pending' AND chat_id = ?)
+                AS chat_priority
         FROM outbox AS o LEFT JOIN outbox AS r ON r.id = o.ref_outbox_id
         WHERE o.id = (SELECT min(id) FROM outbox WHERE status = 'pending' AND chat_id = ?)
             AND o.not_before <= ?
         """,
-        [chat_id, now],
+        [chat_id, chat_id, now],
     )
     return _outbox_row(rows[0]) if rows else None
 
@@ -239,6 +249,7 @@ def _outbox_row(row: dict[str, Any]) -> OutboxRow:
         row["ref_status"],
         row["subject"],
         row["attempts"],
+        row["chat_priority"],
     )
 
 

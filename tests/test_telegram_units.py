@@ -14,9 +14,9 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden
 
 from bot.delivery.inbox import Inbox
-from bot.delivery.outbox import Storage
+from bot.delivery.outbox import KINDS, Storage
 from bot.delivery.ratelimit import SendLimiter
-from bot.delivery.sender import Sender
+from bot.delivery.sender import Sender, waits_for_budget
 from bot.handlers.callbacks import (
     MAX_CALLBACK_BYTES,
     ButtonData,
@@ -432,3 +432,102 @@ async def test_a_callback_answer_written_late_is_not_tried_past_telegram_s_lifet
         assert bot.calls == ["sendMessage"] and counts == {"expired": 1, "sent": 1}
     finally:
         db.close()
+
+
+class TimedBot:
+    """A Bot API that answers every call at once and notes (method, chat, when) of each."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object, float]] = []
+
+    async def do_api_request(self, method: str, api_kwargs: dict[str, object]) -> object:
+        loop = asyncio.get_running_loop()
+        self.calls.append((method, api_kwargs.get("chat_id"), loop.time()))
+        return {"message_id": len(self.calls)} if method == "sendMessage" else True
+
+
+async def test_a_reply_behind_its_chats_own_check_in_does_not_wait_for_the_check_in_backlog(
+    storage,
+):
+    # Chat 5's check-in was queued behind 150 others (7.5 s of them at 20/s), then the manager
+    # pressed a button: the button's answer and the reply waited behind their own check-in for
+    # the whole backlog, and the callback query expired (refs #8).
+    async with storage.transaction():
+        for chat in range(100, 250):
+            storage.add("checkin", chat, "sendMessage", {"chat_id": chat, "text": "check-in"})
+        storage.add("checkin", 5, "sendMessage", {"chat_id": 5, "text": "check-in"})
+        storage.add("callback_answer", 5, "answerCallbackQuery", {"callback_query_id": "1"})
+        storage.add("reply", 5, "sendMessage", {"chat_id": 5, "text": "next question"})
+    bot = TimedBot()
+    sender = Sender(bot, storage, SendLimiter(rate=20), parallel=16)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    began = asyncio.get_running_loop().time()
+    running = asyncio.create_task(sender.run(stop))
+    mine = lambda: [call for call in bot.calls if call[1] in (5, None)]  # noqa: E731
+    await wait_until(lambda: len(mine()) == 3, timeout=5)
+    stop.set()
+    await running
+    # In the chat's order, and at once: the check-in went as urgently as the reply behind it.
+    assert [method for method, _, _ in mine()] == [
+        "sendMessage",
+        "answerCallbackQuery",
+        "sendMessage",
+    ]
+    assert mine()[-1][2] - began < 0.5
+    replied = mine()[-1][2]
+    others = [call for call in bot.calls if call[1] not in (5, None) and call[2] <= replied]
+    assert len(others) <= (replied - began) * 20 + 2  # the rest kept the budget
+
+
+@pytest.mark.parametrize(
+    ("kind", "chat_priority", "waits"),
+    [
+        ("checkin", 3, True),
+        ("followup", 3, True),
+        ("coach_notification", 2, True),  # unprompted, though not a check-in
+        ("feedback", 2, True),
+        ("notice", 2, True),  # a team summary, "/forget is done"
+        ("checkin", 1, False),  # a reply waits behind it in its chat
+        ("coach_notification", 0, False),  # a button's answer waits behind it
+        ("reply", 1, False),
+        ("question", 1, False),
+        ("answered_edit", 1, False),
+        ("callback_answer", 0, False),
+        ("apology", 1, False),
+    ],
+)
+def test_what_waits_for_telegrams_limit_for_messages_to_many_users(kind, chat_priority, waits):
+    rule = KINDS[kind]
+    row = store.OutboxRow(
+        1,
+        kind,
+        rule.priority,
+        5,
+        "sendMessage",
+        "{}",
+        "",
+        "",
+        None,
+        None,
+        None,
+        None,
+        0,
+        min(chat_priority, rule.priority),
+    )
+    assert waits_for_budget(row) is waits
+
+
+async def test_a_menu_queued_as_pairs_by_an_earlier_version_is_sent_as_bot_commands(storage):
+    # PTB's typed method used to turn (command, description) pairs into BotCommand objects;
+    # the raw call sent them as they were and Telegram refused the menu (refs #8).
+    async with storage.transaction():
+        storage.add("commands", 0, "setMyCommands", {"commands": [["start", "Welcome"]]})
+    sent: list[dict[str, object]] = []
+
+    class MenuBot:
+        async def do_api_request(self, method: str, api_kwargs: dict[str, object]) -> object:
+            sent.append(api_kwargs)
+            return True
+
+    assert await deliver_all(storage, MenuBot()) == {"sent": 1}  # type: ignore[arg-type]
+    assert sent == [{"commands": [{"command": "start", "description": "Welcome"}]}]

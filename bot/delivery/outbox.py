@@ -27,12 +27,16 @@ from storage.delivery import Outgoing
 class Kind:
     """How a kind of row is delivered: priority (lower first), lifetime, whether it is
     cosmetic (Telegram refusing it as moot ends it as done, and it never fails anything), and
-    whether its lifetime counts from the update's arrival rather than from the row's writing."""
+    whether its lifetime counts from the update's arrival rather than from the row's writing,
+    whether it is unprompted."""
 
     priority: int
     lifetime: timedelta
     cosmetic: bool = False
     from_arrival: bool = False
+    unprompted: bool = False
+    """Sent without the person asking (a check-in, a coach's notification): it keeps Telegram's
+    limit for messages to many users (`ratelimit`), unless its chat has a reply waiting."""
 
 
 update_arrival: ContextVar[datetime | None] = ContextVar("update_arrival", default=None)
@@ -52,11 +56,14 @@ KINDS: dict[str, Kind] = {
     "answered_edit": Kind(1, timedelta(days=1), cosmetic=True),
     "apology": Kind(1, timedelta(hours=1)),
     "commands": Kind(2, timedelta(days=1), cosmetic=True),
-    "feedback": Kind(2, timedelta(days=7)),
-    "coach_notification": Kind(2, timedelta(days=7)),
-    "checkin": Kind(3, timedelta(hours=3)),
-    "followup": Kind(3, timedelta(hours=3)),
+    "feedback": Kind(2, timedelta(days=7), unprompted=True),
+    "coach_notification": Kind(2, timedelta(days=7), unprompted=True),
+    "notice": Kind(2, timedelta(days=1), unprompted=True),  # a team summary, /forget completed
+    "checkin": Kind(3, timedelta(hours=3), unprompted=True),
+    "followup": Kind(3, timedelta(hours=3), unprompted=True),
 }
+REPLY_PRIORITY = 1
+"""A chat with a row this urgent pending has someone waiting on the bot's answer."""
 
 
 class Storage:

@@ -3,10 +3,11 @@
 Telegram allows "no more than 30 messages per second or so" to many users at once (bulk
 notifications), and advises no more than one a second in a single chat
 (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this). A token
-bucket at `rate` a second holds the background sends (check-ins, follow-ups, the journey's
-nudges). A reply to a manager who is chatting never waits for it but spends it (down to one
-second of debt), so check-ins give way while managers chat. A 429 from Telegram pauses every
-send until the latest end of all flood waits.
+bucket at `rate` a second holds the unprompted sends (check-ins, follow-ups, the journey's
+nudges, coaches' notifications, feedback, notices: `outbox.Kind.unprompted`, decided by
+`sender.waits_for_budget`). A reply to a manager who is chatting never waits for it but spends
+it (down to one second of debt), so check-ins give way while managers chat. A 429 from
+Telegram pauses every send until the latest end of all flood waits.
 """
 
 from __future__ import annotations

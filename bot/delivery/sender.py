@@ -38,7 +38,7 @@ from storage import delivery as store
 from storage.db import to_stored
 from storage.delivery import DONE, EXPIRED, FAILED, SENT, OutboxRow
 
-from .outbox import KINDS, Storage
+from .outbox import KINDS, REPLY_PRIORITY, Storage, bot_commands
 from .ratelimit import SendLimiter, seconds
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,6 @@ LIMITED_METHODS = frozenset(
 )
 MOOT = ("message is not modified", "message to edit not found", "query is too old")
 BLOCKED = ("user is deactivated", "bot was blocked", "bot can't initiate")
-BACKGROUND_PRIORITY = 3
 MAX_BACKOFF_SECONDS = 30.0
 IDLE_SECONDS = 1.0
 LOOP_RETRY_SECONDS = 0.1
@@ -135,8 +134,9 @@ class Sender:
         self.storage.outbox_changed.set()  # the chat's next row, if any, may go now
 
     async def _deliver(self, first: OutboxRow) -> None:
-        """Deliver a chat's rows in order while they are due and not background (a check-in
-        queued after a reply goes back to the loop, where replies of other chats come first)."""
+        """Deliver a chat's rows in order while they are due and need not wait for the
+        broadcast budget (such a row goes back to the loop, where other chats' replies come
+        first)."""
         row: OutboxRow | None = first
         while row is not None:
             try:
@@ -153,7 +153,7 @@ class Sender:
                 return
             async with self.storage.lock:
                 row = store.next_in_chat(self.storage.db, row.chat_id, self.storage.now())
-            if row is not None and row.priority >= BACKGROUND_PRIORITY:
+            if row is not None and waits_for_budget(row):
                 return
 
     async def _attempt(self, row: OutboxRow) -> None:
@@ -161,7 +161,7 @@ class Sender:
             log.warning("outbox.expired row=%s kind=%s chat=%s", row.id, row.kind, row.chat_id)
             await self._finish(row, EXPIRED)
             return
-        kwargs = _arguments(row.payload)
+        kwargs = _arguments(row.method, row.payload)
         for name, value in kwargs.items():
             if isinstance(value, dict) and "render" in value:  # outside any transaction
                 drawn = await asyncio.to_thread(self.renderers[value["render"]], value["data"])
@@ -172,7 +172,7 @@ class Sender:
                 return
             kwargs["message_id"] = row.ref_message_id
         if row.method in LIMITED_METHODS:
-            await self.limiter.acquire(background=row.priority >= BACKGROUND_PRIORITY)
+            await self.limiter.acquire(background=waits_for_budget(row))
         try:
             # The raw answer: only a sent message's id is kept, and PTB's Message parsing
             # would cost a tenth of the bot's CPU per update.
@@ -256,9 +256,23 @@ class Sender:
                 pause = min(pause * 2, MAX_LOOP_RETRY_SECONDS)
 
 
-def _arguments(payload: str) -> dict[str, Any]:
-    """The row's Bot API parameters, files decoded (see `outbox.file_field`)."""
+def waits_for_budget(row: OutboxRow) -> bool:
+    """Whether the row waits for Telegram's limit for messages to many users: an unprompted
+    row does, unless its chat has a reply pending behind it (it then goes as urgently)."""
+    urgency = min(row.priority, row.chat_priority if row.chat_priority is not None else 99)
+    return KINDS[row.kind].unprompted and urgency > REPLY_PRIORITY
+
+
+def _arguments(method: str, payload: str) -> dict[str, Any]:
+    """The row's Bot API parameters, files decoded (see `outbox.file_field`); a menu queued
+    as (command, description) pairs by an earlier version, when PTB's typed method converted
+    them, is sent as the BotCommand objects Telegram expects."""
     kwargs: dict[str, Any] = json.loads(payload)
+    if method == "setMyCommands" and isinstance(kwargs.get("commands"), list):
+        kwargs["commands"] = [
+            pair if isinstance(pair, dict) else bot_commands([tuple(pair)])[0]
+            for pair in kwargs["commands"]
+        ]
     for name, value in kwargs.items():
         if isinstance(value, dict) and "base64" in value:
             kwargs[name] = InputFile(base64.b64decode(value["base64"]), filename=value["filename"])

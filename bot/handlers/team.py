@@ -374,5 +374,7 @@ async def send_team_summaries(storage: Storage, handlers: TeamHandlers) -> None:
             continue  # a manager of the terminal chat reads it there, at /team
         message = await asyncio.to_thread(team.draw, undrawn)  # no storage: the loop runs on
         async with storage.transaction():
-            view = ChatView(storage, handlers.manager.conversation, chat_id, message.manager)
+            view = ChatView(
+                storage, handlers.manager.conversation, chat_id, message.manager, kind="notice"
+            )
             handlers.deliver(view, message)
