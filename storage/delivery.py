@@ -384,6 +384,8 @@ class QuestionRef:
 
     outbox_id: int | None
     message_id: int | None
+    pending: bool = False
+    """Its outbox row is still to be sent (Telegram refused it for now, or it is queued)."""
 
 
 def question_ref(db: Database, user_id: int) -> QuestionRef:
@@ -391,14 +393,16 @@ def question_ref(db: Database, user_id: int) -> QuestionRef:
     rows = select(
         db,
         "SELECT u.question_outbox_id AS outbox_id, "
-        "coalesce(o.message_id, u.question_message_id) AS message_id "
+        "coalesce(o.message_id, u.question_message_id) AS message_id, "
+        "o.status = 'pending' AS pending "
         "FROM users AS u LEFT JOIN outbox AS o ON o.id = u.question_outbox_id "
         "WHERE u.id = ?",
         [user_id],
     )
     if not rows:
         return QuestionRef(None, None)
-    return QuestionRef(rows[0]["outbox_id"], rows[0]["message_id"])
+    row = rows[0]
+    return QuestionRef(row["outbox_id"], row["message_id"], bool(row["pending"]))
 
 
 # --- how commits reach the disk ----------------------------------------------------------------

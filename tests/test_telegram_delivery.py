@@ -366,3 +366,36 @@ async def test_a_question_shown_twice_is_ticked_on_the_copy_pressed(tmp_path: Pa
         )
         assert not message_by_id(ana, pressed.message_id).button_texts
         assert stored_steps(bot, 1301, "lost_client") == [first.step, question.step]
+
+
+async def test_resume_while_the_question_is_still_on_its_way_does_not_send_it_twice(
+    tmp_path: Path,
+):
+    # Telegram refused the next question for a while; the manager, seeing nothing, typed
+    # /resume: a second copy was queued behind the first, and both arrived (refs #8).
+    async with harness(tmp_path) as bot:
+        ana = bot.user(1302, "Ana", language_code="en")
+        await onboard(bot, ana, "en")
+        reflection = walk(ana, bot.playbook, "lost_client", "en")
+        bot.fake_bot.fail_next(500, times=10_000, method="sendMessage", chat_id=ana.id)
+        await ana.send("Acme")
+        reflection.state, _ = advance(bot.playbook, reflection.state, Answer("Acme"))
+        question = ask(bot.playbook, reflection.state)
+        assert question is not None
+
+        def pending() -> int:
+            rows = bot.query(
+                "SELECT count(*) AS n FROM inbox WHERE processed_at IS NULL AND chat_id = ?",
+                [ana.id],
+            )
+            return int(rows[0]["n"])
+
+        await ana.send("/resume")
+        await wait_for(lambda: pending() == 0 and bot.fake_bot.calls("sendMessage"), timeout=10)
+        bot.fake_bot.faults.clear()  # Telegram is back
+        await ana.wait_until(
+            lambda: any(question.prompt in (m.text or "") for m in ana.messages), timeout=30
+        )
+        await asyncio.sleep(1.5)  # a second copy would follow at once
+        copies = [m for m in ana.messages if question.prompt in (m.text or "")]
+        assert len(copies) == 1, [m.text for m in ana.messages]

@@ -236,6 +236,11 @@ class ChatView:
         self.subject = None
         store.set_question_row(self.storage.db, self.user.id, row)
 
+    def question_on_its_way(self) -> bool:
+        """Whether the question last asked is still to be sent (queued, or refused by Telegram
+        for now and tried again): it will arrive, and a second copy would follow it."""
+        return store.question_ref(self.storage.db, self.user.id).pending
+
     def question_message_id(self) -> int | None:
         """The message id of the question on screen, once Telegram gave it."""
         return store.question_ref(self.storage.db, self.user.id).message_id
