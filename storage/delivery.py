@@ -253,6 +253,14 @@ def _outbox_row(row: dict[str, Any]) -> OutboxRow:
     )
 
 
+def hurry_chat(db: Database, chat_id: int, priority: int) -> None:
+    """Raise the chat's pending rows to at least that priority (lower is more urgent)."""
+    db.execute(
+        "UPDATE outbox SET priority = ? WHERE chat_id = ? AND status = 'pending' AND priority > ?",
+        [priority, chat_id, priority],
+    )
+
+
 def next_wake(db: Database) -> str | None:
     """The earliest `not_before` among pending rows (when the sender has work again)."""
     rows = select(db, "SELECT min(not_before) AS at FROM outbox WHERE status = 'pending'")
@@ -385,7 +393,8 @@ class QuestionRef:
     outbox_id: int | None
     message_id: int | None
     pending: bool = False
-    """Its outbox row is still to be sent (Telegram refused it for now, or it is queued)."""
+    """Its outbox row is still to be sent (Telegram refused it for now, or it is queued), and
+    nothing was written to the chat after it: it will be the last thing the user sees."""
 
 
 def question_ref(db: Database, user_id: int) -> QuestionRef:
@@ -394,7 +403,8 @@ def question_ref(db: Database, user_id: int) -> QuestionRef:
         db,
         "SELECT u.question_outbox_id AS outbox_id, "
         "coalesce(o.message_id, u.question_message_id) AS message_id, "
-        "o.status = 'pending' AS pending "
+        "o.status = 'pending' AND NOT EXISTS (SELECT 1 FROM outbox AS later "
+        "WHERE later.chat_id = o.chat_id AND later.id > o.id) AS pending "
         "FROM users AS u LEFT JOIN outbox AS o ON o.id = u.question_outbox_id "
         "WHERE u.id = ?",
         [user_id],

@@ -399,3 +399,43 @@ async def test_resume_while_the_question_is_still_on_its_way_does_not_send_it_tw
         await asyncio.sleep(1.5)  # a second copy would follow at once
         copies = [m for m in ana.messages if question.prompt in (m.text or "")]
         assert len(copies) == 1, [m.text for m in ana.messages]
+
+
+async def test_resume_while_the_check_in_waits_behind_the_mornings_check_ins(tmp_path: Path):
+    # /resume with the manager's own check-in queued behind 100 others (5 a second) got
+    # nothing for 17 s: it queued nothing, and the check-in kept waiting (a trial, refs #8).
+    clock = FakeClock(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))
+    async with harness(
+        tmp_path, clock=clock, checkin_tick_seconds=0.05, max_messages_per_second=5
+    ) as bot:
+        ana = bot.user(4101, "Ana")
+        await onboard_and_set_up(bot, ana)
+        mood = bot.playbook.flows["daily_checkin"].step_by_id["mood"].prompt.fr
+        await asyncio.sleep(1.5)  # the budget refills after the set-up
+        with sqlite3.connect(bot.settings.db_path) as db:
+            now = clock.now.isoformat(timespec="milliseconds")
+            db.executemany(
+                "INSERT INTO outbox (kind, priority, chat_id, method, payload, not_before, "
+                "deadline, status, attempts, created_at, updated_at) VALUES ('checkin', 3, ?, "
+                "'sendMessage', ?, ?, '2999-01-01T00:00:00.000+00:00', 'pending', 0, ?, ?)",
+                [
+                    (9000 + n, f'{{"chat_id": {9000 + n}, "text": "x"}}', now, now, now)
+                    for n in range(100)
+                ],
+            )
+        clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)  # 09:00 in Paris
+        await wait_for(
+            lambda: bot.query(
+                "SELECT 1 FROM outbox WHERE chat_id = ? AND kind = 'checkin' "
+                "AND status = 'pending'",
+                [ana.id],
+            ),
+            timeout=5,
+        )
+        before = len(ana.messages)
+        typed = asyncio.get_running_loop().time()
+        await ana.send("/resume")
+        await ana.wait_until(
+            lambda: any(mood in (m.text or "") for m in ana.messages[before:]), timeout=20
+        )
+        assert asyncio.get_running_loop().time() - typed < 3

@@ -77,6 +77,9 @@ class Storage:
         self.db = db
         self.clock = clock
         self.lock = asyncio.Lock()
+        self.urgent_chats: set[int] = set()
+        """Chats with a reply pending (or hurried): their unprompted rows stop waiting for the
+        broadcast budget, even mid-wait. The sender forgets a chat once its rows are out."""
         self.outbox_changed = asyncio.Event()
         """Set when a row is added: the sender looks for due rows again (a write that only
         records a delivery does not wake it; the sender notices its own sends ending)."""
@@ -133,10 +136,19 @@ class Storage:
             subject=subject,
         )
         row_id = store.enqueue(self.db, outgoing, to_stored(now))
+        if rule.priority <= REPLY_PRIORITY:
+            self.urgent_chats.add(chat_id)
         # The sender wakes now but reads the outbox only once it holds the connection, that
         # is after the caller's transaction committed (or rolled back: it then finds nothing).
         self.outbox_changed.set()
         return row_id
+
+    def hurry(self, chat_id: int) -> None:
+        """Someone waits in that chat (they asked to see their question again): its pending
+        rows go as urgently as a reply, even one already waiting for the budget."""
+        store.hurry_chat(self.db, chat_id, REPLY_PRIORITY)
+        self.urgent_chats.add(chat_id)
+        self.outbox_changed.set()
 
 
 def file_field(data: bytes, filename: str) -> dict[str, str]:

@@ -13,6 +13,7 @@ Telegram pauses every send until the latest end of all flood waits.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 
 POLL_STEP_SECONDS = 0.005
@@ -34,23 +35,23 @@ class SendLimiter:
         self._paused_until = 0.0
         self.flood_waits = 0
 
-    async def acquire(self, background: bool = False) -> None:
-        """Wait for any flood wait to end, then, for a background send, for a token."""
+    async def acquire(
+        self, background: bool = False, hurry: Callable[[], bool] | None = None
+    ) -> None:
+        """Wait for any flood wait to end, then, for a background send, for a token; a
+        background send whose `hurry()` turns true while it waits goes on as a reply."""
         await self._wait_out_flood()
         if self.rate <= 0:
             return
         self._refill()
-        if not background:
-            # A reply spends the budget without waiting: at most one second of debt, so a
-            # burst of replies holds the check-ins back for a second, not for ever.
-            self._tokens = max(self._tokens - 1, -self.rate)
-            return
-        while True:
-            if self._tokens >= 1:
-                self._tokens -= 1
-                return
+        while background and self._tokens < 1:
+            if hurry is not None and hurry():
+                break
             await asyncio.sleep(max((1 - self._tokens) / self.rate, POLL_STEP_SECONDS))
             self._refill()
+        # A reply spends the budget without waiting: at most one second of debt, so a burst
+        # of replies holds the check-ins back for a second, not for ever.
+        self._tokens = max(self._tokens - 1, -self.rate)
 
     def pause(self, duration: float) -> None:
         """Telegram answered 429: no send before `duration` seconds from now (a shorter wait

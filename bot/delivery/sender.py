@@ -78,6 +78,8 @@ class Sender:
         self.parallel = parallel
         self.renderers = renderers or {}
         self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._budgeted: set[int] = set()
+        """Chats in flight with a row that waits for the broadcast budget."""
         self._stopping = False
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -120,6 +122,12 @@ class Sender:
             rows = store.due(self.storage.db, now, set(self._in_flight), room)
             wake = store.next_wake(self.storage.db) if len(rows) < room else None
         for row in rows:
+            if self._waits_for_budget(row):
+                # Sends waiting for the broadcast budget hold at most half the slots: the
+                # other half stays free for replies.
+                if len(self._budgeted) >= max(1, self.parallel // 2):
+                    continue
+                self._budgeted.add(row.chat_id)
             task = asyncio.create_task(self._deliver(row))
             self._in_flight[row.chat_id] = task
             task.add_done_callback(functools.partial(self._finished, row.chat_id))
@@ -129,8 +137,13 @@ class Sender:
         delay = (datetime.fromisoformat(wake) - self.storage.clock()).total_seconds()
         return min(max(delay, 0.01), IDLE_SECONDS)
 
+    def _waits_for_budget(self, row: OutboxRow) -> bool:
+        return waits_for_budget(row) and row.chat_id not in self.storage.urgent_chats
+
     def _finished(self, chat_id: int, _task: asyncio.Task[None]) -> None:
         self._in_flight.pop(chat_id, None)
+        self._budgeted.discard(chat_id)
+        self.storage.urgent_chats.discard(chat_id)  # its rows are out, or wait for later
         self.storage.outbox_changed.set()  # the chat's next row, if any, may go now
 
     async def _deliver(self, first: OutboxRow) -> None:
@@ -153,7 +166,7 @@ class Sender:
                 return
             async with self.storage.lock:
                 row = store.next_in_chat(self.storage.db, row.chat_id, self.storage.now())
-            if row is not None and waits_for_budget(row):
+            if row is not None and self._waits_for_budget(row):
                 return
 
     async def _attempt(self, row: OutboxRow) -> None:
@@ -172,7 +185,10 @@ class Sender:
                 return
             kwargs["message_id"] = row.ref_message_id
         if row.method in LIMITED_METHODS:
-            await self.limiter.acquire(background=waits_for_budget(row))
+            await self.limiter.acquire(
+                background=self._waits_for_budget(row),
+                hurry=lambda: row.chat_id in self.storage.urgent_chats,
+            )
         try:
             # The raw answer: only a sent message's id is kept, and PTB's Message parsing
             # would cost a tenth of the bot's CPU per update.

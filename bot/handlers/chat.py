@@ -238,8 +238,14 @@ class ChatView:
 
     def question_on_its_way(self) -> bool:
         """Whether the question last asked is still to be sent (queued, or refused by Telegram
-        for now and tried again): it will arrive, and a second copy would follow it."""
+        for now and tried again) with nothing after it: it will arrive, and a second copy would
+        follow it."""
         return store.question_ref(self.storage.db, self.user.id).pending
+
+    def hurry(self) -> None:
+        """Send what the chat has pending as urgently as a reply (a check-in's question must
+        not wait behind a morning's check-ins for someone who asked to see it)."""
+        self.storage.hurry(self.chat_id)
 
     def question_message_id(self) -> int | None:
         """The message id of the question on screen, once Telegram gave it."""

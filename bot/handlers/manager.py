@@ -174,7 +174,8 @@ class ManagerHandlers:
         view = await self.view_for(update, context)
         reply = self.conversation.resume(view.user)
         if reply.question is not None and view.question_on_its_way():
-            return  # the question in progress is still to be sent: it is all they need
+            view.hurry()  # the question in progress is still to be sent: it is all they need
+            return
         if reply.question is None:
             session = self.conversation.open_session(view.user, REFLECTION)
             if session is not None:

@@ -216,7 +216,7 @@ class PrivacyHandlers:
         if user.blocked_at is not None:
             log.info("privacy.coach_unreachable coach=%s", user.id)
             return
-        other = ChatView(view.storage, self.manager.conversation, chat_id, user)
+        other = ChatView(view.storage, self.manager.conversation, chat_id, user, kind="notice")
         other.text(fill(text.get(other.lang), values))
 
 
