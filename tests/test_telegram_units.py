@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import re
 import sqlite3
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -446,6 +448,25 @@ class TimedBot:
         return {"message_id": len(self.calls)} if method == "sendMessage" else True
 
 
+def queue_checkins(storage: Storage, chats: Iterable[int]) -> None:
+    """A check-in for each chat, as the scheduler queues them (inside a transaction)."""
+    for chat in chats:
+        storage.add("checkin", chat, "sendMessage", {"chat_id": chat, "text": "check-in"})
+
+
+@contextlib.asynccontextmanager
+async def sending(storage: Storage, bot: object, rate: float) -> AsyncIterator[Sender]:
+    """The sender running with 16 chats in flight (production's) at `rate` a second."""
+    sender = Sender(bot, storage, SendLimiter(rate=rate), parallel=16)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    running = asyncio.create_task(sender.run(stop))
+    try:
+        yield sender
+    finally:
+        stop.set()
+        await running
+
+
 async def test_a_reply_behind_its_chats_own_check_in_does_not_wait_for_the_check_in_backlog(
     storage,
 ):
@@ -453,20 +474,14 @@ async def test_a_reply_behind_its_chats_own_check_in_does_not_wait_for_the_check
     # pressed a button: the button's answer and the reply waited behind their own check-in for
     # the whole backlog, and the callback query expired (refs #8).
     async with storage.transaction():
-        for chat in range(100, 250):
-            storage.add("checkin", chat, "sendMessage", {"chat_id": chat, "text": "check-in"})
-        storage.add("checkin", 5, "sendMessage", {"chat_id": 5, "text": "check-in"})
+        queue_checkins(storage, [*range(100, 250), 5])
         storage.add("callback_answer", 5, "answerCallbackQuery", {"callback_query_id": "1"})
         storage.add("reply", 5, "sendMessage", {"chat_id": 5, "text": "next question"})
     bot = TimedBot()
-    sender = Sender(bot, storage, SendLimiter(rate=20), parallel=16)  # type: ignore[arg-type]
-    stop = asyncio.Event()
-    began = asyncio.get_running_loop().time()
-    running = asyncio.create_task(sender.run(stop))
     mine = lambda: [call for call in bot.calls if call[1] in (5, None)]  # noqa: E731
-    await wait_until(lambda: len(mine()) == 3, timeout=5)
-    stop.set()
-    await running
+    began = asyncio.get_running_loop().time()
+    async with sending(storage, bot, rate=20):
+        await wait_until(lambda: len(mine()) == 3, timeout=5)
     # In the chat's order, and at once: the check-in went as urgently as the reply behind it.
     assert [method for method, _, _ in mine()] == [
         "sendMessage",
@@ -540,25 +555,16 @@ async def test_a_reply_queued_while_its_chats_check_in_waits_for_the_budget_goes
     # the manager pressed a button: their answer and reply waited 8-13 s, as the decision to
     # wait was taken once, before the press (found by a trial, refs #8).
     async with storage.transaction():
-        for chat in range(100, 104):
-            storage.add("checkin", chat, "sendMessage", {"chat_id": chat, "text": "check-in"})
-        storage.add("checkin", 5, "sendMessage", {"chat_id": 5, "text": "check-in"})
-        for chat in range(104, 130):
-            storage.add("checkin", chat, "sendMessage", {"chat_id": chat, "text": "check-in"})
+        queue_checkins(storage, [*range(100, 104), 5, *range(104, 130)])
     bot = TimedBot()
-    sender = Sender(bot, storage, SendLimiter(rate=2), parallel=16)  # type: ignore[arg-type]
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    running = asyncio.create_task(sender.run(stop))
-    await wait_until(lambda: any(chat == 5 for chat in sender._in_flight))
-    pressed = loop.time()
-    async with storage.transaction():
-        storage.add("callback_answer", 5, "answerCallbackQuery", {"callback_query_id": "1"})
-        storage.add("reply", 5, "sendMessage", {"chat_id": 5, "text": "next question"})
     mine = lambda: [call for call in bot.calls if call[1] in (5, None)]  # noqa: E731
-    await wait_until(lambda: len(mine()) == 3, timeout=5)
-    stop.set()
-    await running
+    async with sending(storage, bot, rate=2) as sender:
+        await wait_until(lambda: any(chat == 5 for chat in sender._in_flight))
+        pressed = asyncio.get_running_loop().time()
+        async with storage.transaction():
+            storage.add("callback_answer", 5, "answerCallbackQuery", {"callback_query_id": "1"})
+            storage.add("reply", 5, "sendMessage", {"chat_id": 5, "text": "next question"})
+        await wait_until(lambda: len(mine()) == 3, timeout=5)
     assert mine()[-1][2] - pressed < 0.5
 
 
@@ -567,8 +573,7 @@ async def test_a_check_in_backlog_leaves_room_for_other_chats_replies(storage, b
     # 500 check-ins waiting for the budget held every one of the sender's slots: 100 replies
     # of other chats then went at the budget's pace, 2.65 s instead of 0.37 (a trial, refs #8).
     async with storage.transaction():
-        for chat in range(10_000, 10_000 + backlog):
-            storage.add("checkin", chat, "sendMessage", {"chat_id": chat, "text": "check-in"})
+        queue_checkins(storage, range(10_000, 10_000 + backlog))
 
     class SlowBot(TimedBot):  # Telegram answering in 50 ms
         async def do_api_request(self, method: str, api_kwargs: dict[str, object]) -> object:
@@ -576,17 +581,12 @@ async def test_a_check_in_backlog_leaves_room_for_other_chats_replies(storage, b
             return await super().do_api_request(method, api_kwargs)
 
     bot = SlowBot()
-    sender = Sender(bot, storage, SendLimiter(rate=30), parallel=16)  # type: ignore[arg-type]
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    running = asyncio.create_task(sender.run(stop))
-    await asyncio.sleep(0.5)  # the morning's check-ins are going
-    began = loop.time()
-    async with storage.transaction():  # 100 managers answer at once
-        for chat in range(100):
-            storage.add("reply", chat, "sendMessage", {"chat_id": chat, "text": "reply"})
     replies = lambda: [call for call in bot.calls if call[1] in range(100)]  # noqa: E731
-    await wait_until(lambda: len(replies()) == 100, timeout=30)
-    stop.set()
-    await running
+    async with sending(storage, bot, rate=30):
+        await asyncio.sleep(0.5)  # the morning's check-ins are going
+        began = asyncio.get_running_loop().time()
+        async with storage.transaction():  # 100 managers answer at once
+            for chat in range(100):
+                storage.add("reply", chat, "sendMessage", {"chat_id": chat, "text": "reply"})
+        await wait_until(lambda: len(replies()) == 100, timeout=30)
     assert replies()[-1][2] - began < 1.0
