@@ -392,9 +392,6 @@ class QuestionRef:
 
     outbox_id: int | None
     message_id: int | None
-    pending: bool = False
-    """Its outbox row is still to be sent (Telegram refused it for now, or it is queued), and
-    nothing was written to the chat after it: it will be the last thing the user sees."""
 
 
 def question_ref(db: Database, user_id: int) -> QuestionRef:
@@ -402,17 +399,28 @@ def question_ref(db: Database, user_id: int) -> QuestionRef:
     rows = select(
         db,
         "SELECT u.question_outbox_id AS outbox_id, "
-        "coalesce(o.message_id, u.question_message_id) AS message_id, "
-        "o.status = 'pending' AND NOT EXISTS (SELECT 1 FROM outbox AS later "
-        "WHERE later.chat_id = o.chat_id AND later.id > o.id) AS pending "
+        "coalesce(o.message_id, u.question_message_id) AS message_id "
         "FROM users AS u LEFT JOIN outbox AS o ON o.id = u.question_outbox_id "
         "WHERE u.id = ?",
         [user_id],
     )
     if not rows:
         return QuestionRef(None, None)
-    row = rows[0]
-    return QuestionRef(row["outbox_id"], row["message_id"], bool(row["pending"]))
+    return QuestionRef(rows[0]["outbox_id"], rows[0]["message_id"])
+
+
+def question_on_its_way(db: Database, user_id: int) -> bool:
+    """Whether the user's question row is still to be sent (queued, or refused by Telegram for
+    now) with nothing queued after it in its chat: it will be the last thing they see. A chat's
+    rows go in order, so any row after a pending one is pending too (the partial index)."""
+    rows = select(
+        db,
+        "SELECT 1 FROM users AS u JOIN outbox AS o ON o.id = u.question_outbox_id "
+        "WHERE u.id = ? AND o.status = 'pending' AND NOT EXISTS (SELECT 1 FROM outbox AS later "
+        "WHERE later.status = 'pending' AND later.chat_id = o.chat_id AND later.id > o.id)",
+        [user_id],
+    )
+    return bool(rows)
 
 
 # --- how commits reach the disk ----------------------------------------------------------------

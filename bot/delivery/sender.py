@@ -275,7 +275,7 @@ class Sender:
 def waits_for_budget(row: OutboxRow) -> bool:
     """Whether the row waits for Telegram's limit for messages to many users: an unprompted
     row does, unless its chat has a reply pending behind it (it then goes as urgently)."""
-    urgency = min(row.priority, row.chat_priority if row.chat_priority is not None else 99)
+    urgency = row.priority if row.chat_priority is None else min(row.priority, row.chat_priority)
     return KINDS[row.kind].unprompted and urgency > REPLY_PRIORITY
 
 

@@ -240,7 +240,7 @@ class ChatView:
         """Whether the question last asked is still to be sent (queued, or refused by Telegram
         for now and tried again) with nothing after it: it will arrive, and a second copy would
         follow it."""
-        return store.question_ref(self.storage.db, self.user.id).pending
+        return store.question_on_its_way(self.storage.db, self.user.id)
 
     def hurry(self) -> None:
         """Send what the chat has pending as urgently as a reply (a check-in's question must
